@@ -1,0 +1,113 @@
+"""Bytes to text, the way browsers do it, plus a check that the result is not mojibake.
+
+Order of trust: BOM, then the HTTP header, then ``<meta charset>``; GB2312 and GBK are decoded as their
+superset GB18030 because real pages labelled GB2312 routinely contain GBK-only characters. A declared
+charset that does not decode cleanly is treated as a lie and detection takes over.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+
+from charset_normalizer import from_bytes
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_\-]+)""", re.IGNORECASE)
+_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([a-zA-Z0-9_\-]+)", re.IGNORECASE)
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb_2312-80": "gb18030",
+              "iso-8859-1": "cp1252", "latin-1": "cp1252", "ascii": "utf-8", "us-ascii": "utf-8"}
+#: share of U+FFFD in decoded text above which the decode is considered wrong.
+_MAX_REPLACEMENT_SHARE = 0.001
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    text: str
+    encoding: str
+    #: how the encoding was chosen: bom, header, meta, fallback or detected.
+    method: str
+
+
+def _normalise(label: str | None) -> str | None:
+    if not label:
+        return None
+    label = label.strip().lower()
+    label = _SUPERSETS.get(label, label)
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
+def _strict(body: bytes, encoding: str) -> str | None:
+    try:
+        return body.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def _lenient(body: bytes, encoding: str) -> str | None:
+    """Accept a decode with a handful of broken bytes (truncated pages), never a wholesale mismatch."""
+    try:
+        text = body.decode(encoding, errors="replace")
+    except LookupError:
+        return None
+    if text.count("\ufffd") <= max(1, int(len(text) * _MAX_REPLACEMENT_SHARE)):
+        return text
+    return None
+
+
+def declared_charset(body: bytes, content_type: str | None) -> tuple[str | None, str]:
+    """The charset the page claims, and where the claim was found."""
+    if content_type:
+        m = _HEADER_CHARSET.search(content_type)
+        if m and _normalise(m.group(1)):
+            return _normalise(m.group(1)), "header"
+    m = _META_CHARSET.search(body[:8192])
+    if m:
+        enc = _normalise(m.group(1).decode("ascii", "ignore"))
+        if enc:
+            return enc, "meta"
+    return None, "none"
+
+
+def decode(body: bytes, content_type: str | None = None) -> Decoded:
+    for bom, enc in _BOMS:
+        if body.startswith(bom):
+            return Decoded(body[len(bom):].decode(enc, errors="replace"), enc.replace("-le", "").replace("-be", ""), "bom")
+    declared, where = declared_charset(body, content_type)
+    candidates: list[tuple[str, str]] = []
+    if declared:
+        candidates.append((declared, where))
+    # A page with no claim, or a false one, is nearly always UTF-8 or GB18030 in this field.
+    candidates += [("utf-8", "fallback"), ("gb18030", "fallback")]
+    for enc, method in candidates:
+        text = _strict(body, enc)
+        if text is not None:
+            return Decoded(text, enc, method)
+    for enc, method in candidates:
+        text = _lenient(body, enc)
+        if text is not None:
+            return Decoded(text, enc, method)
+    best = from_bytes(body[:200_000]).best()
+    if best is not None and best.encoding:
+        enc = _normalise(best.encoding) or best.encoding
+        return Decoded(body.decode(enc, errors="replace"), enc, "detected")
+    return Decoded(body.decode("utf-8", errors="replace"), "utf-8", "fallback")
+
+
+def looks_binary(body: bytes) -> bool:
+    """NUL bytes or a large share of control bytes in the head mean this is not a text page."""
+    head = body[:4096]
+    if not head:
+        return False
+    if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return True
+    controls = sum(1 for b in head if b < 9 or 13 < b < 32)
+    return controls / len(head) > 0.1
