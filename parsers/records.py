@@ -68,6 +68,16 @@ class Evidence:
 
 
 @dataclass(frozen=True, slots=True)
+class Probe:
+    """Result of fetching a random sibling path on the same host, to spot catch-all and soft-404 hosts."""
+
+    url: str
+    status: int | None
+    #: similarity (0..1) between the sibling's body and the page under judgement.
+    similarity: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class Verdict:
     name: VerdictName
     evidence: tuple[Evidence, ...] = ()
@@ -75,6 +85,7 @@ class Verdict:
     main_length: int = 0
     #: text blocks recognised as a closure notice; extraction leaves them out of the article.
     notice_blocks: tuple[str, ...] = ()
+    probe: Probe | None = None
 
 
 @dataclass(frozen=True, slots=True)
