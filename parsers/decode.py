@@ -80,7 +80,8 @@ def declared_charset(body: bytes, content_type: str | None) -> tuple[str | None,
 def decode(body: bytes, content_type: str | None = None) -> Decoded:
     for bom, enc in _BOMS:
         if body.startswith(bom):
-            return Decoded(body[len(bom):].decode(enc, errors="replace"), enc.replace("-le", "").replace("-be", ""), "bom")
+            name = enc.replace("-le", "").replace("-be", "")
+            return Decoded(body[len(bom):].decode(enc, errors="replace"), name, "bom")
     declared, where = declared_charset(body, content_type)
     candidates: list[tuple[str, str]] = []
     if declared:

@@ -1,7 +1,10 @@
 """One parsed page shared by every stage (verdict, extraction, link discovery).
 
 Parsing is the single most expensive step, so it happens once here; everything else reads this object.
-Text dumps (one paragraph per line, like the seed) become a Document without a tree.
+The visible-text walk happens once too: it yields text blocks that carry what extraction needs (link
+share, bold share, enclosing containers, a preceding image), so `.lines` and the article extractor
+share one pass over the tree. Text dumps (one paragraph per line, like the seed) become a Document
+without a tree.
 """
 
 from __future__ import annotations
@@ -15,19 +18,78 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from parsers.decode import decode, looks_binary
 from parsers.records import RawPage
 
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 _WS = re.compile(r"[ \t\r\n\f\v\u00a0\u3000\u200b\ufeff]+")
 #: elements whose text is never shown to a reader.
-_INVISIBLE = "script, style, noscript, template, iframe, svg, head"
-#: elements that start a new line of text in a browser.
-_BLOCK_TAGS = frozenset(
-    "p div section article main header footer aside nav li ul ol dl dt dd table tr td th tbody thead "
-    "h1 h2 h3 h4 h5 h6 blockquote pre figure figcaption form center address hr br body html".split()
+_INVISIBLE = _words(
+    "script style noscript template iframe svg head select option textarea button object embed "
+    "-comment"
 )
+#: elements that start a new line of text in a browser.
+_BLOCK_TAGS = _words(
+    "p div section article main header footer aside nav li ul ol dl dt dd table tr td th tbody thead "
+    "h1 h2 h3 h4 h5 h6 blockquote pre figure figcaption form center address hr br body html "
+    "caption tfoot"
+)
+#: block elements that can hold a whole article; the extractor scores these.
+_CONTAINER_TAGS = _words(
+    "div section article main td table body ul ol dl blockquote center form header footer aside nav "
+    "tbody"
+)
+_BOLD_TAGS = frozenset(("b", "strong"))
 _HEAD_PROBE = re.compile(rb"<(?:html|head|body|div|p|meta|title|script|!doctype)\b", re.IGNORECASE)
+#: pages bigger than this are cut before parsing so one monster page cannot stall a batch.
+MAX_CHARS = 3_000_000
+#: a guard on pathological trees (thousands of nested tables): deeper elements are not walked.
+MAX_DEPTH = 400
+#: a guard on pathological pages: text past this many blocks is not walked.
+MAX_BLOCKS = 20_000
 
 
 def clean_space(text: str) -> str:
     return _WS.sub(" ", text).strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    """A block element that may hold the article; `hint` is its class and id, lower-cased."""
+
+    tag: str
+    hint: str
+    parent: int
+    #: nesting level among containers; descendants of a container are the following run of deeper ones.
+    depth: int
+
+
+@dataclass(frozen=True, slots=True)
+class TextBlock:
+    """One rendered line of text and the facts about where it sat in the tree."""
+
+    text: str
+    #: innermost block element around the text (p, td, h2, li…).
+    tag: str
+    #: class and id of that element, lower-cased, for caption and boilerplate hints.
+    hint: str
+    #: characters inside <a> elements.
+    link_chars: int
+    #: characters inside <b>/<strong> elements.
+    bold_chars: int
+    #: index into `Walk.containers` of the innermost enclosing container, -1 when none.
+    container: int
+    #: an <img> appeared between the previous block and this one.
+    after_img: bool
+    #: inside a figcaption (or a caption-classed element).
+    in_caption: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Walk:
+    blocks: tuple[TextBlock, ...]
+    containers: tuple[Container, ...]
 
 
 @dataclass
@@ -57,6 +119,8 @@ class Document:
         final_url: str | None = None,
     ) -> Document:
         is_html = is_markup(text, content_type)
+        if len(text) > MAX_CHARS:
+            text = text[:MAX_CHARS]
         tree = LexborHTMLParser(text) if is_html else None
         return cls(target, text, encoding, is_html, tree, content_type, final_url)
 
@@ -68,14 +132,21 @@ class Document:
         return clean_space(node.text()) if node is not None else ""
 
     @cached_property
+    def walk(self) -> Walk:
+        """Visible text blocks with their context; empty for text dumps."""
+        if self.tree is None:
+            return Walk((), ())
+        root = self.tree.body or self.tree.root
+        if root is None:
+            return Walk((), ())
+        return walk_blocks(root)
+
+    @cached_property
     def lines(self) -> list[str]:
         """Visible text, one entry per rendered block, in reading order."""
         if self.tree is None:
             return [s for s in (clean_space(line) for line in self.text.splitlines()) if s]
-        body = self.tree.body or self.tree.root
-        if body is None:
-            return []
-        return visible_lines(body)
+        return [b.text for b in self.walk.blocks]
 
     @cached_property
     def visible_text(self) -> str:
@@ -90,44 +161,114 @@ def is_markup(text: str, content_type: str | None) -> bool:
     return bool(_HEAD_PROBE.search(text[:4096].encode("utf-8", "ignore")))
 
 
-def visible_lines(root: LexborNode) -> list[str]:
-    """Text of ``root`` split where a browser would break lines, skipping invisible elements."""
-    out: list[str] = []
+def _hint(node: LexborNode) -> str:
+    attrs = node.attributes
+    if not attrs:
+        return ""
+    cls = attrs.get("class") or ""
+    ident = attrs.get("id") or ""
+    return f"{cls} {ident}".lower() if (cls or ident) else ""
+
+
+def walk_blocks(root: LexborNode) -> Walk:
+    """Split ``root`` where a browser would break lines, skipping invisible elements.
+
+    An explicit stack instead of recursion: deeply nested pages must not hit Python's recursion limit.
+    """
+    blocks: list[TextBlock] = []
+    containers: list[Container] = []
     buf: list[str] = []
+    # per-buffer counters: [link chars, bold chars]
+    link_depth = 0
+    bold_depth = 0
+    caption_depth = 0
+    link_chars = 0
+    bold_chars = 0
+    pending_img = False
+    # stacks of the enclosing block element (tag, hint) and container index
+    owner_stack: list[tuple[str, str]] = [("body", "")]
+    cont_stack: list[int] = [-1]
 
     def flush() -> None:
+        nonlocal link_chars, bold_chars, pending_img
         if buf:
             line = clean_space("".join(buf))
-            if line:
-                out.append(line)
             buf.clear()
+            if line:
+                tag, hint = owner_stack[-1]
+                blocks.append(
+                    TextBlock(
+                        line, tag, hint, link_chars, bold_chars, cont_stack[-1], pending_img,
+                        caption_depth > 0,
+                    )
+                )
+                pending_img = False
+        link_chars = 0
+        bold_chars = 0
 
-    stack: list[tuple[LexborNode, bool]] = [(root, False)]
-    invisible = frozenset(t.strip() for t in _INVISIBLE.split(","))
-    while stack:
-        node, closing = stack.pop()
-        tag = node.tag
-        if closing:
-            if tag in _BLOCK_TAGS:
+    # entries: (node, depth, "") to open an element, or (None, caption flag, tag) to close one
+    stack: list[tuple[LexborNode | None, int, str]] = [(root, 0, "")]
+    while stack and len(blocks) < MAX_BLOCKS:
+        node, depth, closing = stack.pop()
+        if node is None:
+            if closing == "a":
+                link_depth -= 1
+            elif closing in _BOLD_TAGS:
+                bold_depth -= 1
+            elif closing in _BLOCK_TAGS:
                 flush()
+                caption_depth -= depth
+                owner_stack.pop()
+                if closing in _CONTAINER_TAGS:
+                    cont_stack.pop()
             continue
+        tag = node.tag
         if tag == "-text":
-            buf.append(node.text_content or "")
+            text = node.text_content or ""
+            if text:
+                buf.append(text)
+                if link_depth or bold_depth:
+                    n = len(text.strip())
+                    if link_depth:
+                        link_chars += n
+                    if bold_depth:
+                        bold_chars += n
             continue
-        if tag in invisible or tag == "-comment":
+        if tag is None or tag in _INVISIBLE or depth > MAX_DEPTH:
             continue
+        if tag == "img":
+            pending_img = True
+            continue
+        if tag == "br" or tag == "hr":
+            flush()
+            continue
+        cap = 0
         if tag in _BLOCK_TAGS:
             flush()
-        stack.append((node, True))
-        children = []
-        child = node.child
+            hint = _hint(node)
+            if tag == "figcaption" or "caption" in hint:
+                cap = 1
+                caption_depth += 1
+            owner_stack.append((tag, hint))
+            if tag in _CONTAINER_TAGS:
+                containers.append(Container(tag, hint, cont_stack[-1], len(cont_stack) - 1))
+                cont_stack.append(len(containers) - 1)
+        elif tag == "a":
+            link_depth += 1
+        elif tag in _BOLD_TAGS:
+            bold_depth += 1
+        stack.append((None, cap, tag))
+        child = node.last_child
         while child is not None:
-            children.append(child)
-            child = child.next
-        for c in reversed(children):
-            stack.append((c, False))
+            stack.append((child, depth + 1, ""))
+            child = child.prev
     flush()
-    return out
+    return Walk(tuple(blocks), tuple(containers))
+
+
+def visible_lines(root: LexborNode) -> list[str]:
+    """Text of ``root`` split where a browser would break lines, skipping invisible elements."""
+    return [b.text for b in walk_blocks(root).blocks]
 
 
 def document_from_bytes(target: str, body: bytes, content_type: str | None = None) -> Document | None:

@@ -1,0 +1,504 @@
+"""The article on a page: title, date, source, author, editor, column, headings, paragraphs, captions.
+
+Main content is found the way readability does it, on the blocks `Document.walk` already made from the
+shared tree: text-rich, link-poor blocks vote for the containers around them, the best container wins,
+and its blocks are then sorted into body, headings, captions and metadata lines, with page chrome, image
+file-name lines and closure notices dropped. Text dumps (one paragraph per line) go through the same
+line rules with the whole dump as the container. Every failure is an empty `Extraction` with a reason,
+never an exception, because one odd page must not stop a batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from selectolax.lexbor import LexborHTMLParser
+
+from parsers import dates
+from parsers.document import Document, TextBlock, Walk, clean_space, walk_blocks
+from parsers.records import Article, Block, SiteSelectors, Verdict
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    article: Article | None
+    #: why there is no article ("empty body", "no main content", "not html"…); None when there is one.
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    boilerplate: re.Pattern[str]
+    boilerplate_max: int
+    exact: frozenset[str]
+    image_name: re.Pattern[str]
+    positive: re.Pattern[str]
+    negative: re.Pattern[str]
+    caption: re.Pattern[str]
+    meta_published: tuple[str, ...]
+    meta_title: tuple[str, ...]
+    meta_source: tuple[str, ...]
+    meta_author: tuple[str, ...]
+    source_line: re.Pattern[str]
+    author_line: re.Pattern[str]
+    editor_line: re.Pattern[str]
+    date_label: re.Pattern[str]
+    column_line: re.Pattern[str]
+
+
+def _alternation(words: Sequence[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+_VALUE = r"\s*[:：/]\s*[\[【(（]?\s*([^\s\]】)）|,，;；]{2,30})"
+
+
+@cache
+def rules() -> _Rules:
+    raw = tomllib.loads(resources.files("parsers").joinpath("data/article_rules.toml").read_text("utf-8"))
+    bp, hints, meta, labels = raw["boilerplate"], raw["hints"], raw["meta"], raw["labels"]
+    return _Rules(
+        boilerplate=re.compile(_alternation(bp["contains"])),
+        boilerplate_max=int(bp["max_len"]),
+        exact=frozenset(bp["exact"]),
+        image_name=re.compile("|".join(f"(?:{p})" for p in raw["image_names"]["patterns"])),
+        positive=re.compile(_alternation(hints["positive"])),
+        negative=re.compile(r"(?:^|[\s_\-])(?:" + _alternation(hints["negative"]) + r")"),
+        caption=re.compile(_alternation(hints["caption"])),
+        meta_published=tuple(m.lower() for m in meta["published"]),
+        meta_title=tuple(m.lower() for m in meta["title"]),
+        meta_source=tuple(m.lower() for m in meta["source"]),
+        meta_author=tuple(m.lower() for m in meta["author"]),
+        source_line=re.compile(r"(?:" + _alternation(labels["source"]) + r")" + _VALUE),
+        author_line=re.compile(r"(?:^|[\s【\[(（])(?:" + _alternation(labels["author"]) + r")" + _VALUE),
+        editor_line=re.compile(r"(?:" + _alternation(labels["editor"]) + r")" + _VALUE),
+        date_label=re.compile(_alternation(labels["date"])),
+        column_line=re.compile(r"(?:" + _alternation(labels["column"]) + r")" + _VALUE),
+    )
+
+
+_PUNCT = re.compile(r"[，。、；：！？,;!?…“”]")
+_SENTENCE_END = re.compile(r"[。！？；!?;…」”\"'）)]$")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_TITLE_SPLIT = re.compile(r"\s*(?:\s[-|–—_]\s|_|\||｜|--|——|-{1,2}(?=[^\d])| - )\s*")
+_STRIP_KEY = re.compile(r"[\s\[\]【】()（）|·•>»<«]+")
+_COLUMN_TAIL = re.compile(r"\s*[·•|>»]+\s*$")
+_HEADING_TAGS = frozenset(("h2", "h3", "h4", "h5", "h6"))
+
+
+# ---------------------------------------------------------------- public entry
+
+
+def extract(doc: Document, verdict: Verdict, selectors: SiteSelectors | None = None) -> Extraction:
+    try:
+        return _extract(doc, verdict, selectors)
+    except RecursionError:  # pragma: no cover - the walk is iterative; this guards regex engines
+        return Extraction(None, "page too deeply nested")
+
+
+def _extract(doc: Document, verdict: Verdict, selectors: SiteSelectors | None) -> Extraction:
+    if doc.is_html and doc.tree is None:
+        return Extraction(None, "no parse tree")
+    if doc.tree is None:
+        blocks = tuple(_text_block(line) for line in doc.lines)
+        walk = Walk(blocks, ())
+        region = range(len(blocks))
+    else:
+        walk = doc.walk
+        custom = _selector_walk(doc.tree, selectors)
+        if custom is not None:
+            walk = custom
+            region = range(len(walk.blocks))
+        else:
+            region = main_region(walk)
+    if not walk.blocks:
+        return Extraction(None, "no visible text")
+    if not region:
+        return Extraction(None, "no main content")
+    return _assemble(doc, walk, region, verdict, selectors)
+
+
+def _text_block(line: str) -> TextBlock:
+    return TextBlock(line, "p", "", 0, 0, -1, False, False)
+
+
+def _selector_walk(tree: LexborHTMLParser, selectors: SiteSelectors | None) -> Walk | None:
+    if selectors is None or not selectors.body:
+        return None
+    node = tree.css_first(selectors.body)
+    if node is None:
+        return None
+    return walk_blocks(node)
+
+
+# ---------------------------------------------------------------- main content
+
+
+def _weight(b: TextBlock) -> float:
+    """How much a block looks like article prose: sentences with punctuation and few links."""
+    n = len(b.text)
+    if n < 10 or b.link_chars * 2 > n:
+        return 0.0
+    punct = len(_PUNCT.findall(b.text))
+    if n < 25 and punct == 0:
+        return 0.0
+    return 1.0 + punct + min(n / 50.0, 6.0)
+
+
+def main_region(walk: Walk) -> range:
+    """Indices of the blocks inside the best-scoring container (a contiguous run, in reading order)."""
+    blocks, conts = walk.blocks, walk.containers
+    if not conts:
+        return range(len(blocks)) if any(_weight(b) for b in blocks) else range(0)
+    r = rules()
+    score = [0.0] * len(conts)
+    total = [0] * len(conts)
+    links = [0] * len(conts)
+    for b in blocks:
+        w = _weight(b)
+        c = b.container
+        level = 0
+        n = len(b.text)
+        while c >= 0:
+            total[c] += n
+            links[c] += b.link_chars
+            if w and level < 5:
+                score[c] += w if level == 0 else (w / 2 if level == 1 else w / (level * 3))
+            level += 1
+            c = conts[c].parent
+    best, best_score = -1, 0.0
+    for i, cont in enumerate(conts):
+        s = score[i]
+        if not s:
+            continue
+        s *= 1.0 - (links[i] / total[i] if total[i] else 0.0)
+        if cont.hint:
+            if r.positive.search(cont.hint):
+                s *= 1.25
+            if r.negative.search(cont.hint):
+                s *= 0.6
+        if s > best_score:
+            best, best_score = i, s
+    if best < 0:
+        return range(0)
+    # Containers are numbered in document order, so a container's descendants are the following run of
+    # deeper ones; its blocks are then a contiguous run too.
+    depth = conts[best].depth
+    end = best + 1
+    while end < len(conts) and conts[end].depth > depth:
+        end += 1
+    idx = [i for i, b in enumerate(blocks) if best <= b.container < end]
+    if not idx:
+        return range(0)
+    return range(idx[0], idx[-1] + 1)
+
+
+# ---------------------------------------------------------------- assembling the article
+
+
+def _key(text: str) -> str:
+    return _STRIP_KEY.sub("", text)
+
+
+def _is_chrome(b: TextBlock) -> bool:
+    r = rules()
+    text = b.text
+    n = len(text)
+    if _key(text) in r.exact or not _key(text):
+        return True
+    if n <= r.boilerplate_max and r.boilerplate.search(text) and (n <= 40 or "。" not in text):
+        return True
+    if b.link_chars * 2 > n and (n < 60 or b.link_chars > 0.8 * n):
+        return True
+    return bool(r.negative.search(b.hint)) and _weight(b) == 0.0
+
+
+def is_image_name(text: str) -> bool:
+    return bool(rules().image_name.match(text.strip()))
+
+
+def _is_caption(b: TextBlock) -> bool:
+    if b.in_caption or (b.hint and rules().caption.search(b.hint)):
+        return True
+    return b.after_img and len(b.text) <= 60 and "。" not in b.text[:-1] and not _is_prose(b.text)
+
+
+def _is_prose(text: str) -> bool:
+    return len(_PUNCT.findall(text)) >= 2 or (len(text) >= 50 and bool(_PUNCT.search(text)))
+
+
+def _is_heading(b: TextBlock) -> bool:
+    text = b.text
+    n = len(text)
+    if n > 40 or _SENTENCE_END.search(text) or "，" in text or "。" in text:
+        return False
+    if b.tag in _HEADING_TAGS:
+        return True
+    if b.bold_chars >= 0.9 * len(text.replace(" ", "")):
+        return True
+    # A short standalone line of two phrases or a numbered item (学习宣贯 凝聚思想共识, 一、加强领导).
+    return 4 <= n <= 30 and bool(_CJK.search(text)) and (
+        " " in text or bool(re.match(r"^[一二三四五六七八九十]+[、.．]|^（[一二三四五六七八九十]+）", text))
+    )
+
+
+@dataclass
+class _Meta:
+    published: dates.Found | None = None
+    source: str | None = None
+    author: str | None = None
+    editor: str | None = None
+    column: str | None = None
+
+
+def _clean_value(value: str) -> str | None:
+    value = value.strip(" :：[]【】()（）|·")
+    return value or None
+
+
+def _read_meta_line(text: str, meta: _Meta) -> bool:
+    """Fill metadata from a header/footer line; True when the line is only metadata."""
+    r = rules()
+    hit = False
+    if meta.source is None and (m := r.source_line.search(text)):
+        meta.source = _clean_value(m.group(1))
+        hit = True
+    if meta.editor is None and (m := r.editor_line.search(text)):
+        meta.editor = _clean_value(m.group(1))
+        hit = True
+    if meta.author is None and (m := r.author_line.search(text)):
+        value = _clean_value(m.group(1))
+        if value and not dates.first_date(value):
+            meta.author = value
+            hit = True
+    if meta.column is None and (m := r.column_line.search(text)):
+        meta.column = _clean_value(m.group(1))
+        hit = True
+    found = dates.find_dates(text)
+    if found:
+        hit = True
+        if meta.published is None:
+            meta.published = found[0]
+        if meta.source is None:
+            meta.source = _source_beside_date(text)
+    return hit and len(text) <= 120 and not _is_prose_sentence(text)
+
+
+def _is_prose_sentence(text: str) -> bool:
+    return "。" in text or text.count("，") >= 2
+
+
+def _source_beside_date(text: str) -> str | None:
+    """'军工资源网 2023年11月16日' or '2003-7-24 钱江晚报': the name written beside the date."""
+    rest = dates.strip_dates(text)
+    rest = re.sub(r"https?://\S+|[\w.-]+\.(?:com|cn|net|org)\S*", " ", rest, flags=re.IGNORECASE)
+    parts = [p for p in re.split(r"[\s|/·]+", rest) if p]
+    if len(parts) != 1:
+        return None
+    part = parts[0].strip("[]【】()（）:：")
+    if 2 <= len(part) <= 20 and _CJK.search(part) and not re.search(r"\d", part):
+        if rules().date_label.fullmatch(part) or rules().exact.issuperset({part}):
+            return None
+        return part
+    return None
+
+
+def _assemble(
+    doc: Document, walk: Walk, region: range, verdict: Verdict, selectors: SiteSelectors | None
+) -> Extraction:
+    blocks = walk.blocks
+    notices = {clean_space(n) for n in verdict.notice_blocks if n.strip()}
+    title, title_idx = _title(doc, blocks, region, selectors)
+    title_key = _key(title)
+    meta = _Meta()
+    body: list[Block] = []
+    captions: list[str] = []
+    start = region.start
+    if title_idx is not None and region.start <= title_idx < region.stop:
+        start = title_idx + 1
+    # Header: lines between the headline and the body, scanned for metadata.
+    header_from = title_idx + 1 if title_idx is not None and title_idx < region.start else region.start
+    for i in range(header_from, region.start):
+        _read_meta_line(blocks[i].text, meta) if len(blocks[i].text) <= 160 else None
+    seen_prose = False
+    pending: list[Block] = []
+    for i in range(start, region.stop):
+        b = blocks[i]
+        text = b.text
+        if text in notices or _key(text) == title_key or is_image_name(text):
+            continue
+        if any(text in n for n in notices if len(text) >= 6):
+            continue
+        if _is_chrome(b):
+            if not seen_prose:
+                _read_meta_line(text, meta)
+            continue
+        if len(text) <= 120 and not _is_prose_sentence(text) and _read_meta_line(text, meta):
+            continue
+        if not seen_prose and meta.column is None and _COLUMN_TAIL.search(text) and len(text) <= 40:
+            meta.column = _COLUMN_TAIL.sub("", text) or None
+            continue
+        if _is_caption(b):
+            captions.append(text)
+            continue
+        if _is_heading(b):
+            if seen_prose:
+                pending.append(Block("heading", text))
+            continue
+        if not seen_prose and not _is_prose(text) and len(text) < 20:
+            # short chrome-ish lines before the first paragraph (bylines, tags, controls)
+            continue
+        seen_prose = True
+        body.extend(pending)
+        pending.clear()
+        body.append(Block("paragraph", text))
+    # A little past the region too: dates and sources often sit just after the body.
+    for i in range(region.stop, min(len(blocks), region.stop + 8)):
+        if len(blocks[i].text) <= 120:
+            _read_meta_line(blocks[i].text, meta)
+    published, published_at = _published(doc, meta, selectors)
+    if meta.source is None:
+        meta.source = _meta_value(doc, rules().meta_source)
+    if meta.author is None:
+        meta.author = _meta_value(doc, rules().meta_author)
+    if not body:
+        return Extraction(None, "empty body")
+    article = Article(
+        title=title,
+        published=published,
+        published_at=published_at,
+        source=meta.source,
+        author=meta.author,
+        editor=meta.editor,
+        column=meta.column,
+        body=tuple(body),
+        captions=tuple(captions),
+    )
+    return Extraction(article)
+
+
+# ---------------------------------------------------------------- title and date
+
+
+def _meta_values(doc: Document) -> dict[str, str]:
+    """meta name/property/itemprop → content, first occurrence wins."""
+    out: dict[str, str] = {}
+    if doc.tree is None:
+        return out
+    for node in doc.tree.css("meta"):
+        attrs = node.attributes
+        content = attrs.get("content")
+        if not content:
+            continue
+        for attr in ("property", "name", "itemprop"):
+            key = attrs.get(attr)
+            if key:
+                out.setdefault(key.strip().lower(), content.strip())
+    return out
+
+
+def _meta_value(doc: Document, names: Sequence[str]) -> str | None:
+    values = _meta_values(doc)
+    for name in names:
+        v = values.get(name)
+        if v:
+            return clean_space(v)
+    return None
+
+
+def _title(
+    doc: Document, blocks: Sequence[TextBlock], region: range, selectors: SiteSelectors | None
+) -> tuple[str, int | None]:
+    """The headline and its block index; prefers the on-page headline over a <title> with the site name."""
+    if doc.tree is None:
+        return (blocks[0].text, 0) if blocks else ("", None)
+    if selectors is not None and selectors.title:
+        node = doc.tree.css_first(selectors.title)
+        if node is not None and clean_space(node.text()):
+            text = clean_space(node.text())
+            return text, _find_block(blocks, text, region)
+    page_title = doc.title
+    candidates: list[str] = []
+    og = _meta_value(doc, rules().meta_title)
+    for node in doc.tree.css("h1"):
+        t = clean_space(node.text())
+        if 4 <= len(t) <= 120:
+            candidates.append(t)
+    if og:
+        candidates.append(og)
+    parts = [p for p in _TITLE_SPLIT.split(page_title) if p]
+    # The headline is the on-page block that the <title> starts with (or contains).
+    stop = min(region.stop, len(blocks))
+    limit = max(0, region.start - 60)
+    best: tuple[int, int] | None = None
+    if page_title:
+        for i in range(limit, stop):
+            t = blocks[i].text
+            if len(t) < 4 or len(t) > 120:
+                continue
+            named = page_title.startswith(t) or (parts and _key(t) == _key(parts[0])) or t in candidates
+            if named and (best is None or len(t) > best[1] or (len(t) == best[1] and i < region.start)):
+                best = (i, len(t))
+    if best is not None:
+        return blocks[best[0]].text, best[0]
+    for c in candidates:
+        idx = _find_block(blocks, c, region)
+        if idx is not None:
+            return blocks[idx].text, idx
+    if candidates:
+        return candidates[0], None
+    if parts:
+        return max(parts[:2], key=len) if len(parts[0]) < 4 else parts[0], None
+    return "", None
+
+
+def _find_block(blocks: Sequence[TextBlock], text: str, region: range) -> int | None:
+    key = _key(text)
+    for i in range(max(0, region.start - 60), min(len(blocks), region.stop)):
+        if _key(blocks[i].text) == key:
+            return i
+    return None
+
+
+def _published(
+    doc: Document, meta: _Meta, selectors: SiteSelectors | None
+) -> tuple[dt.date | None, dt.datetime | None]:
+    found = meta.published
+    if found is None and selectors is not None and selectors.published and doc.tree is not None:
+        node = doc.tree.css_first(selectors.published)
+        if node is not None:
+            found = dates.first_date(node.text()) or dates.parse_iso(node.attributes.get("content") or "")
+    if found is None:
+        found = _meta_date(doc)
+    if found is not None:
+        return found.date, found.at
+    url_day = dates.url_date(doc.final_url or doc.target)
+    return url_day, None
+
+
+def _meta_date(doc: Document) -> dates.Found | None:
+    values = _meta_values(doc)
+    for name in rules().meta_published:
+        v = values.get(name)
+        if v and (found := dates.parse_iso(v)):
+            return found
+    if doc.tree is None:
+        return None
+    for node in doc.tree.css('script[type="application/ld+json"]'):
+        try:
+            data = json.loads(node.text())
+        except ValueError:
+            continue
+        for item in data if isinstance(data, list) else [data]:
+            if isinstance(item, dict) and isinstance(item.get("datePublished"), str):
+                found = dates.parse_iso(item["datePublished"])
+                if found:
+                    return found
+    return None

@@ -1,0 +1,112 @@
+"""Publication dates as Chinese news pages write them: 2023年11月16日, 2023-11-16 09:32, 2023/11/16,
+ISO timestamps in meta tags, US and European day/month orders on older pages, and dates in URLs.
+
+Only plausible dates are returned (1980 to next year), so counters, phone numbers and image file names
+do not turn into dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+_TIME = (
+    r"(?:\s*(?:T|\s|-|日)?\s*(上午|下午|早上|晚上)?\s*(\d{1,2})\s*[:：时]\s*(\d{2})"
+    r"(?:\s*[:：分]\s*(\d{2}))?(?:\s*([AaPp][Mm]))?)?"
+)
+_YMD_CN = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日" + _TIME)
+_YMD = re.compile(r"(?<!\d)(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})(?!\d)" + _TIME)
+_DMY = re.compile(r"(?<![\d/.])(\d{1,2})/(\d{1,2})/(\d{4})(?!\d)" + _TIME)
+_URL = re.compile(
+    r"(?:/|[a-z_])((?:19|20)\d{2})[-_/]?(0[1-9]|1[0-2])[-_/]?(0[1-9]|[12]\d|3[01])(?:[/_.]|\d{0,6}[/_.])"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    date: dt.date
+    #: the time of day when the text shows one.
+    at: dt.datetime | None
+    start: int
+
+
+def _valid(y: int, m: int, d: int) -> dt.date | None:
+    if not 1980 <= y <= dt.date.today().year + 1:
+        return None
+    try:
+        return dt.date(y, m, d)
+    except ValueError:
+        return None
+
+
+def _time(date: dt.date, groups: tuple[str | None, ...]) -> dt.datetime | None:
+    half, hh, mm, ss, ampm = groups
+    if hh is None or mm is None:
+        return None
+    h, mi, s = int(hh), int(mm), int(ss or 0)
+    pm = (ampm or "").lower() == "pm" or half in ("下午", "晚上")
+    if pm and h < 12:
+        h += 12
+    if (ampm or "").lower() == "am" and h == 12:
+        h = 0
+    try:
+        return dt.datetime(date.year, date.month, date.day, h, mi, s)
+    except ValueError:
+        return None
+
+
+def find_dates(text: str) -> list[Found]:
+    """Every plausible date in ``text``, in order of appearance."""
+    out: list[Found] = []
+    for pattern in (_YMD_CN, _YMD):
+        for m in pattern.finditer(text):
+            d = _valid(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            if d is not None:
+                out.append(Found(d, _time(d, m.groups()[3:8]), m.start()))
+    if not out:
+        for m in _DMY.finditer(text):
+            a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+            # Day first unless the first number cannot be a day-of-month in that order or the page
+            # writes a 12-hour clock, which is the US habit (9/17/2004 5:54:13 AM).
+            us = b > 12 or (a <= 12 and m.group(8) is not None)
+            d = _valid(y, a, b) if us else _valid(y, b, a)
+            if d is not None:
+                out.append(Found(d, _time(d, m.groups()[3:8]), m.start()))
+    out.sort(key=lambda f: f.start)
+    return out
+
+
+def first_date(text: str) -> Found | None:
+    found = find_dates(text)
+    return found[0] if found else None
+
+
+def parse_iso(value: str) -> Found | None:
+    """A meta-tag or JSON-LD value: ISO 8601, or any of the text forms."""
+    value = value.strip()
+    try:
+        stamp = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return first_date(value)
+    d = _valid(stamp.year, stamp.month, stamp.day)
+    if d is None:
+        return None
+    has_time = "T" in value or ":" in value
+    return Found(d, stamp.replace(tzinfo=None) if has_time else None, 0)
+
+
+def url_date(url: str) -> dt.date | None:
+    """Dates CMSs put in article paths: /20231116/, /2023-11/16/, t20231116_123.html."""
+    for m in _URL.finditer(url):
+        d = _valid(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        if d is not None:
+            return d
+    return None
+
+
+def strip_dates(text: str) -> str:
+    """``text`` with every date (and the time after it) blanked out."""
+    for pattern in (_YMD_CN, _YMD, _DMY):
+        text = pattern.sub(" ", text)
+    return text
