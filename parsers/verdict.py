@@ -1,0 +1,501 @@
+"""What a fetch returned: an article, an article under a hosting banner, or one of the ways sites die.
+
+Sites in this field expire, get parked or suspended far more often than they publish, and a dead page
+loaded as an article would overwrite good data. So every fetch gets a named verdict with the evidence
+behind it, and the rules live in ``data/verdict_rules.toml`` so a new hosting template is a data change.
+
+Layering, from most to least trusted:
+  * transport facts (error, binary body, content type, HTTP status);
+  * strong template rules: decide alone, except when the template is a banner at the top or bottom of a
+    page that still carries a real article (``ok_with_notice``; the banner lines go to
+    ``Verdict.notice_blocks``);
+  * weak phrases: decide only on a thin page, by summed weight; on a real article only a multi-phrase
+    banner at the head or tail counts, and then only as a notice;
+  * a sibling probe from the flow: a host that answers a random path with the same page is a catch-all.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import ahocorasick
+
+from parsers.document import Document
+from parsers.records import GOOD_VERDICTS, Evidence, Probe, RawPage, Verdict, VerdictName
+
+_RULES_PATH = Path(__file__).with_name("data") / "verdict_rules.toml"
+_TEXT_WHERE = frozenset({"title", "head", "tail", "body"})
+_WHERE = _TEXT_WHERE | {"script_src", "markup", "final_url"}
+_RULE_VERDICTS = frozenset({"expired", "parked", "suspended", "default_page", "not_found", "blocked", "notice"})
+#: when templates of several kinds fire together, the most specific cause of death wins
+#: (an expired domain is usually also parked by its registrar).
+_PRECEDENCE: tuple[VerdictName, ...] = ("expired", "suspended", "parked", "default_page", "not_found", "blocked")
+#: punctuation stripped before whole-line matching, so "It works!" and "【网站已关闭】" are whole lines.
+_LINE_STRIP = " \t!！.。,，:：;；-—_|·•*#>【】[]()（）<《》\"'“”‘’?？~"
+#: a probe sibling this similar, answered with 200, means the host serves one page for every path.
+CATCH_ALL_SIMILARITY = 0.9
+_ALLOWED_TYPES = ("html", "xml", "text/plain")
+_HOME_PATHS = frozenset({"", "/", "/index.html", "/index.htm", "/index.php", "/index.shtml", "/default.aspx",
+                         "/default.asp", "/default.htm", "/index.jsp", "/index.asp"})
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    verdict: str
+    strength: str
+    where: frozenset[str]
+    regex: re.Pattern[str]
+    line: bool
+    anchors: tuple[str, ...]
+    weight: int
+    notes: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    head_lines: int = 4
+    tail_lines: int = 6
+    thin_main: int = 300
+    thin_text: int = 1500
+    article_main: int = 300
+    paragraph_min: int = 30
+    weak_min_weight: int = 2
+    max_lines: int = 4000
+    huge_chars: int = 2_000_000
+    markup_head: int = 65536
+    markup_tail: int = 16384
+    max_scripts: int = 200
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    rules: tuple[Rule, ...]
+    limits: Limits
+    status: dict[int, VerdictName]
+    #: one automaton over the anchors of every visible-text rule; payload is the tuple of rule indexes.
+    text_automaton: ahocorasick.Automaton = field(repr=False)
+    other_rules: dict[str, tuple[int, ...]] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    rule: Rule
+    where: str
+    match: str
+    #: index into the judged lines, -1 for title and non-text places.
+    line: int = -1
+
+    def evidence(self) -> Evidence:
+        return Evidence(self.rule.id, self.match[:200], self.where)
+
+
+def _parse_rule(raw: dict[str, object]) -> Rule:
+    rid = str(raw["id"])
+    verdict = str(raw["verdict"])
+    strength = str(raw["strength"])
+    where_raw = raw.get("where", ["body"])
+    where = frozenset(str(w) for w in where_raw) if isinstance(where_raw, list) else frozenset()
+    if verdict not in _RULE_VERDICTS or strength not in {"strong", "weak", "adjunct"} or not where <= _WHERE:
+        raise ValueError(f"verdict rule {rid}: bad verdict, strength or where")
+    pattern = str(raw["pattern"])
+    is_regex = bool(raw.get("regex", False))
+    line = raw.get("match", "contains") == "line"
+    source = pattern.lower() if is_regex else re.escape(pattern.lower())
+    anchors = tuple(a for a in str(raw.get("anchor", "") if is_regex else pattern).lower().split("|") if a)
+    if not anchors:
+        raise ValueError(f"verdict rule {rid}: a regex rule needs an anchor")
+    weight_raw = raw.get("weight", 1)
+    weight = weight_raw if isinstance(weight_raw, int) else 1
+    return Rule(rid, verdict, strength, where, re.compile(source, re.IGNORECASE), line, anchors, weight,
+                str(raw.get("notes", "")))
+
+
+@cache
+def catalogue() -> Catalogue:
+    """The compiled rule catalogue (loaded once per process)."""
+    with _RULES_PATH.open("rb") as fh:
+        data = tomllib.load(fh)
+    rules = tuple(_parse_rule(r) for r in data["rule"])
+    ids = [r.id for r in rules]
+    if len(set(ids)) != len(ids):
+        raise ValueError("verdict rules: duplicate ids")
+    limits = Limits(**{k: int(v) for k, v in data.get("limits", {}).items()})
+    status: dict[int, VerdictName] = {int(k): v for k, v in data.get("status", {}).items()}
+    automaton = ahocorasick.Automaton()
+    by_anchor: dict[str, list[int]] = {}
+    other: dict[str, list[int]] = {w: [] for w in ("script_src", "markup", "final_url")}
+    for i, rule in enumerate(rules):
+        if rule.where & _TEXT_WHERE:
+            for anchor in rule.anchors:
+                by_anchor.setdefault(anchor, []).append(i)
+        for w in other:
+            if w in rule.where:
+                other[w].append(i)
+    for anchor, idx in by_anchor.items():
+        automaton.add_word(anchor, tuple(idx))
+    automaton.make_automaton()
+    return Catalogue(rules, limits, status, automaton, {k: tuple(v) for k, v in other.items()})
+
+
+# ───────────────────────────── page view ─────────────────────────────
+
+
+@dataclass(frozen=True, slots=True)
+class PageView:
+    """The bounded slice of a page the rules look at."""
+
+    title: str
+    lines: Sequence[str]
+    text_length: int
+    main_length: int
+
+
+def main_length(lines: Sequence[str], paragraph_min: int, skip: Iterable[int] = ()) -> int:
+    """Longest run of paragraph-like lines: short lines (headings, captions) within a run are tolerated,
+    three in a row end it — the shape of an article as opposed to navigation, footers or notices."""
+    skipped = set(skip)
+    best = run = gap = 0
+    for i, line in enumerate(lines):
+        if i in skipped:
+            continue
+        if len(line) >= paragraph_min:
+            run += len(line)
+            gap = 0
+            best = max(best, run)
+        else:
+            gap += 1
+            if gap > 2:
+                run = 0
+    return best
+
+
+def page_view(doc: Document, limits: Limits | None = None) -> PageView:
+    lim = limits or catalogue().limits
+    if len(doc.text) > lim.huge_chars:
+        # Parsing a 30 MB page fully only to find a banner is waste: notices live at the ends.
+        half = lim.huge_chars // 2
+        head = Document.from_text(doc.target, doc.text[:half], doc.encoding, doc.content_type).lines
+        tail = Document.from_text(doc.target, doc.text[-half // 4:], doc.encoding, doc.content_type).lines
+        lines: list[str] = head + tail
+        text_length = len(doc.text)
+    else:
+        lines = doc.lines
+        text_length = sum(len(s) for s in lines)
+    if len(lines) > lim.max_lines:
+        keep_head = lim.max_lines * 3 // 4
+        lines = lines[:keep_head] + lines[-(lim.max_lines - keep_head):]
+    try:
+        title = doc.title
+    except Exception:  # a tree too broken to query still has lines to judge
+        title = ""
+    return PageView(title[:500], lines, text_length, main_length(lines, lim.paragraph_min))
+
+
+# ───────────────────────────── matching ─────────────────────────────
+
+
+def _position(i: int, n: int, lim: Limits) -> str:
+    if i < lim.head_lines:
+        return "head"
+    if i >= n - lim.tail_lines:
+        return "tail"
+    return "body"
+
+
+def _allowed(rule: Rule, where: str) -> bool:
+    if where == "title":
+        return "title" in rule.where
+    return where in rule.where or "body" in rule.where
+
+
+def _verify(rule: Rule, text: str) -> str | None:
+    if rule.line:
+        stripped = text.strip(_LINE_STRIP)
+        return stripped if rule.regex.fullmatch(stripped) else None
+    m = rule.regex.search(text)
+    return m.group(0) if m else None
+
+
+def text_hits(view: PageView, cat: Catalogue | None = None) -> list[Hit]:
+    """Every rule that fires on the title or a visible line, found with one Aho-Corasick pass."""
+    cat = cat or catalogue()
+    segments = [view.title, *view.lines]
+    lowered = [s.lower() for s in segments]
+    joined = "\n".join(lowered)
+    starts: list[int] = []
+    pos = 0
+    for s in lowered:
+        starts.append(pos)
+        pos += len(s) + 1
+    candidates: set[tuple[int, int]] = set()
+    for end, idx in cat.text_automaton.iter(joined):
+        seg = bisect.bisect_right(starts, end) - 1
+        for r in idx:
+            candidates.add((seg, r))
+    n = len(view.lines)
+    hits: list[Hit] = []
+    for seg, r in sorted(candidates):
+        rule = cat.rules[r]
+        where = "title" if seg == 0 else _position(seg - 1, n, cat.limits)
+        if not _allowed(rule, where):
+            continue
+        found = _verify(rule, lowered[seg])
+        if found is None:
+            continue
+        original = segments[seg]
+        match = original if rule.line else _original_span(original, lowered[seg], found)
+        hits.append(Hit(rule, where, match, seg - 1))
+    return hits
+
+
+def _original_span(original: str, lowered: str, found: str) -> str:
+    """The matched text as the page wrote it (case kept), when lower-casing kept the offsets."""
+    at = lowered.find(found)
+    if at >= 0 and len(original) == len(lowered):
+        return original[at:at + len(found)]
+    return found
+
+
+def _scan(cat: Catalogue, where: str, values: Iterable[str]) -> list[Hit]:
+    hits: list[Hit] = []
+    rule_ids = cat.other_rules.get(where, ())
+    if not rule_ids:
+        return hits
+    for value in values:
+        low = value.lower()
+        for r in rule_ids:
+            rule = cat.rules[r]
+            if not any(a in low for a in rule.anchors):
+                continue
+            found = _verify(rule, low)
+            if found is not None:
+                hits.append(Hit(rule, where, value if where != "markup" else found))
+    return hits
+
+
+def _final_url(raw: RawPage, doc: Document | None) -> str | None:
+    if raw.final_url:
+        return raw.final_url
+    if raw.status_chain:
+        return raw.status_chain[-1][1]
+    return doc.final_url if doc is not None else None
+
+
+def markup_hits(raw: RawPage, doc: Document, cat: Catalogue | None = None) -> list[Hit]:
+    """Rules on script sources, raw markup slices and the final URL (places a reader never sees)."""
+    cat = cat or catalogue()
+    lim = cat.limits
+    hits: list[Hit] = []
+    if doc.tree is not None:
+        srcs: list[str] = []
+        try:
+            for node in doc.tree.css("script[src]")[: lim.max_scripts]:
+                src = node.attributes.get("src")
+                if src:
+                    srcs.append(src)
+        except Exception:  # selectolax on broken trees: no scripts is the honest answer
+            srcs = []
+        hits += _scan(cat, "script_src", srcs)
+        text = doc.text
+        if len(text) > lim.markup_head + lim.markup_tail:
+            slices = [text[: lim.markup_head], text[-lim.markup_tail:]]
+        else:
+            slices = [text]
+        hits += _scan(cat, "markup", slices)
+    url = _final_url(raw, doc)
+    if url:
+        hits += _scan(cat, "final_url", [url])
+    return hits
+
+
+# ───────────────────────────── decision ─────────────────────────────
+
+
+def _best(hits: Sequence[Hit], weighted: bool = False) -> VerdictName:
+    score: dict[str, int] = {}
+    for h in hits:
+        score[h.rule.verdict] = score.get(h.rule.verdict, 0) + (h.rule.weight if weighted else 1)
+    ranked = [v for v in _PRECEDENCE if v in score]
+    if weighted:
+        ranked.sort(key=lambda v: -score[v])  # stable: ties keep precedence order
+    return ranked[0] if ranked else "ok"
+
+
+def _notice_cluster(seeds: set[int], line_hits: dict[int, list[Hit]], n: int, lim: Limits) -> list[int]:
+    """Seed lines plus neighbours that carry any hit (phone line, renew-now line, another template)."""
+    members = set(seeds)
+    for s in seeds:
+        for step in (-1, 1):
+            j = s + step
+            while 0 <= j < n and j in line_hits and j not in members:
+                members.add(j)
+                j += step
+    return sorted(members)
+
+
+def _in_band(i: int, n: int, lim: Limits) -> bool:
+    return i < lim.head_lines or i >= n - lim.tail_lines
+
+
+def _dedupe(evidence: Iterable[Evidence]) -> tuple[Evidence, ...]:
+    seen: dict[tuple[str, str, str], Evidence] = {}
+    for e in evidence:
+        seen.setdefault((e.rule, e.match, e.where), e)
+    return tuple(seen.values())
+
+
+def _content_verdict(view: PageView, hits: list[Hit], lim: Limits) -> Verdict:
+    lines = view.lines
+    n = len(lines)
+    strong = [h for h in hits if h.rule.strength == "strong"]
+    weak = [h for h in hits if h.rule.strength == "weak"]
+    decisive = [h for h in strong if h.line < 0]
+    base = {"text_length": view.text_length, "main_length": view.main_length}
+    line_hits: dict[int, list[Hit]] = {}
+    for h in hits:
+        if h.line >= 0:
+            line_hits.setdefault(h.line, []).append(h)
+
+    if decisive:
+        return Verdict(_best(strong), _dedupe(h.evidence() for h in strong), **base)
+
+    body_strong = [h for h in strong if h.line >= 0]
+    if body_strong:
+        seeds = {h.line for h in body_strong if _in_band(h.line, n, lim)}
+        cluster = _notice_cluster(seeds, line_hits, n, lim) if seeds else []
+        residual = main_length(lines, lim.paragraph_min, skip=cluster)
+        if residual >= lim.article_main:
+            if not cluster:  # a template quoted inside an article is not a notice
+                return Verdict("ok", (Evidence("content.article", str(residual), "body"),), **base)
+            return _with_notice(lines, cluster, line_hits, residual, view)
+        return Verdict(_best(strong), _dedupe(h.evidence() for h in strong + weak), **base)
+
+    if weak:
+        thin = view.main_length < lim.thin_main and view.text_length < lim.thin_text
+        total = sum(h.rule.weight for h in weak)
+        if thin and total >= lim.weak_min_weight:
+            return Verdict(_best(weak, weighted=True), _dedupe(h.evidence() for h in weak), **base)
+        banner = _weak_banner(weak, line_hits, n, lim)
+        if banner and not thin:
+            residual = main_length(lines, lim.paragraph_min, skip=banner)
+            if residual >= lim.article_main:
+                return _with_notice(lines, banner, line_hits, residual, view)
+        suspect = tuple(h.evidence() for h in weak if h.rule.verdict == "not_found")
+        return Verdict("ok", _dedupe(suspect), **base)
+    return Verdict("ok", (), **base)
+
+
+def _weak_banner(weak: list[Hit], line_hits: dict[int, list[Hit]], n: int, lim: Limits) -> list[int]:
+    """Head/tail lines whose weak phrases together read like a notice (到期 + 续费, not one word)."""
+    seeds = {h.line for h in weak if h.line >= 0 and _in_band(h.line, n, lim) and h.rule.verdict != "not_found"}
+    if not seeds:
+        return []
+    cluster = _notice_cluster(seeds, line_hits, n, lim)
+    rules = {h.rule.id for i in cluster for h in line_hits.get(i, []) if h.rule.strength == "weak"}
+    return cluster if len(rules) >= 2 else []
+
+
+def _with_notice(lines: Sequence[str], cluster: list[int], line_hits: dict[int, list[Hit]], residual: int,
+                 view: PageView) -> Verdict:
+    evidence = [h.evidence() for i in cluster for h in line_hits.get(i, [])]
+    evidence.append(Evidence("content.article", str(residual), "body"))
+    return Verdict("ok_with_notice", _dedupe(evidence), view.text_length, residual,
+                   tuple(lines[i] for i in cluster))
+
+
+def _content_type(raw: RawPage, doc: Document | None) -> str | None:
+    ct = next((v for k, v in raw.headers.items() if k.lower() == "content-type"), None)
+    return ct if ct else (doc.content_type if doc is not None else None)
+
+
+def _apply_probe(verdict: Verdict, raw: RawPage, probe: Probe | None) -> Verdict:
+    if probe is None:
+        return verdict
+    catch_all = (
+        verdict.name in GOOD_VERDICTS
+        and not is_home(raw.url)
+        and probe.status is not None
+        and 200 <= probe.status < 300
+        and probe.similarity is not None
+        and probe.similarity >= CATCH_ALL_SIMILARITY
+    )
+    if catch_all:
+        ev = Evidence("probe.catch_all", f"{probe.url} {probe.status} similarity={probe.similarity:.2f}", "probe")
+        return Verdict("not_found", (ev, *verdict.evidence), verdict.text_length, verdict.main_length, (), probe)
+    ev = Evidence("probe.distinct", f"{probe.url} {probe.status} similarity={probe.similarity}", "probe")
+    return Verdict(verdict.name, (*verdict.evidence, ev), verdict.text_length, verdict.main_length,
+                   verdict.notice_blocks, probe)
+
+
+def _judge(raw: RawPage, doc: Document | None) -> Verdict:
+    cat = catalogue()
+    if raw.error:
+        return Verdict("error", (Evidence("transport.error", raw.error[:200], "status"),))
+    if doc is None:
+        return Verdict("not_html", (Evidence("body.binary", f"{len(raw.body)} bytes", "markup"),))
+    ct = _content_type(raw, doc)
+    if ct and not any(t in ct.lower() for t in _ALLOWED_TYPES):
+        return Verdict("not_html", (Evidence("content_type.not_text", ct[:100], "status"),))
+    if not raw.body.strip() and not doc.text.strip():
+        status_ev = () if raw.status is None else (Evidence(f"http.{raw.status}", str(raw.status), "status"),)
+        return Verdict("error", (Evidence("body.empty", "0 bytes", "markup"), *status_ev))
+
+    view = page_view(doc, cat.limits)
+    hits = text_hits(view, cat) + markup_hits(raw, doc, cat)
+    status = raw.status
+    if status is not None and not 200 <= status < 400:
+        strong = [h for h in hits if h.rule.strength == "strong" and h.rule.verdict != "not_found"]
+        status_ev = Evidence(f"http.{status}", str(status), "status")
+        if strong:  # a template names the cause more precisely than the status (403 cPanel suspended)
+            return Verdict(_best(strong), (status_ev, *_dedupe(h.evidence() for h in strong)),
+                           view.text_length, view.main_length)
+        name: VerdictName = cat.status.get(status, "error")
+        return Verdict(name, (status_ev,), view.text_length, view.main_length)
+
+    verdict = _content_verdict(view, hits, cat.limits)
+    if verdict.name == "ok" and view.text_length == 0:
+        scripts = doc.tree is not None and doc.tree.css_first("script") is not None
+        rule = "page.script_only" if scripts else "page.no_text"
+        return Verdict("error", (Evidence(rule, view.title[:200], "markup"),), 0, 0)
+    return verdict
+
+
+def judge(raw: RawPage, doc: Document | None, probe: Probe | None = None) -> Verdict:
+    """The verdict for one fetch. Never raises: a page that breaks the judge is an ``error`` with evidence."""
+    try:
+        verdict = _judge(raw, doc)
+    except Exception as exc:  # the pipeline must keep going on any page; the evidence says what broke
+        verdict = Verdict("error", (Evidence("verdict.exception", f"{type(exc).__name__}: {exc}"[:200], "body"),))
+    return _apply_probe(verdict, raw, probe)
+
+
+def is_home(url: str) -> bool:
+    """Home pages are never called catch-all: unknown paths redirecting home look identical to it."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.path.lower() in _HOME_PATHS and not parts.query
+
+
+def needs_probe(raw: RawPage, doc: Document | None, verdict: Verdict) -> bool:
+    """Pages the flow should double-check with a random sibling path: accepted but thin, or accepted
+    while the title or first lines read like a 404."""
+    if doc is None or verdict.probe is not None or verdict.name not in GOOD_VERDICTS:
+        return False
+    if raw.status is not None and not 200 <= raw.status < 300:
+        return False
+    if is_home(raw.url):
+        return False
+    if any(e.rule.startswith("soft404.") for e in verdict.evidence):
+        return True
+    lim = catalogue().limits
+    return verdict.main_length < lim.thin_main
