@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Literal
 
 from selectolax.lexbor import LexborHTMLParser
 
@@ -188,16 +189,37 @@ def main_region(walk: Walk) -> range:
             best, best_score = i, s
     if best < 0:
         return range(0)
-    # Containers are numbered in document order, so a container's descendants are the following run of
-    # deeper ones; its blocks are then a contiguous run too.
-    depth = conts[best].depth
-    end = best + 1
+    # Like readability, siblings that score close to the winner are the same article split in parts
+    # (one <div> per paragraph, a page-two box).
+    parent = conts[best].parent
+    chosen = [best]
+    if parent >= 0:
+        floor = max(3.0, 0.2 * best_score)
+        chosen += [
+            i
+            for i in range(len(conts))
+            if i != best and conts[i].parent == parent and score[i] >= floor
+            and links[i] * 2 < max(total[i], 1)
+        ]
+    lo = hi = -1
+    for c in chosen:
+        span = _block_span(walk, c)
+        if span:
+            lo = span.start if lo < 0 else min(lo, span.start)
+            hi = max(hi, span.stop)
+    return range(lo, hi) if lo >= 0 else range(0)
+
+
+def _block_span(walk: Walk, c: int) -> range:
+    """Blocks inside container ``c``: containers are numbered in document order, so its descendants
+    are the following run of deeper ones and their blocks a contiguous run too."""
+    conts = walk.containers
+    depth = conts[c].depth
+    end = c + 1
     while end < len(conts) and conts[end].depth > depth:
         end += 1
-    idx = [i for i, b in enumerate(blocks) if best <= b.container < end]
-    if not idx:
-        return range(0)
-    return range(idx[0], idx[-1] + 1)
+    idx = [i for i, b in enumerate(walk.blocks) if c <= b.container < end]
+    return range(idx[0], idx[-1] + 1) if idx else range(0)
 
 
 # ---------------------------------------------------------------- assembling the article
@@ -252,6 +274,10 @@ def _is_heading(b: TextBlock) -> bool:
 @dataclass
 class _Meta:
     published: dates.Found | None = None
+    #: a year-month on a line above the first paragraph (2003年5月).
+    month: dt.date | None = None
+    #: a year-month on a later line (——《北京之春》1996年6月号), the last resort.
+    late_month: dt.date | None = None
     source: str | None = None
     author: str | None = None
     editor: str | None = None
@@ -263,7 +289,7 @@ def _clean_value(value: str) -> str | None:
     return value or None
 
 
-def _read_meta_line(text: str, meta: _Meta) -> bool:
+def _read_meta_line(text: str, meta: _Meta, leading: bool = True) -> bool:
     """Fill metadata from a header/footer line; True when the line is only metadata."""
     r = rules()
     hit = False
@@ -282,13 +308,28 @@ def _read_meta_line(text: str, meta: _Meta) -> bool:
         meta.column = _clean_value(m.group(1))
         hit = True
     found = dates.find_dates(text)
+    if found and not leading and len(dates.strip_dates(text).strip()) > 20 and not r.date_label.search(text):
+        # past the first paragraph only a line that is mostly a date counts (a signature date)
+        found = []
     if found:
         hit = True
         if meta.published is None:
             meta.published = found[0]
         if meta.source is None:
             meta.source = _source_beside_date(text)
+    elif len(text) <= 40 and (month := dates.find_month(text)) and _month_line(text):
+        if leading and meta.month is None:
+            meta.month = month
+        elif meta.late_month is None:
+            meta.late_month = month
+        hit = True
     return hit and len(text) <= 120 and not _is_prose_sentence(text)
+
+
+def _month_line(text: str) -> bool:
+    """A line that is a year-month and little else (not an archive link like 2005年06月(7))."""
+    rest = dates.strip_month(text)
+    return len(rest.strip()) <= 12 and not re.search(r"\d", rest)
 
 
 def _is_prose_sentence(text: str) -> bool:
@@ -324,9 +365,16 @@ def _assemble(
     if title_idx is not None and region.start <= title_idx < region.stop:
         start = title_idx + 1
     # Header: lines between the headline and the body, scanned for metadata.
-    header_from = title_idx + 1 if title_idx is not None and title_idx < region.start else region.start
+    if title_idx is not None and title_idx < region.start:
+        header_from = title_idx + 1
+    else:
+        header_from = max(0, region.start - 8)
+    # Lines before the main container are read apart: a date inside the container is the article's
+    # own, while one above it may be a portal's repost time or today's date in the site banner.
+    head = _Meta()
     for i in range(header_from, region.start):
-        _read_meta_line(blocks[i].text, meta) if len(blocks[i].text) <= 160 else None
+        if len(blocks[i].text) <= 160:
+            _read_meta_line(blocks[i].text, head)
     seen_prose = False
     pending: list[Block] = []
     for i in range(start, region.stop):
@@ -340,7 +388,7 @@ def _assemble(
             if not seen_prose:
                 _read_meta_line(text, meta)
             continue
-        if len(text) <= 120 and not _is_prose_sentence(text) and _read_meta_line(text, meta):
+        if len(text) <= 120 and not _is_prose_sentence(text) and _read_meta_line(text, meta, not seen_prose):
             continue
         if not seen_prose and meta.column is None and _COLUMN_TAIL.search(text) and len(text) <= 40:
             meta.column = _COLUMN_TAIL.sub("", text) or None
@@ -359,11 +407,25 @@ def _assemble(
         body.extend(pending)
         pending.clear()
         body.append(Block("paragraph", text))
-    # A little past the region too: dates and sources often sit just after the body.
+    # A little past the region too: sources and bylines often sit just after the body; a date there
+    # is trusted less than the page's meta tags.
+    if meta.published is None and meta.month is None:
+        meta.published, meta.month = head.published, head.month
+    meta.source = meta.source or head.source
+    meta.author = meta.author or head.author
+    meta.editor = meta.editor or head.editor
+    meta.column = meta.column or head.column
+    tail = _Meta(source=meta.source, author=meta.author, editor=meta.editor, column=meta.column)
     for i in range(region.stop, min(len(blocks), region.stop + 8)):
         if len(blocks[i].text) <= 120:
-            _read_meta_line(blocks[i].text, meta)
-    published, published_at = _published(doc, meta, selectors)
+            _read_meta_line(blocks[i].text, tail)
+    meta.source, meta.author, meta.editor = tail.source, tail.author, tail.editor
+    published, published_at = _published(doc, meta, tail, selectors)
+    precision: Literal["day", "month"] = "day"
+    if meta.published is None and meta.month is not None:
+        published, published_at, precision = meta.month, None, "month"
+    elif published is None and (late := meta.late_month or tail.month or tail.late_month):
+        published, precision = late, "month"
     if meta.source is None:
         meta.source = _meta_value(doc, rules().meta_source)
     if meta.author is None:
@@ -374,6 +436,7 @@ def _assemble(
         title=title,
         published=published,
         published_at=published_at,
+        published_precision=precision,
         source=meta.source,
         author=meta.author,
         editor=meta.editor,
@@ -454,6 +517,15 @@ def _title(
             return blocks[idx].text, idx
     if candidates:
         return candidates[0], None
+    if not page_title:
+        # No <title>: the headline is the last short, link-free line before the body that is not a
+        # date or byline.
+        for i in range(region.start - 1, max(-1, region.start - 10), -1):
+            b = blocks[i]
+            if 6 <= len(b.text) <= 60 and not b.link_chars and not dates.find_dates(b.text) and not (
+                _is_chrome(b) or _is_prose_sentence(b.text)
+            ):
+                return b.text, i
     if parts:
         return max(parts[:2], key=len) if len(parts[0]) < 4 else parts[0], None
     return "", None
@@ -468,7 +540,7 @@ def _find_block(blocks: Sequence[TextBlock], text: str, region: range) -> int | 
 
 
 def _published(
-    doc: Document, meta: _Meta, selectors: SiteSelectors | None
+    doc: Document, meta: _Meta, tail: _Meta, selectors: SiteSelectors | None
 ) -> tuple[dt.date | None, dt.datetime | None]:
     found = meta.published
     if found is None and selectors is not None and selectors.published and doc.tree is not None:
@@ -477,6 +549,8 @@ def _published(
             found = dates.first_date(node.text()) or dates.parse_iso(node.attributes.get("content") or "")
     if found is None:
         found = _meta_date(doc)
+    if found is None:
+        found = tail.published
     if found is not None:
         return found.date, found.at
     url_day = dates.url_date(doc.final_url or doc.target)

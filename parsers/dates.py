@@ -18,6 +18,7 @@ _TIME = (
 _YMD_CN = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日" + _TIME)
 _YMD = re.compile(r"(?<!\d)(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})(?!\d)" + _TIME)
 _DMY = re.compile(r"(?<![\d/.])(\d{1,2})/(\d{1,2})/(\d{4})(?!\d)" + _TIME)
+_YM_CN = re.compile(r"(?<!\d)(\d{4})\s*年\s*(\d{1,2})\s*月(?!\s*\d)")
 _URL = re.compile(
     r"(?:/|[a-z_])((?:19|20)\d{2})[-_/]?(0[1-9]|1[0-2])[-_/]?(0[1-9]|[12]\d|3[01])(?:[/_.]|\d{0,6}[/_.])"
 )
@@ -110,3 +111,16 @@ def strip_dates(text: str) -> str:
     for pattern in (_YMD_CN, _YMD, _DMY):
         text = pattern.sub(" ", text)
     return text
+
+
+def find_month(text: str) -> dt.date | None:
+    """A year and month with no day (2003年5月, 1996年6月号), as the month's first day."""
+    for m in _YM_CN.finditer(text):
+        d = _valid(int(m.group(1)), int(m.group(2)), 1)
+        if d is not None:
+            return d
+    return None
+
+
+def strip_month(text: str) -> str:
+    return _YM_CN.sub(" ", text)

@@ -101,6 +101,8 @@ class Article:
     title: str
     published: dt.date | None = None
     published_at: dt.datetime | None = None
+    #: "month" when the page shows only a year and month (2003年5月): `published` is then the 1st.
+    published_precision: Literal["day", "month"] = "day"
     source: str | None = None
     author: str | None = None
     editor: str | None = None
