@@ -1,0 +1,54 @@
+# Every target installs what it needs: a fresh machine needs only Python 3.11 and make.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# uv from PATH, or bootstrapped into .tools/ with pip when missing.
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+RUN := $(UV) run --frozen
+export DO_NOT_TRACK := 1
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+
+.PHONY: help install demo test pytest lint typecheck bench-verdicts bench-extract bench-initiatives bench-crawl bench clean
+
+help:
+	@echo "make demo    - install, serve sample pages on 127.0.0.1, run the crawl flow into ./data (SQLite)"
+	@echo "make test    - install and run the whole suite (lint, types, tests)"
+	@echo "make bench-verdicts | bench-extract | bench-initiatives | bench-crawl"
+
+$(CURDIR)/.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check "uv>=0.5"
+
+install: $(UV)
+	$(UV) sync --frozen --all-groups
+
+demo: install
+	$(RUN) initiatives demo
+
+test: install lint typecheck pytest
+
+pytest:
+	$(RUN) pytest
+
+lint:
+	$(RUN) ruff check .
+
+typecheck:
+	$(RUN) mypy
+
+bench-verdicts: install
+	$(RUN) python benchmarks/bench_verdicts.py
+
+bench-extract: install
+	$(RUN) python benchmarks/bench_extract.py
+
+bench-initiatives: install
+	$(RUN) python benchmarks/bench_initiatives.py
+
+bench-crawl: install
+	$(RUN) python benchmarks/bench_crawl.py
+
+bench: bench-verdicts bench-extract bench-initiatives bench-crawl
+
+clean:
+	rm -rf .tools .venv data .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,220 @@
+"""``initiatives``: the command line. A thin layer over the pure stages and the flows.
+
+``inspect`` never imports Prefect, so it answers in about a second; commands that run flows import them
+only when called.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from initiatives.settings import Settings
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Turn Chinese news pages about state-owned groups into a database of who did what.",
+)
+db_app = typer.Typer(no_args_is_help=True, help="Database maintenance.")
+app.add_typer(db_app, name="db")
+
+PAGE_SUFFIXES = (".html", ".htm", ".txt", ".text")
+
+
+class InputError(Exception):
+    """A problem with one input, phrased as the single line the user should read."""
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"initiatives: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _expand(target: str) -> Iterator[str]:
+    if target.startswith(("http://", "https://")):
+        yield target
+        return
+    path = Path(target)
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in PAGE_SUFFIXES)
+        if not files:
+            raise InputError(f"{target}: folder holds no .html or .txt pages")
+        yield from (str(p) for p in files)
+    elif path.is_file():
+        yield target
+    else:
+        raise InputError(f"{target}: no such file, folder or URL")
+
+
+def _inspect_one(target: str) -> Any:
+    from parsers.pipeline import process, process_file
+    from parsers.records import RawPage
+
+    if target.startswith(("http://", "https://")):
+        from flows.fetch import Fetcher, FetchPolicy
+
+        async def fetch() -> RawPage:
+            async with Fetcher(FetchPolicy(min_delay=0, retries=1)) as fetcher:
+                return (await fetcher.fetch(target)).raw
+
+        raw = asyncio.run(fetch())
+        if raw.error:
+            raise InputError(f"{target}: {raw.error}")
+        result = process(raw)
+    else:
+        path = Path(target)
+        try:
+            result = process_file(path)
+        except OSError as exc:
+            raise InputError(f"{target}: {exc.strerror or exc}") from None
+        if path.stat().st_size == 0:
+            raise InputError(f"{target}: empty file")
+    if result.verdict.name == "not_html":
+        raise InputError(f"{target}: not a text page (binary or undecodable body)")
+    return result
+
+
+def _print_text(result: Any) -> None:
+    typer.echo(f"== {result.target}")
+    evidence = ", ".join(f"{e.rule} [{e.where}] {e.match!r}" for e in result.verdict.evidence)
+    typer.echo(f"verdict: {result.verdict.name}" + (f"  ({evidence})" if evidence else ""))
+    article = result.article
+    if article is None:
+        typer.echo(f"article: none ({result.reason})")
+        return
+    typer.echo(f"title: {article.title}")
+    typer.echo(f"published: {article.published}  source: {article.source}")
+    typer.echo(f"sections: {' | '.join(article.sections)}")
+    typer.echo(f"paragraphs: {len(article.paragraphs)}  campaigns: {', '.join(article.campaigns)}")
+    typer.echo(f"records: {len(result.initiatives)}" + (f" ({result.reason})" if result.reason else ""))
+    for i, rec in enumerate(result.initiatives, 1):
+        units = "、".join(u.name + ("" if u.resolved else "?") for u in rec.units)
+        extras = []
+        if rec.metrics:
+            extras.append("metrics " + ", ".join(f"{m.value:g}{m.measure}{m.object}" for m in rec.metrics))
+        if rec.documents:
+            extras.append("docs " + "".join(f"《{d}》" for d in rec.documents))
+        if rec.frameworks:
+            extras.append("frameworks " + ", ".join(rec.frameworks))
+        if rec.people:
+            extras.append("people " + ", ".join(f"{p.title or ''}{p.name}" for p in rec.people))
+        typer.echo(f"  {i:2}. [{rec.section or '-'}] {units} {rec.org_body or ''}: {rec.statement[:40]}…")
+        for extra in extras:
+            typer.echo(f"      {extra}")
+
+
+@app.command()
+def inspect(
+    targets: Annotated[list[str], typer.Argument(help="URLs, .html files, .txt dumps, or folders of them.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text, json (one target) or jsonl.")] = "text",
+) -> None:
+    """Judge, extract and parse pages without touching the database."""
+    from parsers.contract import to_contract
+
+    if fmt not in ("text", "json", "jsonl"):
+        fail(f"--format {fmt}: choose text, json or jsonl")
+    failures = 0
+    try:
+        expanded = [t for target in targets for t in _expand(target)]
+    except InputError as exc:
+        fail(str(exc))
+    if fmt == "json" and len(expanded) != 1:
+        fail(f"--format json takes exactly one page ({len(expanded)} given); use --format jsonl")
+    for target in expanded:
+        try:
+            result = _inspect_one(target)
+        except InputError as exc:
+            typer.echo(f"initiatives: error: {exc}", err=True)
+            failures += 1
+            continue
+        if fmt == "text":
+            _print_text(result)
+        elif fmt == "json":
+            typer.echo(json.dumps(to_contract(result), ensure_ascii=False, indent=2))
+        else:
+            typer.echo(json.dumps(to_contract(result), ensure_ascii=False))
+    if failures:
+        raise typer.Exit(1)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply Alembic migrations to the configured database (idempotent)."""
+    from schema.db import upgrade
+
+    settings = Settings()
+    upgrade(settings.database)
+    typer.echo("database is at the newest migration")
+
+
+@app.command()
+def run(
+    sources: Annotated[Path | None, typer.Option(help="Sources file (default: INITIATIVES_SOURCES_FILE).")] = None,
+    site: Annotated[list[str] | None, typer.Option(help="Only these sites (repeatable).")] = None,
+) -> None:
+    """One crawl pass over the configured sources, through the Prefect flow."""
+    from flows.sources import ConfigError, load_sources
+
+    path = sources or Settings().sources_file
+    try:
+        load_sources(path).select(site)
+    except ConfigError as exc:
+        fail(str(exc))
+    from flows.crawl import crawl
+
+    result = crawl(sources_file=str(path), sites=site)
+    typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+@app.command()
+def units(
+    unresolved: Annotated[bool, typer.Option("--unresolved", help="Units missing from the gazetteer.")] = False,
+    limit: Annotated[int, typer.Option(min=1)] = 100,
+) -> None:
+    """List units in the database; with --unresolved, the ones an operator should add to the gazetteer."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from schema import models as m
+    from schema.db import make_engine, upgrade
+    from schema.report import unresolved_units
+
+    settings = Settings()
+    upgrade(settings.database)
+    engine = make_engine(settings.database)
+    if unresolved:
+        rows = unresolved_units(engine, limit)
+        if not rows:
+            typer.echo("no unresolved units")
+        for row in rows:
+            typer.echo(f"{row.mentions:4}  {row.name}  e.g. {row.example[:60]}")
+        return
+    with Session(engine) as s:
+        for name, full_name in s.execute(
+            select(m.Unit.name, m.Unit.full_name).where(m.Unit.resolved.is_(True)).order_by(m.Unit.name).limit(limit)
+        ).tuples():
+            typer.echo(f"{name}\t{full_name or ''}")
+
+
+@app.command()
+def demo(
+    keep: Annotated[bool, typer.Option(help="Keep the existing demo database instead of starting fresh.")] = False,
+) -> None:
+    """Serve bundled sample pages on 127.0.0.1, crawl them with the real flow, print what was stored."""
+    from initiatives.demo import run_demo
+
+    run_demo(Settings(), fresh=not keep)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

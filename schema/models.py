@@ -1,0 +1,259 @@
+"""The normalized database downstream apps read.
+
+Every table that can be written twice has a natural unique key, so the loader can upsert and a repeated
+run changes nothing. Shared things (units, documents, frameworks, people, campaigns) are rows of their
+own, linked from records, so one unit is one row however many articles mention it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Stable constraint names so Alembic migrations read the same on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}  # noqa: RUF012 - SQLAlchemy reads it here
+
+
+def _utc() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Site(Base):
+    __tablename__ = "sites"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    base_url: Mapped[str | None] = mapped_column(String(2048))
+    #: active, degraded, expired, parked, suspended or unreachable (see parsers.health).
+    status: Mapped[str] = mapped_column(String(32), default="active")
+    status_since: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utc)
+    #: True once any page of the site showed a hosting/closure notice, even beside a good article.
+    shows_closure_notice: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: serialised parsers.health.SiteHealth, so health decisions survive between runs.
+    health: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    history: Mapped[list[SiteStatusChange]] = relationship(back_populates="site", order_by="SiteStatusChange.id")
+
+
+class SiteStatusChange(Base):
+    __tablename__ = "site_status_history"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[str] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str | None] = mapped_column(Text)
+    site: Mapped[Site] = relationship(back_populates="history")
+
+
+class LoadRun(Base):
+    """One run of a flow (dlt's load id): every fetch row points at the run that wrote it."""
+
+    __tablename__ = "load_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    load_id: Mapped[str] = mapped_column(String(64), unique=True)
+    flow: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utc)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Page(Base):
+    __tablename__ = "pages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), index=True)
+    first_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utc)
+    last_fetched_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    #: verdict of the newest fetch; may be a closure while the article below stays the last good copy.
+    last_verdict: Mapped[str | None] = mapped_column(String(32))
+    last_good_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    etag: Mapped[str | None] = mapped_column(String(512))
+    last_modified: Mapped[str | None] = mapped_column(String(128))
+    #: sha256 of the newest body, the key into the raw archive.
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class Fetch(Base):
+    """Every attempt, good or bad: the audit trail behind a page's verdict."""
+
+    __tablename__ = "fetches"
+    __table_args__ = (UniqueConstraint("page_id", "load_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"), index=True)
+    load_id: Mapped[str] = mapped_column(String(64))
+    fetched_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    final_url: Mapped[str | None] = mapped_column(String(2048))
+    status_chain: Mapped[list[Any]] = mapped_column(default=list)
+    verdict: Mapped[str] = mapped_column(String(32))
+    evidence: Mapped[list[Any]] = mapped_column(default=list)
+    text_length: Mapped[int] = mapped_column(Integer, default=0)
+    main_length: Mapped[int] = mapped_column(Integer, default=0)
+    probe: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    encoding: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Article(Base):
+    __tablename__ = "articles"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    published: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=False))
+    source: Mapped[str | None] = mapped_column(String(255))
+    author: Mapped[str | None] = mapped_column(String(255))
+    editor: Mapped[str | None] = mapped_column(String(255))
+    column_tag: Mapped[str | None] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text)
+    #: sha256 of the extracted text: unchanged text means records are left exactly as they are.
+    text_hash: Mapped[str] = mapped_column(String(64))
+    parser_version: Mapped[str] = mapped_column(String(32))
+    #: when the source last served this article as a good page (it may be dead now).
+    last_good_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    sections: Mapped[list[Section]] = relationship(order_by="Section.position", cascade="all, delete-orphan")
+
+
+class Section(Base):
+    __tablename__ = "sections"
+    __table_args__ = (UniqueConstraint("article_id", "position"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    heading: Mapped[str] = mapped_column(Text)
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+
+
+class ArticleCampaign(Base):
+    __tablename__ = "article_campaigns"
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+
+
+class Unit(Base):
+    __tablename__ = "units"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: canonical short name (中国航发东安 → 东安); the natural key.
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    full_name: Mapped[str | None] = mapped_column(String(255))
+    unit_type: Mapped[str | None] = mapped_column(String(64))
+    group_name: Mapped[str | None] = mapped_column(String(64))
+    #: False for units seen in text but missing from the gazetteer, kept for operators to add.
+    resolved: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class UnitAlias(Base):
+    __tablename__ = "unit_aliases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), index=True)
+    alias: Mapped[str] = mapped_column(String(255), unique=True)
+
+
+class Initiative(Base):
+    __tablename__ = "initiatives"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: stable record key: hash of page URL and statement, so re-parsing unchanged text keeps it.
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    section_id: Mapped[int | None] = mapped_column(ForeignKey("sections.id", ondelete="SET NULL"))
+    statement: Mapped[str] = mapped_column(Text)
+    org_body: Mapped[str | None] = mapped_column(String(32))
+
+
+class InitiativeUnit(Base):
+    __tablename__ = "initiative_units"
+    initiative_id: Mapped[int] = mapped_column(
+        ForeignKey("initiatives.id", ondelete="CASCADE"), primary_key=True
+    )
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    mention: Mapped[str] = mapped_column(String(255))
+
+
+class Metric(Base):
+    __tablename__ = "metrics"
+    __table_args__ = (UniqueConstraint("initiative_id", "position"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiatives.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    value: Mapped[float] = mapped_column(Float)
+    measure: Mapped[str] = mapped_column(String(16))
+    object: Mapped[str] = mapped_column(String(255))
+
+
+class Document(Base):
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(512), unique=True)
+
+
+class InitiativeDocument(Base):
+    __tablename__ = "initiative_documents"
+    initiative_id: Mapped[int] = mapped_column(
+        ForeignKey("initiatives.id", ondelete="CASCADE"), primary_key=True
+    )
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), primary_key=True)
+
+
+class Framework(Base):
+    __tablename__ = "frameworks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+
+
+class InitiativeFramework(Base):
+    __tablename__ = "initiative_frameworks"
+    initiative_id: Mapped[int] = mapped_column(
+        ForeignKey("initiatives.id", ondelete="CASCADE"), primary_key=True
+    )
+    framework_id: Mapped[int] = mapped_column(ForeignKey("frameworks.id"), primary_key=True)
+
+
+class Person(Base):
+    __tablename__ = "people"
+    __table_args__ = (UniqueConstraint("name", "title"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    #: '' rather than NULL when no title is given, so the unique key works on every database.
+    title: Mapped[str] = mapped_column(String(64), default="")
+
+
+class InitiativePerson(Base):
+    __tablename__ = "initiative_people"
+    initiative_id: Mapped[int] = mapped_column(
+        ForeignKey("initiatives.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)

@@ -1,0 +1,95 @@
+"""Fetching against httpx.MockTransport: retries, redirects, size limits and errors become data."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+
+import httpx
+
+from flows.archive import RawArchive, content_hash
+from flows.fetch import Conditional, Fetcher, FetchPolicy
+
+FAST = FetchPolicy(min_delay=0.0, backoff=0.01, retries=2, max_bytes=1000)
+
+
+def run(handler: httpx.MockTransport, url: str, policy: FetchPolicy = FAST, cond: Conditional | None = None):  # type: ignore[no-untyped-def]
+    async def go():  # type: ignore[no-untyped-def]
+        async with Fetcher(policy, transport=handler) as f:
+            return (await f.fetch(url, cond)).raw
+
+    return asyncio.run(go())
+
+
+def test_retries_503_then_succeeds() -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url)
+        if len(calls) < 3:
+            return httpx.Response(503, headers={"retry-after": "0"})
+        return httpx.Response(200, text="<p>ok</p>")
+
+    raw = run(httpx.MockTransport(handler), "http://127.0.0.1/a")
+    assert raw.status == 200 and raw.body == b"<p>ok</p>" and len(calls) == 3
+
+
+def test_redirects_are_recorded_and_loops_stopped() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/a":
+            return httpx.Response(301, headers={"location": "/b"})
+        if request.url.path == "/b":
+            return httpx.Response(200, text="done")
+        return httpx.Response(302, headers={"location": "/loop"})
+
+    raw = run(httpx.MockTransport(handler), "http://127.0.0.1/a")
+    assert raw.status_chain == ((301, "http://127.0.0.1/a"), (200, "http://127.0.0.1/b"))
+    assert raw.final_url == "http://127.0.0.1/b"
+    loop = run(httpx.MockTransport(handler), "http://127.0.0.1/loop")
+    assert loop.error == "redirect loop" and loop.body == b""
+
+
+def test_oversized_and_gzip_bomb_bodies_are_refused() -> None:
+    bomb = gzip.compress(b"0" * 50_000)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/bomb":
+            return httpx.Response(200, content=bomb, headers={"content-encoding": "gzip"})
+        return httpx.Response(200, content=b"x" * 5000)
+
+    big = run(httpx.MockTransport(handler), "http://127.0.0.1/big")
+    assert big.error is not None and "too large" in big.error and big.body == b""
+    boom = run(httpx.MockTransport(handler), "http://127.0.0.1/bomb")
+    assert boom.error is not None and "too large" in boom.error
+
+
+def test_transport_failure_is_data_not_exception() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    raw = run(httpx.MockTransport(handler), "http://127.0.0.1/x")
+    assert raw.status is None and raw.error is not None and raw.error.startswith("ConnectError")
+
+
+def test_conditional_get_sends_validators() -> None:
+    seen: dict[str, str] = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.update(request.headers)
+        return httpx.Response(304)
+
+    cond = Conditional('"v1"', "Mon, 01 Jan 2024 00:00:00 GMT")
+    raw = run(httpx.MockTransport(handler), "http://127.0.0.1/x", cond=cond)
+    assert raw.status == 304
+    assert seen["if-none-match"] == '"v1"' and seen["if-modified-since"].startswith("Mon")
+
+
+def test_archive_is_content_addressed_and_deduplicated(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    archive = RawArchive(tmp_path)
+    body = "中国航发".encode()
+    digest = archive.put(body, {"content-type": "text/html"})
+    assert digest == content_hash(body)
+    assert archive.put(body) == digest
+    assert archive.get(digest) == body and archive.headers(digest) == {"content-type": "text/html"}
+    assert len(list(tmp_path.rglob("*.gz"))) == 1
+    assert not list(tmp_path.rglob(".tmp-*"))
