@@ -43,12 +43,14 @@ class _Rules:
     positive: re.Pattern[str]
     negative: re.Pattern[str]
     caption: re.Pattern[str]
+    caption_text: re.Pattern[str]
     meta_published: tuple[str, ...]
     meta_title: tuple[str, ...]
     meta_source: tuple[str, ...]
     meta_author: tuple[str, ...]
     source_line: re.Pattern[str]
     author_line: re.Pattern[str]
+    author_spaced: re.Pattern[str]
     editor_line: re.Pattern[str]
     date_label: re.Pattern[str]
     column_line: re.Pattern[str]
@@ -73,12 +75,16 @@ def rules() -> _Rules:
         positive=re.compile(_alternation(hints["positive"])),
         negative=re.compile(r"(?:^|[\s_\-])(?:" + _alternation(hints["negative"]) + r")"),
         caption=re.compile(_alternation(hints["caption"])),
+        caption_text=re.compile("|".join(f"(?:{p})" for p in hints["caption_text"])),
         meta_published=tuple(m.lower() for m in meta["published"]),
         meta_title=tuple(m.lower() for m in meta["title"]),
         meta_source=tuple(m.lower() for m in meta["source"]),
         meta_author=tuple(m.lower() for m in meta["author"]),
         source_line=re.compile(r"(?:" + _alternation(labels["source"]) + r")" + _VALUE),
         author_line=re.compile(r"(?:^|[\s【\[(（])(?:" + _alternation(labels["author"]) + r")" + _VALUE),
+        author_spaced=re.compile(
+            r"(?:" + _alternation(labels["author_spaced"]) + r")\s+([\u4e00-\u9fff·]{2,5})(?![\u4e00-\u9fff])"
+        ),
         editor_line=re.compile(r"(?:" + _alternation(labels["editor"]) + r")" + _VALUE),
         date_label=re.compile(_alternation(labels["date"])),
         column_line=re.compile(r"(?:" + _alternation(labels["column"]) + r")" + _VALUE),
@@ -107,6 +113,8 @@ def extract(doc: Document, verdict: Verdict, selectors: SiteSelectors | None = N
 def _extract(doc: Document, verdict: Verdict, selectors: SiteSelectors | None) -> Extraction:
     if doc.is_html and doc.tree is None:
         return Extraction(None, "no parse tree")
+    if _garbled(doc.text):
+        return Extraction(None, "not text (binary or undecodable)")
     if doc.tree is None:
         blocks = tuple(_text_block(line) for line in doc.lines)
         walk = Walk(blocks, ())
@@ -126,6 +134,15 @@ def _extract(doc: Document, verdict: Verdict, selectors: SiteSelectors | None) -
     return _assemble(doc, walk, region, verdict, selectors)
 
 
+_GARBLE = re.compile(r"[\x00-\x08\x0e-\x1f\ufffd]")
+
+
+def _garbled(text: str) -> bool:
+    """Control bytes or replacement characters all over the head: bytes that are not a text page."""
+    head = text[:4096]
+    return bool(head) and len(_GARBLE.findall(head)) > 0.05 * len(head)
+
+
 def _text_block(line: str) -> TextBlock:
     return TextBlock(line, "p", "", 0, 0, -1, False, False)
 
@@ -136,7 +153,11 @@ def _selector_walk(tree: LexborHTMLParser, selectors: SiteSelectors | None) -> W
     node = tree.css_first(selectors.body)
     if node is None:
         return None
-    return walk_blocks(node)
+    walk = walk_blocks(node)
+    dropped = {b.text for sel in selectors.drop for n in node.css(sel) for b in walk_blocks(n).blocks}
+    if dropped:
+        walk = Walk(tuple(b for b in walk.blocks if b.text not in dropped), walk.containers)
+    return walk
 
 
 # ---------------------------------------------------------------- main content
@@ -246,10 +267,13 @@ def is_image_name(text: str) -> bool:
     return bool(rules().image_name.match(text.strip()))
 
 
-def _is_caption(b: TextBlock) -> bool:
-    if b.in_caption or (b.hint and rules().caption.search(b.hint)):
+def _is_caption(b: TextBlock, after_img: bool) -> bool:
+    r = rules()
+    if b.in_caption or (b.hint and r.caption.search(b.hint)):
         return True
-    return b.after_img and len(b.text) <= 60 and "。" not in b.text[:-1] and not _is_prose(b.text)
+    if len(b.text) <= 80 and r.caption_text.search(b.text):
+        return True
+    return after_img and len(b.text) <= 60 and "。" not in b.text[:-1] and not _is_prose(b.text)
 
 
 def _is_prose(text: str) -> bool:
@@ -304,6 +328,9 @@ def _read_meta_line(text: str, meta: _Meta, leading: bool = True) -> bool:
         if value and not dates.first_date(value):
             meta.author = value
             hit = True
+    if meta.author is None and len(text) <= 40 and (m := r.author_spaced.search(text)):
+        meta.author = m.group(1)
+        hit = True
     if meta.column is None and (m := r.column_line.search(text)):
         meta.column = _clean_value(m.group(1))
         hit = True
@@ -377,9 +404,12 @@ def _assemble(
             _read_meta_line(blocks[i].text, head)
     seen_prose = False
     pending: list[Block] = []
+    after_img = False
     for i in range(start, region.stop):
         b = blocks[i]
         text = b.text
+        # an image's file-name line sits between the image and its caption
+        after_img = b.after_img or (after_img and is_image_name(blocks[i - 1].text))
         if text in notices or _key(text) == title_key or is_image_name(text):
             continue
         if any(text in n for n in notices if len(text) >= 6):
@@ -393,7 +423,7 @@ def _assemble(
         if not seen_prose and meta.column is None and _COLUMN_TAIL.search(text) and len(text) <= 40:
             meta.column = _COLUMN_TAIL.sub("", text) or None
             continue
-        if _is_caption(b):
+        if _is_caption(b, after_img):
             captions.append(text)
             continue
         if _is_heading(b):

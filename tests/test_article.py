@@ -117,3 +117,86 @@ def test_corpus_quality_floor() -> None:
     assert len(f1s) == 35
     assert sum(f1s) / len(f1s) >= BODY_F1_FLOOR
     assert hits / known >= DATE_ACCURACY_FLOOR
+
+
+def _fixture(name: str, url: str = "http://example.cn/news/2024/0315/c123.html") -> Extraction:
+    raw = RawPage(url=url, body=(FIXTURES / name).read_bytes())
+    return extract(Document.from_raw(raw), OK)
+
+
+def test_gbk_page_with_lying_meta_charset() -> None:
+    ex = _fixture("gbk_lying_meta.html")
+    art = ex.article
+    assert art is not None
+    assert art.title == (FIXTURES / "gbk_lying_meta.title").read_text("utf-8").strip()
+    assert art.published is not None and art.published.isoformat() == "2024-03-15"
+    assert art.published_at is not None and art.published_at.hour == 10
+    assert (art.source, art.author, art.editor) == ("航发动力", "李明", "张华")
+    assert art.sections == ["压实责任 夯实基础", "创新方法 提升效能"]
+    assert art.captions == ("会议现场（摄影：王强）", "与会人员参观质量展示区")
+    body = "\n".join(b.text for b in art.body)
+    for chrome in ("您现在的位置", "ICP备", "版权所有", "微信图片_", "20240315_093244_000", "分享到", "相关新闻",
+                   "字号", "责任编辑", "航发动力举办技能大赛"):
+        assert chrome not in body
+    assert art.paragraphs[0].startswith("3月14日，航发动力召开")
+    assert art.paragraphs[-1] == "会议还对质量工作先进集体和个人进行了表彰。"
+
+
+def test_og_title_json_ld_date_and_spaced_byline() -> None:
+    art = _fixture("utf8_jsonld.html").article
+    assert art is not None
+    assert art.title == "中国航发南方举办青年创新成果展"
+    assert art.published_at is not None and art.published_at.isoformat() == "2023-06-08T16:05:00"
+    assert (art.author, art.editor) == ("赵雪", "孙丽")
+    assert art.sections == ["一、聚焦生产难题"]
+    body = "\n".join(b.text for b in art.body)
+    assert "脚本里的文字" not in body and "热点推荐" not in body and "ICP" not in body
+    assert len(art.paragraphs) == 4
+
+
+def test_site_selectors_override_generic_rules() -> None:
+    from parsers.records import SiteSelectors
+
+    raw = RawPage(url="http://example.cn/a", body=(FIXTURES / "utf8_jsonld.html").read_bytes())
+    sel = SiteSelectors(title="p.meta", body="section.body", drop=("h3",))
+    art = extract(Document.from_raw(raw), OK, sel).article
+    assert art is not None and art.title.startswith("湖南日报记者")
+    assert art.sections == [] and len(art.paragraphs) == 4
+
+
+def test_url_date_when_page_shows_none() -> None:
+    html = "<html><body><div class='content'><p>" + "航发科技开展安全检查，排查隐患十二项，整改完成率百分之百。" * 3
+    html += "</p></div></body></html>"
+    doc = Document.from_text("http://example.gov.cn/xw/202311/t20231116_123.html", html)
+    art = extract(doc, OK).article
+    assert art is not None and art.published is not None and art.published.isoformat() == "2023-11-16"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<html><head><title>t</title></head><body><div><p>\xe6\x88\x91\xe4\xbb\xac",  # truncated
+        b"<html><head><title>only head</title></head></html>",
+        b"<html><body>" + b"<table><tr><td>" * 3000 + "深".encode() + b"</td></tr></table>" * 3000,
+        b"<html><body><script>" + b"var a=1;" * 5000 + b"</script></body></html>",
+        bytes(range(256)) * 64,
+        b"",
+    ],
+    ids=["truncated", "no-body", "nested-tables", "script-only", "binary", "empty"],
+)
+def test_bad_input_gives_reason_not_exception(body: bytes) -> None:
+    ex = extract(Document.from_raw(RawPage(url="http://example.cn/x", body=body)), OK)
+    assert ex.article is None
+    assert ex.reason
+
+
+def test_huge_page_is_bounded() -> None:
+    import time
+
+    para = "<p>" + "中国航发各直属单位坚持党建引领，扎实推进各项工作，取得明显成效。" * 4 + "</p>\n"
+    body = ("<html><body><div class='content'>" + para * 80_000 + "</div></body></html>").encode()
+    assert len(body) > 30_000_000
+    t0 = time.perf_counter()
+    ex = extract(Document.from_raw(RawPage(url="http://example.cn/big", body=body)), OK)
+    assert time.perf_counter() - t0 < 10
+    assert ex.article is not None and ex.article.paragraphs
