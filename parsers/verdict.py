@@ -33,10 +33,14 @@ from parsers.records import GOOD_VERDICTS, Evidence, Probe, RawPage, Verdict, Ve
 _RULES_PATH = Path(__file__).with_name("data") / "verdict_rules.toml"
 _TEXT_WHERE = frozenset({"title", "head", "tail", "body"})
 _WHERE = _TEXT_WHERE | {"script_src", "markup", "final_url"}
-_RULE_VERDICTS = frozenset({"expired", "parked", "suspended", "default_page", "not_found", "blocked", "notice"})
+_RULE_VERDICTS = frozenset(
+    {"expired", "parked", "suspended", "default_page", "not_found", "blocked", "notice"}
+)
 #: when templates of several kinds fire together, the most specific cause of death wins
 #: (an expired domain is usually also parked by its registrar).
-_PRECEDENCE: tuple[VerdictName, ...] = ("expired", "suspended", "parked", "default_page", "not_found", "blocked")
+_PRECEDENCE: tuple[VerdictName, ...] = (
+    "expired", "suspended", "parked", "default_page", "not_found", "blocked"
+)
 #: punctuation stripped before whole-line matching, so "It works!" and "【网站已关闭】" are whole lines.
 _LINE_STRIP = " \t!！.。,，:：;；-—_|·•*#>【】[]()（）<《》\"'“”‘’?？~"
 #: a probe sibling this similar, answered with 200, means the host serves one page for every path.
@@ -73,6 +77,7 @@ class Limits:
     markup_head: int = 65536
     markup_tail: int = 16384
     max_scripts: int = 200
+    notice_line_max: int = 80
 
 
 @dataclass(frozen=True)
@@ -341,6 +346,10 @@ def _notice_cluster(seeds: set[int], line_hits: dict[int, list[Hit]], n: int, li
     return sorted(members)
 
 
+def _short(hit: Hit, lines: Sequence[str], lim: Limits) -> bool:
+    return hit.line < 0 or len(lines[hit.line]) <= lim.notice_line_max
+
+
 def _in_band(i: int, n: int, lim: Limits) -> bool:
     return i < lim.head_lines or i >= n - lim.tail_lines
 
@@ -355,47 +364,50 @@ def _dedupe(evidence: Iterable[Evidence]) -> tuple[Evidence, ...]:
 def _content_verdict(view: PageView, hits: list[Hit], lim: Limits) -> Verdict:
     lines = view.lines
     n = len(lines)
+    size = (view.text_length, view.main_length)
     strong = [h for h in hits if h.rule.strength == "strong"]
-    weak = [h for h in hits if h.rule.strength == "weak"]
+    # A weak phrase inside a long paragraph is prose (合同到期, 手续费), not a notice.
+    weak = [h for h in hits if h.rule.strength == "weak" and _short(h, lines, lim)]
     decisive = [h for h in strong if h.line < 0]
-    base = {"text_length": view.text_length, "main_length": view.main_length}
     line_hits: dict[int, list[Hit]] = {}
     for h in hits:
         if h.line >= 0:
             line_hits.setdefault(h.line, []).append(h)
 
     if decisive:
-        return Verdict(_best(strong), _dedupe(h.evidence() for h in strong), **base)
+        return Verdict(_best(strong), _dedupe(h.evidence() for h in strong), *size)
 
     body_strong = [h for h in strong if h.line >= 0]
     if body_strong:
-        seeds = {h.line for h in body_strong if _in_band(h.line, n, lim)}
+        # a notice banner is a short line at either end; a long paragraph there quotes the template.
+        seeds = {h.line for h in body_strong if _in_band(h.line, n, lim) and _short(h, lines, lim)}
         cluster = _notice_cluster(seeds, line_hits, n, lim) if seeds else []
         residual = main_length(lines, lim.paragraph_min, skip=cluster)
         if residual >= lim.article_main:
             if not cluster:  # a template quoted inside an article is not a notice
-                return Verdict("ok", (Evidence("content.article", str(residual), "body"),), **base)
+                return Verdict("ok", (Evidence("content.article", str(residual), "body"),), *size)
             return _with_notice(lines, cluster, line_hits, residual, view)
-        return Verdict(_best(strong), _dedupe(h.evidence() for h in strong + weak), **base)
+        return Verdict(_best(strong), _dedupe(h.evidence() for h in strong + weak), *size)
 
     if weak:
         thin = view.main_length < lim.thin_main and view.text_length < lim.thin_text
         total = sum(h.rule.weight for h in weak)
         if thin and total >= lim.weak_min_weight:
-            return Verdict(_best(weak, weighted=True), _dedupe(h.evidence() for h in weak), **base)
+            return Verdict(_best(weak, weighted=True), _dedupe(h.evidence() for h in weak), *size)
         banner = _weak_banner(weak, line_hits, n, lim)
         if banner and not thin:
             residual = main_length(lines, lim.paragraph_min, skip=banner)
             if residual >= lim.article_main:
                 return _with_notice(lines, banner, line_hits, residual, view)
         suspect = tuple(h.evidence() for h in weak if h.rule.verdict == "not_found")
-        return Verdict("ok", _dedupe(suspect), **base)
-    return Verdict("ok", (), **base)
+        return Verdict("ok", _dedupe(suspect), *size)
+    return Verdict("ok", (), *size)
 
 
 def _weak_banner(weak: list[Hit], line_hits: dict[int, list[Hit]], n: int, lim: Limits) -> list[int]:
     """Head/tail lines whose weak phrases together read like a notice (到期 + 续费, not one word)."""
-    seeds = {h.line for h in weak if h.line >= 0 and _in_band(h.line, n, lim) and h.rule.verdict != "not_found"}
+    seeds = {h.line for h in weak
+             if h.line >= 0 and _in_band(h.line, n, lim) and h.rule.verdict != "not_found"}
     if not seeds:
         return []
     cluster = _notice_cluster(seeds, line_hits, n, lim)
@@ -428,8 +440,10 @@ def _apply_probe(verdict: Verdict, raw: RawPage, probe: Probe | None) -> Verdict
         and probe.similarity >= CATCH_ALL_SIMILARITY
     )
     if catch_all:
-        ev = Evidence("probe.catch_all", f"{probe.url} {probe.status} similarity={probe.similarity:.2f}", "probe")
-        return Verdict("not_found", (ev, *verdict.evidence), verdict.text_length, verdict.main_length, (), probe)
+        facts = f"{probe.url} {probe.status} similarity={probe.similarity:.2f}"
+        ev = Evidence("probe.catch_all", facts, "probe")
+        return Verdict("not_found", (ev, *verdict.evidence), verdict.text_length, verdict.main_length,
+                       (), probe)
     ev = Evidence("probe.distinct", f"{probe.url} {probe.status} similarity={probe.similarity}", "probe")
     return Verdict(verdict.name, (*verdict.evidence, ev), verdict.text_length, verdict.main_length,
                    verdict.notice_blocks, probe)
@@ -445,8 +459,8 @@ def _judge(raw: RawPage, doc: Document | None) -> Verdict:
     if ct and not any(t in ct.lower() for t in _ALLOWED_TYPES):
         return Verdict("not_html", (Evidence("content_type.not_text", ct[:100], "status"),))
     if not raw.body.strip() and not doc.text.strip():
-        status_ev = () if raw.status is None else (Evidence(f"http.{raw.status}", str(raw.status), "status"),)
-        return Verdict("error", (Evidence("body.empty", "0 bytes", "markup"), *status_ev))
+        said = () if raw.status is None else (Evidence(f"http.{raw.status}", str(raw.status), "status"),)
+        return Verdict("error", (Evidence("body.empty", "0 bytes", "markup"), *said))
 
     view = page_view(doc, cat.limits)
     hits = text_hits(view, cat) + markup_hits(raw, doc, cat)
@@ -473,7 +487,8 @@ def judge(raw: RawPage, doc: Document | None, probe: Probe | None = None) -> Ver
     try:
         verdict = _judge(raw, doc)
     except Exception as exc:  # the pipeline must keep going on any page; the evidence says what broke
-        verdict = Verdict("error", (Evidence("verdict.exception", f"{type(exc).__name__}: {exc}"[:200], "body"),))
+        broke = f"{type(exc).__name__}: {exc}"[:200]
+        verdict = Verdict("error", (Evidence("verdict.exception", broke, "body"),))
     return _apply_probe(verdict, raw, probe)
 
 
