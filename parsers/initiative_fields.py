@@ -1,0 +1,129 @@
+"""What one record says: counted things, documents in 《》, named methods in quotes, and people.
+
+All functions take the statement as written plus its folded twin (same length, half-width digits and
+punctuation) so patterns are written once for one spelling while results are cut from the original text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+
+from parsers.numbers import CHINESE_NUMERAL_CHARS, to_number
+from parsers.phrases import Phrases
+from parsers.records import Metric, Person
+
+_QUOTE_PAIRS = {"“": "”", "「": "」", "‘": "’", '"': '"'}
+_DOCUMENT = re.compile(r"《([^《》]{1,60})》")
+_SENTENCE_PUNCT = frozenset("。,!?;:")
+_NAME_END = frozenset('。,、;:!?“”"()《》 \n')
+
+
+def _is_word_char(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff" or ch.isalnum()
+
+
+def quote_spans(folded: str) -> list[tuple[int, int]]:
+    """Top-level quoted spans as (index of opening mark, index of closing mark); nested quotes stay inside."""
+    spans: list[tuple[int, int]] = []
+    i, n = 0, len(folded)
+    while i < n:
+        close = _QUOTE_PAIRS.get(folded[i])
+        if close is None:
+            i += 1
+            continue
+        j = folded.find(close, i + 1)
+        if j == -1:
+            i += 1
+            continue
+        spans.append((i, j))
+        i = j + 1
+    return spans
+
+
+def documents(text: str, folded: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(text[m.start(1) : m.end(1)] for m in _DOCUMENT.finditer(folded)))
+
+
+def frameworks(
+    text: str, folded: str, spans: list[tuple[int, int]], campaign_cores: Collection[str], p: Phrases
+) -> tuple[str, ...]:
+    """Quoted named methods and frameworks; campaign words, speech, themes and metaphors are left out."""
+    found: list[str] = []
+    for i, j in spans:
+        content = folded[i + 1 : j].strip()
+        if not content or len(content) > p.max_framework_chars or content in campaign_cores:
+            continue
+        if any(ch in _SENTENCE_PUNCT for ch in content):
+            continue
+        if folded.startswith(p.non_framework_after, j + 1):
+            continue
+        if folded[max(0, i - 6) : i].rstrip(":, ").endswith(p.speech_before):
+            continue
+        found.append(text[i + 1 : j].strip())
+    return tuple(dict.fromkeys(found))
+
+
+def metrics(text: str, folded: str, spans: list[tuple[int, int]], p: Phrases) -> tuple[Metric, ...]:
+    """Counted things (246项具体措施); counts inside short quoted names (一支部一特色) are part of the name."""
+    short_quotes = [(i, j) for i, j in spans if j - i - 1 <= p.framework_quote_max_chars]
+    out: list[Metric] = []
+    for m in p.metric.finditer(folded):
+        start = m.start()
+        if any(i < start < j for i, j in short_quotes):
+            continue
+        num = m.group("num")
+        before = folded[start - 1] if start else ""
+        if num[0] in CHINESE_NUMERAL_CHARS:
+            if before in p.numeral_word_before:
+                continue
+        elif (before.isascii() and before.isalnum()) or before in "+.-":
+            continue
+        value = to_number(num)
+        if value is None:
+            continue
+        measure = m.group("measure").lstrip("余多")
+        out.append(Metric(value=value, measure=measure, object=_object(text, folded, m.end(), p)))
+    return tuple(out)
+
+
+def _object(text: str, folded: str, k: int, p: Phrases) -> str:
+    start, n = k, len(folded)
+    limit = min(n, k + p.max_object_chars)
+    while k < limit:
+        ch = folded[k]
+        if ch == "“":
+            j = folded.find("”", k + 1)
+            if j == -1 or j >= limit:
+                break
+            k = j + 1
+            continue
+        if ch in p.object_stops or ch.isdigit() or not _is_word_char(ch):
+            break
+        if k > start and folded.startswith(p.object_verb_stops, k):
+            break
+        k += 1
+    return text[start:k].strip()
+
+
+def people(text: str, folded: str, p: Phrases) -> tuple[Person, ...]:
+    """Names right after a title (党支部书记郝玉扬), checked by surname and by what follows the name."""
+    found: dict[str, Person] = {}
+    for m in p.title.finditer(folded):
+        k = m.end()
+        if folded.startswith(p.compound_surnames, k):
+            lengths: tuple[int, ...] = (3, 4)
+        elif k < len(folded) and folded[k] in p.surnames:
+            lengths = (2, 3)
+        else:
+            continue
+        for length in lengths:
+            name = folded[k : k + length]
+            if len(name) < length or not all("\u4e00" <= ch <= "\u9fff" for ch in name):
+                break
+            rest = k + length
+            if rest == len(folded) or folded[rest] in _NAME_END or folded.startswith(p.after_name, rest):
+                original = text[k:rest]
+                found.setdefault(original, Person(name=original, title=text[m.start() : m.end()]))
+                break
+    return tuple(found.values())

@@ -1,0 +1,227 @@
+"""Unit-initiative records from an article: which unit did what, with its numbers, documents and people.
+
+A record starts where a unit becomes the subject of a clause: at the start of a sentence, or after a
+leading clause (作为…,航发动力组织…) when no other unit is already the subject of that sentence, or after
+any comma when the party committee is named as the actor (…,中国航发中传党委…). It runs to the next
+record in the same paragraph. Units joined by 、/和 before 等单位 form one record. Paragraphs with no unit
+in subject position (statements about 各直属单位) are article context and make no record.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from parsers import initiative_fields as fields
+from parsers.cjkfold import fold
+from parsers.phrases import Phrases, phrases
+from parsers.records import Article, Initiative, UnitRef
+from parsers.units import UnitMatch, gazetteer
+
+__all__ = ["campaigns", "no_records_reason", "parse"]
+
+_CAMPAIGN_LEFT_CHARS = 6
+_CAMPAIGN_PREFIX_MAX = 4
+
+
+@dataclass(frozen=True, slots=True)
+class _Start:
+    statement_start: int
+    group_start: int
+    units: tuple[UnitMatch, ...]
+    org_body: str | None
+
+
+def parse(article: Article) -> tuple[Initiative, ...]:
+    """Records in article order; each carries the latest section heading before it."""
+    p = phrases()
+    cores = _campaign_cores(article)
+    section: str | None = None
+    out: list[Initiative] = []
+    for block in article.body:
+        if block.kind == "heading":
+            section = block.text.strip() or section
+            continue
+        text = block.text
+        records = _paragraph_records(text, section, cores, p)
+        if records:
+            out.extend(records)
+        elif out and out[-1].section == section and fold(text).lstrip().startswith(p.continuation_openings):
+            last = out[-1]
+            out[-1] = _build(section, f"{last.statement}\n{text.strip()}", last.units, last.org_body, cores, p)
+    return tuple(out)
+
+
+def campaigns(article: Article) -> tuple[str, ...]:
+    """Article-level campaigns (党建“铸心”深化提升行动): a quoted core with a fixed tail such as 行动,
+    named in the title or column or at least twice in the body."""
+    found = _campaign_occurrences(article)
+    names = [name for name, _core in found]
+    return tuple(dict.fromkeys((*article.campaigns, *names)))
+
+
+def no_records_reason(article: Article, records: tuple[Initiative, ...]) -> str | None:
+    """Why an article gave no records (None when it gave some), as `code: explanation`."""
+    if records:
+        return None
+    texts = [b.text for b in article.body if b.kind == "paragraph" and b.text.strip()]
+    if not texts:
+        return "empty_body: the article has no paragraph text"
+    g, p = gazetteer(), phrases()
+    if any(g.find(t) for t in texts):
+        return "units_not_subject: units are named, but never as the subject of a clause"
+    if any(marker in fold(t) for t in texts for marker in p.general_markers):
+        return "general_only: only general statements about all units, no unit named"
+    return "no_units: no gazetteer unit or unit-shaped name in the text"
+
+
+def _paragraph_records(text: str, section: str | None, cores: Collection[str], p: Phrases) -> list[Initiative]:
+    matches = gazetteer().find(text)
+    if not matches:
+        return []
+    folded = fold(text)
+    starts: list[_Start] = []
+    for group in _chains(matches, folded, p):
+        start = _record_start(folded, group, starts, p)
+        if start is not None:
+            starts.append(start)
+    records = []
+    for n, start in enumerate(starts):
+        end = starts[n + 1].statement_start if n + 1 < len(starts) else len(text)
+        statement = text[start.statement_start : end].strip()
+        refs = tuple({m.name: m.ref() for m in start.units}.values())
+        records.append(_build(section, statement, refs, start.org_body, cores, p))
+    return records
+
+
+def _chains(matches: Sequence[UnitMatch], folded: str, p: Phrases) -> list[list[UnitMatch]]:
+    """Unit mentions joined by 、/和/与 (optionally after 公司) are one list, acting together."""
+    separators = gazetteer().rules.separators
+    groups: list[list[UnitMatch]] = [[matches[0]]]
+    for m in matches[1:]:
+        gap = folded[groups[-1][-1].end : m.start]
+        for tail in p.unit_tails:
+            if gap.startswith(tail):
+                gap = gap[len(tail) :]
+                break
+        if gap in separators:
+            groups[-1].append(m)
+        else:
+            groups.append([m])
+    return groups
+
+
+def _record_start(folded: str, group: list[UnitMatch], earlier: list[_Start], p: Phrases) -> _Start | None:
+    first = group[0].start
+    tail_end, org_body = _tail(folded, group[-1].end, p)
+    if folded.startswith(p.not_subject_before, tail_end):
+        return None
+    prev = first - 1
+    while prev >= 0 and folded[prev].isspace():
+        prev -= 1
+    if prev < 0 or folded[prev] in p.sentence_ends:
+        return _Start(first, first, tuple(group), org_body)
+    if folded[prev] not in p.clause_ends:
+        return None
+    sentence_start = _sentence_start(folded, prev, p)
+    subject_before = any(s.group_start >= sentence_start for s in earlier)
+    if subject_before:
+        return _Start(first, first, tuple(group), org_body) if org_body else None
+    lead = folded[sentence_start:first]
+    if org_body is None and any(marker in lead for marker in p.general_markers):
+        return None
+    starts_with_lead = lead.lstrip().startswith(p.leading_markers)
+    statement_start = sentence_start if starts_with_lead else first
+    return _Start(statement_start, first, tuple(group), org_body)
+
+
+def _sentence_start(folded: str, before: int, p: Phrases) -> int:
+    start = max(folded.rfind(ch, 0, before) for ch in p.sentence_ends) + 1
+    while start < before and folded[start].isspace():
+        start += 1
+    return start
+
+
+def _tail(folded: str, k: int, p: Phrases) -> tuple[int, str | None]:
+    """Skip 公司 and 等单位 after the units, then read the org body (党委) if the text names one."""
+    for tail in p.unit_tails:
+        if folded.startswith(tail, k):
+            k += len(tail)
+            break
+    for end in p.list_ends:
+        if folded.startswith(end, k):
+            k += len(end)
+            break
+    for body in p.org_bodies:
+        if folded.startswith(body, k):
+            if folded.startswith(p.org_body_not_before, k + len(body)):
+                return k, None
+            return k + len(body), body
+    return k, None
+
+
+def _build(
+    section: str | None,
+    statement: str,
+    units: tuple[UnitRef, ...],
+    org_body: str | None,
+    cores: Collection[str],
+    p: Phrases,
+) -> Initiative:
+    folded = fold(statement)
+    spans = fields.quote_spans(folded)
+    return Initiative(
+        section=section,
+        statement=statement,
+        org_body=org_body,
+        units=units,
+        metrics=fields.metrics(statement, folded, spans, p),
+        documents=fields.documents(statement, folded),
+        frameworks=fields.frameworks(statement, folded, spans, cores, p),
+        people=fields.people(statement, folded, p),
+    )
+
+
+def _campaign_cores(article: Article) -> frozenset[str]:
+    return frozenset(core for _name, core in _campaign_occurrences(article))
+
+
+def _campaign_occurrences(article: Article) -> list[tuple[str, str]]:
+    """(campaign name, quoted core) pairs. The words before the quote that every mention shares (党建)
+    belong to the name; verbs that differ between mentions (落实, 推进) do not."""
+    p = phrases()
+    lefts: dict[tuple[str, str], list[str]] = defaultdict(list)
+    prominent: set[tuple[str, str]] = set()
+    heads = [article.title, article.column or ""]
+    bodies = [b.text for b in article.body if b.kind == "paragraph"]
+    for n, text in enumerate((*heads, *bodies)):
+        folded = fold(text)
+        for m in p.campaign.finditer(folded):
+            key = (m.group("core").strip(), m.group("tail"))
+            lefts[key].append(_left_word(folded, m.start()))
+            if n < len(heads):
+                prominent.add(key)
+    out = []
+    for key, contexts in lefts.items():
+        if key not in prominent and len(contexts) < 2:
+            continue
+        core, tail = key
+        prefix = _common_suffix(contexts) if len(contexts) > 1 else contexts[0][-2:]
+        out.append((f"{prefix[-_CAMPAIGN_PREFIX_MAX:]}“{core}”{tail}", core))
+    return out
+
+
+def _left_word(folded: str, k: int) -> str:
+    start = k
+    while start > 0 and k - start < _CAMPAIGN_LEFT_CHARS and "\u4e00" <= folded[start - 1] <= "\u9fff":
+        start -= 1
+    return folded[start:k]
+
+
+def _common_suffix(words: list[str]) -> str:
+    shortest = min(words, key=len)
+    n = 0
+    while n < len(shortest) and all(w[len(w) - n - 1] == shortest[len(shortest) - n - 1] for w in words):
+        n += 1
+    return shortest[len(shortest) - n :]

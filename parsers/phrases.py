@@ -1,0 +1,90 @@
+"""The initiative parser's phrase catalogue (`data/initiative_phrases.toml`), loaded and compiled once.
+
+Wording changes between outlets and groups; keeping it in data means a new phrasing is a data change and
+the patterns are compiled a single time per process, which the throughput target needs.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from parsers.numbers import CHINESE_NUMERAL_CHARS
+
+_DATA = Path(__file__).with_name("data") / "initiative_phrases.toml"
+
+
+def _alternation(words: list[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+@dataclass(frozen=True, slots=True)
+class Phrases:
+    org_bodies: tuple[str, ...]
+    org_body_not_before: tuple[str, ...]
+    unit_tails: tuple[str, ...]
+    list_ends: tuple[str, ...]
+    not_subject_before: tuple[str, ...]
+    sentence_ends: frozenset[str]
+    clause_ends: frozenset[str]
+    leading_markers: tuple[str, ...]
+    general_markers: tuple[str, ...]
+    continuation_openings: tuple[str, ...]
+    metric: re.Pattern[str]
+    numeral_word_before: frozenset[str]
+    object_stops: frozenset[str]
+    object_verb_stops: tuple[str, ...]
+    max_object_chars: int
+    framework_quote_max_chars: int
+    non_framework_after: tuple[str, ...]
+    speech_before: tuple[str, ...]
+    max_framework_chars: int
+    campaign: re.Pattern[str]
+    title: re.Pattern[str]
+    after_name: tuple[str, ...]
+    surnames: frozenset[str]
+    compound_surnames: tuple[str, ...]
+
+
+@cache
+def phrases() -> Phrases:
+    data: dict[str, Any] = tomllib.loads(_DATA.read_text(encoding="utf-8"))
+    seg, met, quo, cam, peo = (data[k] for k in ("segment", "metrics", "quotes", "campaigns", "people"))
+    numeral = rf"(?:\d+(?:\.\d+)?|[{CHINESE_NUMERAL_CHARS}]+)"
+    metric = re.compile(rf"(?P<num>{numeral})(?P<measure>{_alternation(met['measures'])})")
+    campaign = re.compile(
+        rf"[“\"‘](?P<core>[^“”\"‘’]{{1,12}})[”\"’](?P<tail>[\u4e00-\u9fff]{{0,{int(cam['max_tail_chars'])}}}?"
+        rf"(?:{_alternation(cam['tails'])}))"
+    )
+    from parsers.units import gazetteer  # the list ends are the gazetteer's, kept in one place
+
+    return Phrases(
+        org_bodies=tuple(sorted(seg["org_bodies"], key=len, reverse=True)),
+        org_body_not_before=tuple(seg["org_body_not_before"]),
+        unit_tails=tuple(sorted(seg["unit_tails"], key=len, reverse=True)),
+        list_ends=gazetteer().rules.list_ends,
+        not_subject_before=tuple(seg["not_subject_before"]),
+        sentence_ends=frozenset(seg["sentence_ends"]),
+        clause_ends=frozenset(seg["clause_ends"]),
+        leading_markers=tuple(seg["leading_markers"]),
+        general_markers=tuple(seg["general_markers"]),
+        continuation_openings=tuple(seg["continuation_openings"]),
+        metric=metric,
+        numeral_word_before=frozenset(met["numeral_word_before"]),
+        object_stops=frozenset(met["object_stops"]),
+        object_verb_stops=tuple(met["object_verb_stops"]),
+        max_object_chars=int(met["max_object_chars"]),
+        framework_quote_max_chars=int(met["framework_quote_max_chars"]),
+        non_framework_after=tuple(quo["non_framework_after"]),
+        speech_before=tuple(quo["speech_before"]),
+        max_framework_chars=int(quo["max_framework_chars"]),
+        campaign=campaign,
+        title=re.compile(_alternation(peo["titles"])),
+        after_name=tuple(peo["after_name"]),
+        surnames=frozenset("".join(peo["surnames"].split())),
+        compound_surnames=tuple(peo["compound_surnames"]),
+    )

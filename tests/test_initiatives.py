@@ -1,0 +1,218 @@
+"""Unit-initiative parser: the seed against its gold file, own fixture articles, and bad input."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from parsers.initiatives import campaigns, no_records_reason, parse
+from parsers.numbers import to_number
+from parsers.records import Article, Block, Initiative
+from tests.conftest import GOLD, SEED
+from tests.initiatives_support import (
+    fixture_article,
+    fixture_cases,
+    load_expected,
+    match_records,
+    score,
+    seed_article,
+)
+
+
+def article(*lines: str, title: str = "测试") -> Article:
+    """Lines starting with '== ' are headings, the rest paragraphs."""
+    return Article(
+        title=title,
+        body=tuple(Block("heading", ln[3:]) if ln.startswith("== ") else Block("paragraph", ln) for ln in lines),
+    )
+
+
+@pytest.fixture(scope="module")
+def gold() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(GOLD.read_text(encoding="utf-8"))
+    return data
+
+
+@pytest.fixture(scope="module")
+def seed_records() -> tuple[Initiative, ...]:
+    return parse(seed_article(SEED))
+
+
+def assert_matches_expected(records: tuple[Initiative, ...], expected: dict[str, Any]) -> None:
+    """Every expected record is found with exactly its units, org body, metrics, documents and people,
+    and at least its frameworks; no extra record; none made from a general statement."""
+    gold = expected["initiatives"]
+    ids = match_records(records, gold)
+    by_id = {gid: records[i] for i, gid in ids.items()}
+    assert [g["id"] for g in gold if g["id"] not in by_id] == []
+    assert len(records) == len(gold), [r.statement[:20] for r in records]
+    for g in gold:
+        rec = by_id[g["id"]]
+        where = f"{g['id']}: {rec.statement[:30]}"
+        assert rec.section == g["section"], where
+        assert [(u.mention, u.name) for u in rec.units] == [(u["mention"], u["short"]) for u in g["units"]]
+        assert rec.org_body == g["org_body"], where
+        assert rec.statement.index(g["statement_starts"]) >= 0
+        assert {(m.value, m.measure, m.object) for m in rec.metrics} == {
+            (m["value"], m["measure"], m["object"]) for m in g["metrics"]
+        }, where
+        assert list(rec.documents) == g["documents"], where
+        assert set(g["frameworks"]) <= set(rec.frameworks), where
+        assert {(p.name, p.title) for p in rec.people} == {(p["name"], p["title"]) for p in g["people"]}
+    report = score(records, expected)
+    assert report.from_general == []
+
+
+def test_seed_matches_gold(seed_records: tuple[Initiative, ...], gold: dict[str, Any]) -> None:
+    assert_matches_expected(seed_records, gold)
+
+
+def test_seed_records_are_in_article_order(seed_records: tuple[Initiative, ...], gold: dict[str, Any]) -> None:
+    ids = match_records(seed_records, gold["initiatives"])
+    assert [ids[i] for i in range(len(seed_records))] == [g["id"] for g in gold["initiatives"]]
+
+
+def test_seed_campaigns(gold: dict[str, Any]) -> None:
+    assert list(campaigns(seed_article(SEED))) == gold["article"]["campaigns"]
+
+
+def test_seed_statements_stop_at_the_next_record(seed_records: tuple[Initiative, ...]) -> None:
+    changchun = next(r for r in seed_records if r.units[0].name == "长春控制")
+    assert "轻动" not in changchun.statement
+    assert changchun.statement.endswith("提升党建工作质量。")
+    leading = next(r for r in seed_records if r.units[0].name == "航发动力")
+    assert leading.statement.startswith("作为集团川陕片区党建协作组组长单位")
+
+
+def test_seed_units_are_resolved_with_gazetteer_facts(seed_records: tuple[Initiative, ...]) -> None:
+    units = [u for r in seed_records for u in r.units]
+    assert all(u.resolved and u.group == "AECC" and u.aliases for u in units)
+    dongan = next(u for u in units if u.name == "东安")
+    assert dongan.full_name == "中国航发哈尔滨东安发动机有限公司"
+    assert "中国航发东安" in dongan.aliases
+
+
+@pytest.mark.parametrize(("text_path", "expected_path"), fixture_cases(), ids=lambda p: Path(p).stem)
+def test_fixture_articles(text_path: Path, expected_path: Path) -> None:
+    expected = load_expected(expected_path)
+    art = fixture_article(text_path)
+    assert_matches_expected(parse(art), expected)
+    if "campaigns" in expected:
+        assert list(campaigns(art)) == expected["campaigns"]
+
+
+def test_there_are_fixture_articles_for_other_groups() -> None:
+    groups = {u["short"] for _t, e in fixture_cases() for g in load_expected(e)["initiatives"] for u in g["units"]}
+    assert {"一院", "十四所"} & groups
+
+
+def test_unknown_unit_is_kept_unresolved() -> None:
+    recs = parse(article("中国航发西安新材党委召开专题会议,部署3项重点任务。"))
+    assert len(recs) == 1
+    (unit,) = recs[0].units
+    assert (unit.resolved, unit.name, unit.mention) == (False, "西安新材", "中国航发西安新材")
+    assert recs[0].org_body == "党委"
+
+
+def test_unknown_unit_shaped_name_after_clause() -> None:
+    recs = parse(article("为提升质量,华东精密机械研究所党委制定《质量提升方案》。"))
+    assert [(u.name, u.resolved) for u in recs[0].units] == [("华东精密机械研究所", False)]
+    assert recs[0].documents == ("质量提升方案",)
+
+
+def test_general_statement_is_not_a_record() -> None:
+    art = article("中国航发各直属单位精心谋划,扎实部署学习措施。", "各单位党委认真组织学习。")
+    assert parse(art) == ()
+    assert (no_records_reason(art, ()) or "").startswith("general_only")
+
+
+def test_org_body_followed_by_secretary_is_a_title() -> None:
+    (rec,) = parse(article("中国航发东安党委书记张明表示,将持续推进党建工作。"))
+    assert rec.org_body is None
+    assert [(p.name, p.title) for p in rec.people] == [("张明", "党委书记")]
+
+
+def test_object_position_unit_does_not_start_a_record() -> None:
+    (rec,) = parse(article("中国航发黎明党委组织党员赴中国航发东安学习交流,并与南方公司开展共建。"))
+    assert [u.name for u in rec.units] == ["黎明"]
+
+
+def test_chinese_and_full_width_numbers() -> None:
+    (rec,) = parse(article("中国航发南方党委制定十四项举措,组建１２支突击队,开展二百余场培训。"))
+    assert [(m.value, m.measure, m.object) for m in rec.metrics] == [
+        (14, "项", "举措"),
+        (12, "支", "突击队"),
+        (200, "场", "培训"),
+    ]
+
+
+def test_numbers_in_short_quoted_names_are_not_counts() -> None:
+    (rec,) = parse(article("中国航发轻动党委深化“一支部一特色”品牌,编制“三册一本两单”。"))
+    assert rec.metrics == ()
+    assert {"一支部一特色", "三册一本两单"} <= set(rec.frameworks)
+
+
+def test_straight_quotes_and_themes() -> None:
+    (rec,) = parse(article('中国航发东安党委围绕"强基固本"主题,推行"三个一"工作法和"揭榜挂帅"机制。'))
+    assert "强基固本" not in rec.frameworks
+    assert {"三个一", "揭榜挂帅"} <= set(rec.frameworks)
+
+
+def test_mixed_traditional_text_is_matched() -> None:
+    (rec,) = parse(article("中國航發東安黨委發布12項措施。"))
+    assert rec.units[0].name == "东安"
+    assert rec.org_body == "党委"
+    assert rec.metrics[0].value == 12
+
+
+@pytest.mark.parametrize(
+    ("art", "code"),
+    [
+        (Article(title=""), "empty_body"),
+        (article("   "), "empty_body"),
+        (article("今天天气很好,大家去公园散步。"), "no_units"),
+        (article("会议邀请了中国航发东安的专家作报告。"), "units_not_subject"),
+    ],
+)
+def test_no_records_reason(art: Article, code: str) -> None:
+    recs = parse(art)
+    assert recs == ()
+    assert (no_records_reason(art, recs) or "").split(":")[0] == code
+
+
+def test_reason_is_none_when_there_are_records() -> None:
+    art = article("中国航发东安党委召开会议。")
+    recs = parse(art)
+    assert recs and no_records_reason(art, recs) is None
+
+
+def test_extremely_long_paragraph_is_linear() -> None:
+    filler = "坚持问题导向,强化过程管控," * 20_000  # ~280k characters
+    art = article(filler + "中国航发东安党委发布3项举措。" + filler)
+    t0 = time.perf_counter()
+    recs = parse(art)
+    assert time.perf_counter() - t0 < 5
+    assert [r.units[0].name for r in recs] == ["东安"]
+
+
+def test_headings_set_sections_in_order() -> None:
+    recs = parse(article("中国航发东安党委召开会议。", "== 第一部分", "中国航发黎明党委发布方案。"))
+    assert [r.section for r in recs] == [None, "第一部分"]
+
+
+def test_continuation_paragraph_joins_previous_record() -> None:
+    recs = parse(article("中国航发东安党委召开会议。", "该公司还制定了5项措施。"))
+    assert len(recs) == 1
+    assert recs[0].metrics[0].value == 5
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("十四", 14), ("二百四十六", 246), ("两", 2), ("２４６", 246), ("1,200", 1200), ("三〇五", 305), ("x", None)],
+)
+def test_to_number(text: str, value: int | None) -> None:
+    assert to_number(text) == value
