@@ -131,7 +131,7 @@ def main() -> None:
         rows[name] = (f1, hits / len(known), len(known), t_hits, len(fixtures), len(pages) / best)
     print(f"{len(pages)} pages from {NEWS}, best of {args.repeat} timing passes, one core\n")
     print(f"{'tool':<18}{'body F1':>9}{'date acc':>10}{'title acc':>11}{'pages/s':>10}")
-    for name, (f1, acc, n, th, tn, pps) in rows.items():
+    for name, (f1, acc, _n, th, tn, pps) in rows.items():
         print(f"{name:<18}{f1:>9.3f}{acc:>9.0%} {th:>5}/{tn:<4}{pps:>10.1f}")
     ref = rows["initiatives"]
     print()

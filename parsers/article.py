@@ -392,10 +392,8 @@ def _assemble(
     if title_idx is not None and region.start <= title_idx < region.stop:
         start = title_idx + 1
     # Header: lines between the headline and the body, scanned for metadata.
-    if title_idx is not None and title_idx < region.start:
-        header_from = title_idx + 1
-    else:
-        header_from = max(0, region.start - 8)
+    above = title_idx is not None and title_idx < region.start
+    header_from = title_idx + 1 if above and title_idx is not None else max(0, region.start - 8)
     # Lines before the main container are read apart: a date inside the container is the article's
     # own, while one above it may be a portal's repost time or today's date in the site banner.
     head = _Meta()

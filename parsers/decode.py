@@ -22,6 +22,9 @@ _BOMS = (
 )
 _SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb_2312-80": "gb18030",
               "iso-8859-1": "cp1252", "latin-1": "cp1252", "ascii": "utf-8", "us-ascii": "utf-8"}
+#: codecs under which every byte string decodes, so a clean decode proves nothing.
+_SINGLE_BYTE = frozenset({"cp1252", "iso8859-1", "iso8859-15", "cp1251", "koi8-r", "mac-roman"})
+_LATIN_RUN = re.compile(r"[\u00c0-\u00ff][\u0080-\u00ff]")
 #: share of U+FFFD in decoded text above which the decode is considered wrong.
 _MAX_REPLACEMENT_SHARE = 0.001
 
@@ -46,9 +49,14 @@ def _normalise(label: str | None) -> str | None:
 
 
 def _strict(body: bytes, encoding: str) -> str | None:
+    """A clean decode; a page cut inside its last character (truncated download) still counts."""
     try:
         return body.decode(encoding)
-    except (UnicodeDecodeError, LookupError):
+    except UnicodeDecodeError as err:
+        if err.start >= len(body) - 4:
+            return body.decode(encoding, errors="replace")
+        return None
+    except LookupError:
         return None
 
 
@@ -66,9 +74,9 @@ def _lenient(body: bytes, encoding: str) -> str | None:
 def declared_charset(body: bytes, content_type: str | None) -> tuple[str | None, str]:
     """The charset the page claims, and where the claim was found."""
     if content_type:
-        m = _HEADER_CHARSET.search(content_type)
-        if m and _normalise(m.group(1)):
-            return _normalise(m.group(1)), "header"
+        hm = _HEADER_CHARSET.search(content_type)
+        if hm and _normalise(hm.group(1)):
+            return _normalise(hm.group(1)), "header"
     m = _META_CHARSET.search(body[:8192])
     if m:
         enc = _normalise(m.group(1).decode("ascii", "ignore"))
@@ -84,10 +92,20 @@ def decode(body: bytes, content_type: str | None = None) -> Decoded:
             return Decoded(body[len(bom):].decode(enc, errors="replace"), name, "bom")
     declared, where = declared_charset(body, content_type)
     candidates: list[tuple[str, str]] = []
-    if declared:
+    if declared and declared not in _SINGLE_BYTE:
         candidates.append((declared, where))
     # A page with no claim, or a false one, is nearly always UTF-8 or GB18030 in this field.
     candidates += [("utf-8", "fallback"), ("gb18030", "fallback")]
+    if declared in _SINGLE_BYTE:
+        # A single-byte codec decodes any bytes without error, so a clean decode proves nothing:
+        # UTF-8 (which almost never decodes by accident) goes first, and the claim must not read
+        # as mojibake.
+        utf8 = _strict(body, "utf-8")
+        if utf8 is not None:
+            return Decoded(utf8, "utf-8", "detected")
+        text = _strict(body, declared)
+        if text is not None and not looks_mojibake(text):
+            return Decoded(text, declared, where)
     for enc, method in candidates:
         text = _strict(body, enc)
         if text is not None:
@@ -101,6 +119,17 @@ def decode(body: bytes, content_type: str | None = None) -> Decoded:
         enc = _normalise(best.encoding) or best.encoding
         return Decoded(body.decode(enc, errors="replace"), enc, "detected")
     return Decoded(body.decode("utf-8", errors="replace"), "utf-8", "fallback")
+
+
+def looks_mojibake(text: str) -> bool:
+    """UTF-8 or GBK bytes read as Latin-1 leave runs like 'ä¸­' or 'ÖÐ'; real Latin text rarely does."""
+    sample = text[:20_000]
+    latin = sum(1 for ch in sample if "\u0080" <= ch <= "\u00ff")
+    if latin < 20:
+        return False
+    letters = sum(1 for ch in sample if ch.isalpha())
+    # in real Western text accented letters are a few percent of letters; in mojibake most of them
+    return latin > 0.3 * letters or len(_LATIN_RUN.findall(sample)) * 2 > latin * 0.5
 
 
 def looks_binary(body: bytes) -> bool:
