@@ -62,13 +62,16 @@ def render(console: Console, title: str, s: Summary) -> None:
 
 
 def run_demo(settings: Settings, fresh: bool = True) -> tuple[Summary, Summary]:
-    from flows.crawl import crawl
-
     console = Console()
-    demo_dir = settings.data_dir / "demo"
+    demo_dir = (settings.data_dir / "demo").resolve()
     if fresh and demo_dir.exists():
         shutil.rmtree(demo_dir)
     demo_dir.mkdir(parents=True, exist_ok=True)
+    # Without a configured API, Prefect starts a temporary server whose state lives in PREFECT_HOME; keep
+    # it beside the demo data rather than in the user's home, where another run may hold its database.
+    if not os.environ.get("PREFECT_API_URL"):
+        os.environ.setdefault("PREFECT_HOME", str(demo_dir / "prefect"))
+    from flows.crawl import crawl
     # The flow reads its settings from the environment, like a deployment would.
     os.environ["INITIATIVES_DATA_DIR"] = str(demo_dir)
     os.environ.pop("INITIATIVES_DATABASE_URL", None)
