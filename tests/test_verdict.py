@@ -50,8 +50,8 @@ def corpus_results(shared_dir: Path) -> list[tuple[str, str, Verdict]]:
 
 
 def test_corpus_gate_closure_precision(corpus_results: list[tuple[str, str, Verdict]]) -> None:
-    predicted = Counter(v.name for _, _, v in corpus_results)
-    correct = Counter(v.name for _, gold, v in corpus_results if v.name == gold)
+    predicted: Counter[str] = Counter(v.name for _, _, v in corpus_results)
+    correct: Counter[str] = Counter(v.name for _, gold, v in corpus_results if v.name == gold)
     for name in CLOSURE_VERDICTS:
         if predicted[name]:
             precision = correct[name] / predicted[name]
