@@ -190,7 +190,9 @@ def page_view(doc: Document, limits: Limits | None = None) -> PageView:
         head = Document.from_text(doc.target, doc.text[:half], doc.encoding, doc.content_type).lines
         tail = Document.from_text(doc.target, doc.text[-half // 4:], doc.encoding, doc.content_type).lines
         lines: list[str] = head + tail
-        text_length = len(doc.text)
+        # visible share of the sliced markup, extrapolated: an estimate, the page is never walked whole
+        sliced = sum(len(s) for s in lines) / (half + half // 4)
+        text_length = int(sliced * len(doc.text))
     else:
         lines = doc.lines
         text_length = sum(len(s) for s in lines)
@@ -334,13 +336,17 @@ def _best(hits: Sequence[Hit], weighted: bool = False) -> VerdictName:
     return ranked[0] if ranked else "ok"
 
 
-def _notice_cluster(seeds: set[int], line_hits: dict[int, list[Hit]], n: int, lim: Limits) -> list[int]:
-    """Seed lines plus neighbours that carry any hit (phone line, renew-now line, another template)."""
+def _notice_cluster(seeds: set[int], line_hits: dict[int, list[Hit]], lines: Sequence[str],
+                    lim: Limits) -> list[int]:
+    """Seed lines plus short neighbours that carry any hit (phone line, renew-now line, another template);
+    a long neighbour is article prose even when it mentions 到期, and must stay in the article."""
     members = set(seeds)
+    n = len(lines)
     for s in seeds:
         for step in (-1, 1):
             j = s + step
-            while 0 <= j < n and j in line_hits and j not in members:
+            while (0 <= j < n and j in line_hits and j not in members
+                   and len(lines[j]) <= lim.notice_line_max):
                 members.add(j)
                 j += step
     return sorted(members)
@@ -381,7 +387,7 @@ def _content_verdict(view: PageView, hits: list[Hit], lim: Limits) -> Verdict:
     if body_strong:
         # a notice banner is a short line at either end; a long paragraph there quotes the template.
         seeds = {h.line for h in body_strong if _in_band(h.line, n, lim) and _short(h, lines, lim)}
-        cluster = _notice_cluster(seeds, line_hits, n, lim) if seeds else []
+        cluster = _notice_cluster(seeds, line_hits, lines, lim) if seeds else []
         residual = main_length(lines, lim.paragraph_min, skip=cluster)
         if residual >= lim.article_main:
             if not cluster:  # a template quoted inside an article is not a notice
@@ -394,7 +400,7 @@ def _content_verdict(view: PageView, hits: list[Hit], lim: Limits) -> Verdict:
         total = sum(h.rule.weight for h in weak)
         if thin and total >= lim.weak_min_weight:
             return Verdict(_best(weak, weighted=True), _dedupe(h.evidence() for h in weak), *size)
-        banner = _weak_banner(weak, line_hits, n, lim)
+        banner = _weak_banner(weak, line_hits, lines, lim)
         if banner and not thin:
             residual = main_length(lines, lim.paragraph_min, skip=banner)
             if residual >= lim.article_main:
@@ -404,13 +410,15 @@ def _content_verdict(view: PageView, hits: list[Hit], lim: Limits) -> Verdict:
     return Verdict("ok", (), *size)
 
 
-def _weak_banner(weak: list[Hit], line_hits: dict[int, list[Hit]], n: int, lim: Limits) -> list[int]:
+def _weak_banner(weak: list[Hit], line_hits: dict[int, list[Hit]], lines: Sequence[str],
+                 lim: Limits) -> list[int]:
     """Head/tail lines whose weak phrases together read like a notice (到期 + 续费, not one word)."""
+    n = len(lines)
     seeds = {h.line for h in weak
              if h.line >= 0 and _in_band(h.line, n, lim) and h.rule.verdict != "not_found"}
     if not seeds:
         return []
-    cluster = _notice_cluster(seeds, line_hits, n, lim)
+    cluster = _notice_cluster(seeds, line_hits, lines, lim)
     rules = {h.rule.id for i in cluster for h in line_hits.get(i, []) if h.rule.strength == "weak"}
     return cluster if len(rules) >= 2 else []
 

@@ -269,3 +269,11 @@ def test_verdict_speed_on_a_typical_page() -> None:
     for _ in range(200):
         judge(raw, doc)
     assert 200 / (time.perf_counter() - start) > 300
+
+
+def test_prose_next_to_a_notice_stays_in_the_article() -> None:
+    prose = "公司对即将到期的合同及时续签，" + "各单位扎实推进科研生产任务，确保全年目标圆满完成。" * 4
+    text = "\n".join(["标题", prose, prose, prose, "网站已关闭", "您的网站已到期,请及时续费", "联系电话:400-606-1198"])
+    v = judge(RawPage(url="http://example.com/a/1.html", body=text.encode()), Document.from_text("t", text))
+    assert v.name == "ok_with_notice"
+    assert v.notice_blocks == ("网站已关闭", "您的网站已到期,请及时续费", "联系电话:400-606-1198")
