@@ -217,6 +217,7 @@ def _write_article(
         session.add(row)
     row.title = article.title
     row.published = article.published
+    row.published_precision = article.published_precision
     row.published_at = article.published_at
     row.source = article.source
     row.author = article.author

@@ -127,6 +127,8 @@ class Article(Base):
     page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"), unique=True)
     title: Mapped[str] = mapped_column(Text)
     published: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    #: "day", or "month" when the page shows only a year and month (published is then the 1st).
+    published_precision: Mapped[str] = mapped_column(String(8), default="day")
     published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=False))
     source: Mapped[str | None] = mapped_column(String(255))
     author: Mapped[str | None] = mapped_column(String(255))

@@ -120,6 +120,7 @@ def upgrade() -> None:
     sa.Column('page_id', sa.Integer(), nullable=False),
     sa.Column('title', sa.Text(), nullable=False),
     sa.Column('published', sa.Date(), nullable=True),
+    sa.Column('published_precision', sa.String(length=8), nullable=False),
     sa.Column('published_at', sa.DateTime(), nullable=True),
     sa.Column('source', sa.String(length=255), nullable=True),
     sa.Column('author', sa.String(length=255), nullable=True),
