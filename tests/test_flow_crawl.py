@@ -43,7 +43,9 @@ def test_demo_crawls_then_keeps_everything_when_site_expires(
     with Session(engine) as s:
         seed = s.scalar(select(m.Article).where(m.Article.title == gold["article"]["title"]))
         assert seed is not None
-        seed_records = s.scalar(select(func.count()).select_from(m.Initiative).where(m.Initiative.article_id == seed.id))
+        seed_records = s.scalar(
+            select(func.count()).select_from(m.Initiative).where(m.Initiative.article_id == seed.id)
+        )
         gbk = s.scalar(select(m.Article).where(m.Article.title.like("%红色引擎%")))
         page = s.get(m.Page, seed.page_id)
         fetch_verdicts = list(
