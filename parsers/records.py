@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 VerdictName = Literal[
     "ok",
@@ -24,18 +24,8 @@ VerdictName = Literal[
     "not_html",
 ]
 
-VERDICTS: tuple[VerdictName, ...] = (
-    "ok",
-    "ok_with_notice",
-    "expired",
-    "parked",
-    "suspended",
-    "default_page",
-    "not_found",
-    "blocked",
-    "error",
-    "not_html",
-)
+#: every verdict name, in the contract's order.
+VERDICTS: tuple[VerdictName, ...] = get_args(VerdictName)
 
 #: Verdicts whose page carries an article worth keeping.
 GOOD_VERDICTS: frozenset[str] = frozenset({"ok", "ok_with_notice"})

@@ -25,7 +25,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from parsers import health
-from parsers.records import CLOSURE_VERDICTS, GOOD_VERDICTS, PageResult, UnitRef
+from parsers.records import GOOD_VERDICTS, PageResult, UnitRef
 from parsers.records import Article as ArticleRecord
 from parsers.records import Initiative as InitiativeRecord
 from parsers.verdict import is_home as is_home_url
@@ -336,9 +336,8 @@ def load_page(
                 session, keys, page, result, facts.fetched_at, parser_version
             )
         transition = _observe_site(session, site, facts.url, verdict.name, facts.fetched_at, policy)
-        kept = (not good) and verdict.name in CLOSURE_VERDICTS | {"not_found", "error", "blocked"} and (
-            session.scalar(select(m.Article.id).where(m.Article.page_id == page_id)) is not None
-        )
+        # A page that is not good now but has an article: the last good copy stayed as it was.
+        kept = not good and session.scalar(select(m.Article.id).where(m.Article.page_id == page_id)) is not None
     return LoadOutcome(facts.url, verdict.name, article_written, records, kept, transition)
 
 
