@@ -5,6 +5,8 @@ SHELL := /bin/bash
 # uv from PATH, or bootstrapped into .tools/ with pip when missing.
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen
+# Trust the operating system's certificate store (as pip does), so installs work behind TLS-inspecting proxies.
+export UV_NATIVE_TLS := 1
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
