@@ -6,7 +6,7 @@ SHELL := /bin/bash
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen
 # Trust the operating system's certificate store (as pip does), so installs work behind TLS-inspecting proxies.
-export UV_NATIVE_TLS := 1
+export UV_SYSTEM_CERTS := 1
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
@@ -19,7 +19,7 @@ help:
 
 $(CURDIR)/.tools/bin/uv:
 	python3 -m venv .tools
-	.tools/bin/pip install --quiet --disable-pip-version-check "uv>=0.5"
+	.tools/bin/pip install --quiet --disable-pip-version-check "uv>=0.13"
 
 install: $(UV)
 	$(UV) sync --frozen --all-groups
@@ -27,7 +27,8 @@ install: $(UV)
 demo: install
 	$(RUN) initiatives demo
 
-test: install lint typecheck pytest
+test: install
+	$(MAKE) --no-print-directory pytest lint typecheck --keep-going
 
 pytest:
 	$(RUN) pytest
