@@ -7,6 +7,7 @@ original text, so statements and mentions are cut from what was actually written
 
 from __future__ import annotations
 
+import re
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -25,6 +26,14 @@ def _table() -> dict[int, int]:
     return table
 
 
+@cache
+def _needs_fold() -> re.Pattern[str]:
+    return re.compile("[" + "".join(re.escape(chr(cp)) for cp in sorted(_table())) + "]")
+
+
 def fold(text: str) -> str:
     """Same-length text with full-width ASCII made half-width and known traditional characters simplified."""
+    # most pages need nothing folded; a single regex scan is far cheaper than a per-character translate
+    if _needs_fold().search(text) is None:
+        return text
     return text.translate(_table())

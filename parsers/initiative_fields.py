@@ -13,7 +13,7 @@ from parsers.numbers import CHINESE_NUMERAL_CHARS, to_number
 from parsers.phrases import Phrases
 from parsers.records import Metric, Person
 
-_QUOTE_PAIRS = {"“": "”", "「": "」", "‘": "’", '"': '"'}
+_QUOTE = re.compile(r'“[^”]*”|「[^」]*」|‘[^’]*’|"[^"]*"')
 _DOCUMENT = re.compile(r"《([^《》]{1,60})》")
 _SENTENCE_PUNCT = frozenset("。,!?;:")
 _NAME_END = frozenset('。,、;:!?“”"()《》 \n')
@@ -25,23 +25,12 @@ def _is_word_char(ch: str) -> bool:
 
 def quote_spans(folded: str) -> list[tuple[int, int]]:
     """Top-level quoted spans as (index of opening mark, index of closing mark); nested quotes stay inside."""
-    spans: list[tuple[int, int]] = []
-    i, n = 0, len(folded)
-    while i < n:
-        close = _QUOTE_PAIRS.get(folded[i])
-        if close is None:
-            i += 1
-            continue
-        j = folded.find(close, i + 1)
-        if j == -1:
-            i += 1
-            continue
-        spans.append((i, j))
-        i = j + 1
-    return spans
+    return [(m.start(), m.end() - 1) for m in _QUOTE.finditer(folded)]
 
 
 def documents(text: str, folded: str) -> tuple[str, ...]:
+    if "《" not in folded:
+        return ()
     return tuple(dict.fromkeys(text[m.start(1) : m.end(1)] for m in _DOCUMENT.finditer(folded)))
 
 
@@ -54,7 +43,7 @@ def frameworks(
         content = folded[i + 1 : j].strip()
         if not content or len(content) > p.max_framework_chars or content in campaign_cores:
             continue
-        if any(ch in _SENTENCE_PUNCT for ch in content):
+        if not _SENTENCE_PUNCT.isdisjoint(content):
             continue
         if folded.startswith(p.non_framework_after, j + 1):
             continue
@@ -69,10 +58,11 @@ def metrics(text: str, folded: str, spans: list[tuple[int, int]], p: Phrases) ->
     short_quotes = [(i, j) for i, j in spans if j - i - 1 <= p.framework_quote_max_chars]
     out: list[Metric] = []
     for m in p.metric.finditer(folded):
-        start = m.start()
-        if any(i < start < j for i, j in short_quotes):
+        start, end = m.span()
+        measured = p.measure.match(folded, end)
+        if measured is None or any(i < start < j for i, j in short_quotes):
             continue
-        num = m.group("num")
+        num = m.group()
         before = folded[start - 1] if start else ""
         if num[0] in CHINESE_NUMERAL_CHARS:
             if before in p.numeral_word_before:
@@ -82,8 +72,9 @@ def metrics(text: str, folded: str, spans: list[tuple[int, int]], p: Phrases) ->
         value = to_number(num)
         if value is None:
             continue
-        measure = m.group("measure").lstrip("余多")
-        out.append(Metric(value=value, measure=measure, object=_object(text, folded, m.end(), p)))
+        measure = measured.group()
+        obj = _object(text, folded, measured.end(), p)
+        out.append(Metric(value=value, measure=measure.lstrip("余多"), object=obj))
     return tuple(out)
 
 
@@ -109,8 +100,8 @@ def _object(text: str, folded: str, k: int, p: Phrases) -> str:
 def people(text: str, folded: str, p: Phrases) -> tuple[Person, ...]:
     """Names right after a title (党支部书记郝玉扬), checked by surname and by what follows the name."""
     found: dict[str, Person] = {}
-    for m in p.title.finditer(folded):
-        k = m.end()
+    for last, title in p.titles.iter_long(folded):
+        k = last + 1
         if folded.startswith(p.compound_surnames, k):
             lengths: tuple[int, ...] = (3, 4)
         elif k < len(folded) and folded[k] in p.surnames:
@@ -124,6 +115,6 @@ def people(text: str, folded: str, p: Phrases) -> tuple[Person, ...]:
             rest = k + length
             if rest == len(folded) or folded[rest] in _NAME_END or folded.startswith(p.after_name, rest):
                 original = text[k:rest]
-                found.setdefault(original, Person(name=original, title=text[m.start() : m.end()]))
+                found.setdefault(original, Person(name=original, title=text[k - len(title) : k]))
                 break
     return tuple(found.values())

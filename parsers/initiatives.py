@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 from parsers import initiative_fields as fields
 from parsers.cjkfold import fold
@@ -25,8 +26,7 @@ _CAMPAIGN_LEFT_CHARS = 6
 _CAMPAIGN_PREFIX_MAX = 4
 
 
-@dataclass(frozen=True, slots=True)
-class _Start:
+class _Start(NamedTuple):
     statement_start: int
     group_start: int
     units: tuple[UnitMatch, ...]
@@ -77,10 +77,10 @@ def no_records_reason(article: Article, records: tuple[Initiative, ...]) -> str 
 
 
 def _paragraph_records(text: str, section: str | None, cores: Collection[str], p: Phrases) -> list[Initiative]:
-    matches = gazetteer().find(text)
+    folded = fold(text)
+    matches = gazetteer().find_folded(text, folded)
     if not matches:
         return []
-    folded = fold(text)
     starts: list[_Start] = []
     for group in _chains(matches, folded, p):
         start = _record_start(folded, group, starts, p)
@@ -89,9 +89,11 @@ def _paragraph_records(text: str, section: str | None, cores: Collection[str], p
     records = []
     for n, start in enumerate(starts):
         end = starts[n + 1].statement_start if n + 1 < len(starts) else len(text)
-        statement = text[start.statement_start : end].strip()
+        while end > start.statement_start and text[end - 1].isspace():
+            end -= 1
+        statement, folded_statement = text[start.statement_start : end], folded[start.statement_start : end]
         refs = tuple({m.name: m.ref() for m in start.units}.values())
-        records.append(_build(section, statement, refs, start.org_body, cores, p))
+        records.append(_build(section, statement, refs, start.org_body, cores, p, folded_statement))
     return records
 
 
@@ -145,20 +147,8 @@ def _sentence_start(folded: str, before: int, p: Phrases) -> int:
 
 def _tail(folded: str, k: int, p: Phrases) -> tuple[int, str | None]:
     """Skip 公司 and 等单位 after the units, then read the org body (党委) if the text names one."""
-    for tail in p.unit_tails:
-        if folded.startswith(tail, k):
-            k += len(tail)
-            break
-    for end in p.list_ends:
-        if folded.startswith(end, k):
-            k += len(end)
-            break
-    for body in p.org_bodies:
-        if folded.startswith(body, k):
-            if folded.startswith(p.org_body_not_before, k + len(body)):
-                return k, None
-            return k + len(body), body
-    return k, None
+    m = p.unit_tail.match(folded, k)
+    return (m.end(), m.group("org")) if m else (k, None)
 
 
 def _build(
@@ -168,8 +158,9 @@ def _build(
     org_body: str | None,
     cores: Collection[str],
     p: Phrases,
+    folded: str | None = None,
 ) -> Initiative:
-    folded = fold(statement)
+    folded = fold(statement) if folded is None else folded
     spans = fields.quote_spans(folded)
     return Initiative(
         section=section,
@@ -187,7 +178,8 @@ def _campaign_cores(article: Article) -> frozenset[str]:
     return frozenset(core for _name, core in _campaign_occurrences(article))
 
 
-def _campaign_occurrences(article: Article) -> list[tuple[str, str]]:
+@lru_cache(maxsize=256)
+def _campaign_occurrences(article: Article) -> tuple[tuple[str, str], ...]:
     """(campaign name, quoted core) pairs. The words before the quote that every mention shares (党建)
     belong to the name; verbs that differ between mentions (落实, 推进) do not."""
     p = phrases()
@@ -209,7 +201,7 @@ def _campaign_occurrences(article: Article) -> list[tuple[str, str]]:
         core, tail = key
         prefix = _common_suffix(contexts) if len(contexts) > 1 else contexts[0][-2:]
         out.append((f"{prefix[-_CAMPAIGN_PREFIX_MAX:]}“{core}”{tail}", core))
-    return out
+    return tuple(out)
 
 
 def _left_word(folded: str, k: int) -> str:

@@ -45,7 +45,11 @@ def chinese_to_int(text: str) -> int | None:
 def to_number(text: str) -> int | float | None:
     """Value of an Arabic (half- or full-width) or Chinese numeral; None when the text is neither."""
     folded = text.translate(_FULL_WIDTH).strip()
+    scale = 1
+    if len(folded) > 1 and folded[-1] in _BIG and folded[0].isdigit():  # 2万, 3.5亿
+        folded, scale = folded[:-1], _BIG[folded[-1]]
     if _ARABIC.fullmatch(folded):
         plain = folded.replace(",", "")
-        return float(plain) if "." in plain else int(plain)
-    return chinese_to_int(folded)
+        value = float(plain) * scale if "." in plain else int(plain) * scale
+        return int(value) if isinstance(value, float) and value.is_integer() and scale > 1 else value
+    return chinese_to_int(folded) if scale == 1 else None

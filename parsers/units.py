@@ -11,13 +11,12 @@ being dropped, so operators can see what to add.
 from __future__ import annotations
 
 import csv
-import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import ahocorasick
 
@@ -41,20 +40,27 @@ class GazetteerUnit:
     note: str = ""
 
     def ref(self, mention: str) -> UnitRef:
-        return UnitRef(
-            mention=mention,
-            name=self.name,
-            full_name=self.full_name,
-            aliases=self.aliases,
-            resolved=True,
-            unit_type=self.unit_type,
-            group=self.group,
-        )
+        return _unit_ref(self, mention)
 
 
-@dataclass(frozen=True, slots=True)
-class UnitMatch:
-    """One unit mention: offsets into the searched text, and the unit (None when not in the gazetteer)."""
+@lru_cache(maxsize=4096)
+def _unit_ref(unit: GazetteerUnit, mention: str) -> UnitRef:
+    """UnitRefs are immutable, so one per (unit, spelling) is shared by every record that names it."""
+    return UnitRef(
+        mention=mention,
+        name=unit.name,
+        full_name=unit.full_name,
+        aliases=unit.aliases,
+        resolved=True,
+        unit_type=unit.unit_type,
+        group=unit.group,
+    )
+
+
+class UnitMatch(NamedTuple):
+    """One unit mention: offsets into the searched text, and the unit (None when not in the gazetteer).
+
+    A NamedTuple rather than a frozen dataclass: thousands are made per second and tuples build faster."""
 
     start: int
     end: int
@@ -70,6 +76,9 @@ class UnitMatch:
         if self.unit is not None:
             return self.unit.ref(self.mention)
         return UnitRef(mention=self.mention, name=self.name, resolved=False)
+
+
+_UNIT, _PREFIX, _FOLLOWER = 0, 1, 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,13 +110,10 @@ class Gazetteer:
             left_boundary=frozenset(sub["left_boundary"]),
         )
         unk = conf["unknown"]
-        self._unknown = _unknown_patterns(
-            [p for ps in prefixes.values() for p in ps],
-            unk["suffixes"],
-            unk["org_followers"],
-            self.rules.left_boundary,
-            int(unk["max_name_chars"]),
-        )
+        all_prefixes = sorted({p for ps in prefixes.values() for p in ps}, key=len, reverse=True)
+        self._max_name = int(unk["max_name_chars"])
+        self._suffixes: tuple[str, ...] = tuple(sorted(unk["suffixes"], key=len, reverse=True))
+        self._suffix_ends = tuple({sfx[-1] for sfx in self._suffixes})
         self._excluded_starts: tuple[str, ...] = tuple(unk["excluded_starts"])
         self._automaton = ahocorasick.Automaton()
         entries: dict[str, _Entry] = {}
@@ -123,30 +129,45 @@ class Gazetteer:
             for alias in unit.subject_aliases:
                 entries.setdefault(fold(alias), _Entry(unit, subject_only=True))
         for key, entry in entries.items():
-            self._automaton.add_word(key, (len(key), entry))
+            self._automaton.add_word(key, (len(key), _UNIT, entry))
+        # group prefixes and org-body words ride in the same automaton as markers, so the one scan also
+        # yields where an unknown unit may sit (中国航发 … 党委) without any further pass over the text
+        for key in all_prefixes:
+            if key not in entries:
+                self._automaton.add_word(key, (len(key), _PREFIX, None))
+        for key in unk["org_followers"]:
+            if key not in entries:
+                self._automaton.add_word(key, (len(key), _FOLLOWER, None))
         self._automaton.make_automaton()
         self.by_name = {u.name: u for u in self.units}
 
     def find(self, text: str, *, unknown: bool = True) -> list[UnitMatch]:
         """Unit mentions in reading order; with `unknown`, unit-shaped names not in the gazetteer too."""
-        folded = fold(text)
-        known = self._known(text, folded)
-        if not unknown:
+        return self.find_folded(text, fold(text), unknown=unknown)
+
+    def find_folded(self, text: str, folded: str, *, unknown: bool = True) -> list[UnitMatch]:
+        """`find` for callers that already folded the text (same length, see parsers.cjkfold)."""
+        raw: list[tuple[int, int, _Entry]] = []
+        markers: list[tuple[int, int, int]] = []
+        for last, (length, kind, entry) in self._automaton.iter_long(folded):
+            if kind == _UNIT:
+                raw.append((last + 1 - length, last + 1, entry))
+            else:
+                markers.append((last + 1 - length, last + 1, kind))
+        known = self._known(text, folded, raw)
+        if not unknown or not markers:
             return known
-        extra = self._unknown_matches(text, folded, known)
+        extra = self._unknown_matches(text, folded, known, markers)
         if not extra:
             return known
         return sorted(known + extra, key=lambda m: m.start)
 
-    def _known(self, text: str, folded: str) -> list[UnitMatch]:
-        raw: list[tuple[int, int, _Entry]] = []
-        for end, (length, entry) in self._automaton.iter_long(folded):
-            raw.append((end + 1 - length, end + 1, entry))
+    def _known(self, text: str, folded: str, raw: list[tuple[int, int, _Entry]]) -> list[UnitMatch]:
         if not raw:
             return []
         accepted = [not e.subject_only or self._subject_alone(folded, s, t) for s, t, e in raw]
         # a subject-only alias also counts inside a list of units (A、B、C等单位), in either direction
-        changed = True
+        changed = not all(accepted)
         while changed:
             changed = False
             for i, (s, t, _e) in enumerate(raw):
@@ -179,40 +200,62 @@ class Gazetteer:
     def _joined(self, folded: str, left_end: int, right_start: int) -> bool:
         return folded[left_end:right_start] in self.rules.separators
 
-    def _unknown_matches(self, text: str, folded: str, known: list[UnitMatch]) -> list[UnitMatch]:
+    def _unknown_matches(
+        self, text: str, folded: str, known: list[UnitMatch], markers: list[tuple[int, int, int]]
+    ) -> list[UnitMatch]:
+        """Unit-shaped names before an org body (XX党委) that no gazetteer alias covers: after a group
+        prefix (中国航发XX党委), or ending in a unit suffix at a clause start (XX研究所党委)."""
+        known_ends = {m.end for m in known}
         taken = [(m.start, m.end) for m in known]
         out: list[UnitMatch] = []
-        for pattern in self._unknown:
-            for m in pattern.finditer(folded):
-                start, end = m.span("mention")
-                name = m.group("name")
-                if name.startswith(self._excluded_starts) or any(s < end and start < t for s, t in taken):
-                    continue
-                taken.append((start, end))
-                out.append(UnitMatch(start, end, text[start:end], text[m.start("name") : m.end("name")], None))
+        prefix_end = -1
+        prefix_start = -1
+        for start, end, kind in markers:
+            if kind == _PREFIX:
+                prefix_start, prefix_end = start, end
+                continue
+            f = start
+            if f in known_ends or (folded.endswith("公司", 0, f) and f - 2 in known_ends):
+                continue
+            found = self._after_prefix(folded, prefix_start, prefix_end, f) or self._shaped_before(folded, f)
+            if found is None:
+                continue
+            m_start, m_end, name_start, name_end = found
+            name = folded[name_start:name_end]
+            if name.startswith(self._excluded_starts) or any(s < m_end and m_start < t for s, t in taken):
+                continue
+            taken.append((m_start, m_end))
+            out.append(UnitMatch(m_start, m_end, text[m_start:m_end], text[name_start:name_end], None))
         return out
 
+    def _after_prefix(
+        self, folded: str, prefix_start: int, prefix_end: int, f: int
+    ) -> tuple[int, int, int, int] | None:
+        if prefix_end < 0 or not 0 < f - prefix_end <= self._max_name + 2:
+            return None
+        name_end = f - 2 if folded.endswith("公司", prefix_end, f) and f - prefix_end > 2 else f
+        if not all(_is_word_char(ch) for ch in folded[prefix_end:name_end]):
+            return None
+        return prefix_start, name_end, prefix_end, name_end
 
-def _unknown_patterns(
-    prefixes: list[str],
-    suffixes: list[str],
-    followers: list[str],
-    left_boundary: frozenset[str],
-    max_chars: int,
-) -> tuple[re.Pattern[str], ...]:
-    cjk = r"[\u4e00-\u9fffA-Za-z0-9]"
-    prefix = "|".join(re.escape(p) for p in sorted(prefixes, key=len, reverse=True))
-    follow = "|".join(re.escape(f) for f in followers)
-    suffix = "|".join(re.escape(s) for s in sorted(suffixes, key=len, reverse=True))
-    boundary = "".join(re.escape(c) for c in sorted(left_boundary))
-    grouped = re.compile(rf"(?P<mention>(?:{prefix})(?P<name>{cjk}{{1,{max_chars}}}?))(?:公司)?(?={follow})")
-    shaped = re.compile(
-        rf"(?:^|(?<=[{boundary}]))(?P<mention>(?P<name>{cjk}{{1,{max_chars}}}?(?:{suffix})))(?={follow})"
-    )
-    return grouped, shaped
+    def _shaped_before(self, folded: str, f: int) -> tuple[int, int, int, int] | None:
+        if not folded.endswith(self._suffix_ends, 0, f):
+            return None
+        k = f
+        while k > 0 and f - k <= self._max_name and _is_word_char(folded[k - 1]):
+            k -= 1
+        if f - k > self._max_name or (k > 0 and folded[k - 1] not in self.rules.left_boundary):
+            return None
+        name = folded[k:f]
+        if name.endswith(self._suffixes) and name not in self._suffixes:
+            return k, f, k, f
+        return None
 
 
-@cache
+def _is_word_char(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff" or (ch.isascii() and ch.isalnum())
+
+
 def _config() -> dict[str, Any]:
     return tomllib.loads((_DATA / "units.toml").read_text(encoding="utf-8"))
 

@@ -1,0 +1,114 @@
+"""Unit-initiative parser: quality against gold and single-core throughput.
+
+Quality: precision and recall of (record, unit) pairs, org bodies, metrics, documents, frameworks and
+people on the seed (against ../shared/gold) and on the project's own fixture articles.
+Speed: seed-sized articles per second on one core, and unit matching with the one compiled automaton
+against the naive peer (a loop of str.find over every alias), measured in the same run.
+
+    .venv/bin/python benchmarks/bench_initiatives.py [--seconds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from parsers.initiatives import _campaign_occurrences, campaigns, no_records_reason, parse  # noqa: E402
+from parsers.units import gazetteer  # noqa: E402
+from tests.conftest import GOLD, SEED  # noqa: E402
+from tests.initiatives_support import (  # noqa: E402
+    FIELDS,
+    Report,
+    fixture_article,
+    fixture_cases,
+    load_expected,
+    score,
+    seed_article,
+)
+
+
+def quality_table(title: str, report: Report) -> None:
+    print(f"\n{title}")
+    print(f"{'field':<12}{'tp':>5}{'fp':>5}{'fn':>5}{'precision':>11}{'recall':>8}")
+    for name in FIELDS:
+        s = report.scores[name]
+        print(f"{name:<12}{s.tp:>5}{s.fp:>5}{s.fn:>5}{s.precision:>11.3f}{s.recall:>8.3f}")
+    print(
+        f"missing gold records: {report.missing or 'none'}; records from general statements: {len(report.from_general)}"
+    )
+
+
+def rate(fn: Callable[[], object], seconds: float, rounds: int = 5) -> tuple[float, int]:
+    """Calls per second, best of `rounds` (other processes on a shared machine only ever slow a round)."""
+    fn()  # warm caches (gazetteer automaton, phrase patterns)
+    best, total = 0.0, 0
+    for _ in range(rounds):
+        n, t0 = 0, time.perf_counter()
+        while (elapsed := time.perf_counter() - t0) < seconds / rounds:
+            fn()
+            n += 1
+        best, total = max(best, n / elapsed), total + n
+    return best, total
+
+
+def naive_find(aliases: list[str], paragraphs: list[str]) -> int:
+    """The peer: one str.find loop per alias per paragraph (what the automaton replaces)."""
+    hits = 0
+    for text in paragraphs:
+        for alias in aliases:
+            start = text.find(alias)
+            while start != -1:
+                hits += 1
+                start = text.find(alias, start + 1)
+    return hits
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=3.0)
+    args = ap.parse_args()
+
+    seed = seed_article(SEED)
+    gold = json.loads(GOLD.read_text(encoding="utf-8"))
+    quality_table("seed vs gold (frameworks: gold lists the minimum, extras count as fp)", score(parse(seed), gold))
+    fixtures = Report()
+    for text_path, expected_path in fixture_cases():
+        score(parse(fixture_article(text_path)), load_expected(expected_path), fixtures)
+    quality_table(f"own fixture articles ({len(fixture_cases())} files)", fixtures)
+
+    records = len(parse(seed))
+    chars = sum(len(b.text) for b in seed.body)
+
+    def full() -> None:
+        _campaign_occurrences.cache_clear()  # every real article is new: no cached campaign scan
+        recs = parse(seed)
+        campaigns(seed)
+        no_records_reason(seed, recs)
+
+    art_s, n = rate(full, args.seconds)
+    g = gazetteer()
+    paragraphs = seed.paragraphs
+    aliases = sorted({a for u in g.units for a in (*u.aliases, *([u.full_name] if u.full_name else []))})
+    auto_s, _ = rate(lambda: [g.find(p) for p in paragraphs], args.seconds)
+    naive_s, _ = rate(lambda: naive_find(aliases, paragraphs), args.seconds)
+
+    print(
+        f"\nthroughput (best of 5 rounds), one core, seed article ({chars} chars, {records} records),"
+        f" {args.seconds:.0f}s each"
+    )
+    print(f"{'what':<48}{'articles/s':>12}{'records/s':>12}")
+    print(f"{'parse + campaigns + no_records_reason':<48}{art_s:>12.0f}{art_s * records:>12.0f}")
+    print(f"{'unit matching: one automaton (+ unknown units)':<48}{auto_s:>12.0f}{'':>12}")
+    print(f"{'unit matching: naive str.find loop (peer)':<48}{naive_s:>12.0f}{'':>12}")
+    print(f"({n} parses; {len(aliases)} aliases; naive peer finds known aliases only, no context rules)")
+
+
+if __name__ == "__main__":
+    main()
