@@ -72,9 +72,8 @@ def metrics(text: str, folded: str, spans: list[tuple[int, int]], p: Phrases) ->
         value = to_number(num)
         if value is None:
             continue
-        measure = measured.group()
-        obj = _object(text, folded, measured.end(), p)
-        out.append(Metric(value=value, measure=measure.lstrip("余多"), object=obj))
+        obj = _object(text, folded, measured.end(), p) or _object_before(text, folded, start, p)
+        out.append(Metric(value=value, measure=measured.group("word"), object=obj))
     return tuple(out)
 
 
@@ -97,24 +96,52 @@ def _object(text: str, folded: str, k: int, p: Phrases) -> str:
     return text[start:k].strip()
 
 
+def _object_before(text: str, folded: str, k: int, p: Phrases) -> str:
+    """The object of a count written after it (组建攻关团队26个): the words between the last verb and
+    the number, when a known verb is there to mark where the object starts."""
+    start = k
+    while start > 0 and k - start < p.max_object_chars and "\u4e00" <= folded[start - 1] <= "\u9fff":
+        start -= 1
+    run = folded[start:k]
+    best = -1
+    for verb in p.object_verbs_before:
+        at = run.rfind(verb)
+        if at != -1 and at + len(verb) > best:
+            best = at + len(verb)
+    if best <= 0 or best >= len(run):
+        return ""
+    return text[start + best : k]
+
+
 def people(text: str, folded: str, p: Phrases) -> tuple[Person, ...]:
-    """Names right after a title (党支部书记郝玉扬), checked by surname and by what follows the name."""
+    """Names right after a title (党支部书记郝玉扬), checked by surname and by what follows the name.
+    Titles joined by 、 before one name (党委书记、董事长张军) are kept together."""
     found: dict[str, Person] = {}
+    title_start, prev_start, prev_end = -1, -1, -1
     for last, title in p.titles.iter_long(folded):
         k = last + 1
-        if folded.startswith(p.compound_surnames, k):
-            lengths: tuple[int, ...] = (3, 4)
-        elif k < len(folded) and folded[k] in p.surnames:
-            lengths = (2, 3)
-        else:
-            continue
-        for length in lengths:
-            name = folded[k : k + length]
-            if len(name) < length or not all("\u4e00" <= ch <= "\u9fff" for ch in name):
-                break
-            rest = k + length
-            if rest == len(folded) or folded[rest] in _NAME_END or folded.startswith(p.after_name, rest):
-                original = text[k:rest]
-                found.setdefault(original, Person(name=original, title=text[k - len(title) : k]))
-                break
+        start = k - len(title)
+        title_start = prev_start if prev_end == start - 1 and folded[prev_end] == "、" else start
+        prev_start, prev_end = title_start, k
+        name = _name_at(folded, k, p)
+        if name:
+            original = text[k : k + len(name)]
+            found.setdefault(original, Person(name=original, title=text[title_start:k]))
     return tuple(found.values())
+
+
+def _name_at(folded: str, k: int, p: Phrases) -> str | None:
+    if folded.startswith(p.compound_surnames, k):
+        lengths: tuple[int, ...] = (3, 4)
+    elif k < len(folded) and folded[k] in p.surnames:
+        lengths = (2, 3)
+    else:
+        return None
+    for length in lengths:
+        name = folded[k : k + length]
+        if len(name) < length or not all("\u4e00" <= ch <= "\u9fff" for ch in name):
+            return None
+        rest = k + length
+        if rest == len(folded) or folded[rest] in _NAME_END or folded.startswith(p.after_name, rest):
+            return name
+    return None

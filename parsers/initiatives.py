@@ -107,6 +107,10 @@ def _chains(matches: Sequence[UnitMatch], folded: str, p: Phrases) -> list[list[
             if gap.startswith(tail):
                 gap = gap[len(tail) :]
                 break
+        for body in p.org_bodies:  # 东安党委、黎明党委分别…
+            if gap.startswith(body):
+                gap = gap[len(body) :]
+                break
         if gap in separators:
             groups[-1].append(m)
         else:
@@ -133,7 +137,8 @@ def _record_start(folded: str, group: list[UnitMatch], earlier: list[_Start], p:
     lead = folded[sentence_start:first]
     if org_body is None and any(marker in lead for marker in p.general_markers):
         return None
-    starts_with_lead = lead.lstrip().startswith(p.leading_markers)
+    lead = lead.lstrip()
+    starts_with_lead = lead.startswith(p.leading_markers) or p.leading_pattern.match(lead) is not None
     statement_start = sentence_start if starts_with_lead else first
     return _Start(statement_start, first, tuple(group), org_body)
 

@@ -34,6 +34,7 @@ class Phrases:
     sentence_ends: frozenset[str]
     clause_ends: frozenset[str]
     leading_markers: tuple[str, ...]
+    leading_pattern: re.Pattern[str]
     general_markers: tuple[str, ...]
     continuation_openings: tuple[str, ...]
     #: a run of digits or Chinese numerals; the measure word right after it is checked with `measures`.
@@ -44,6 +45,7 @@ class Phrases:
     numeral_word_before: frozenset[str]
     object_stops: frozenset[str]
     object_verb_stops: tuple[str, ...]
+    object_verbs_before: tuple[str, ...]
     max_object_chars: int
     framework_quote_max_chars: int
     non_framework_after: tuple[str, ...]
@@ -71,7 +73,7 @@ def phrases() -> Phrases:
     seg, met, quo, cam, peo = (data[k] for k in ("segment", "metrics", "quotes", "campaigns", "people"))
     # one character class scans several times faster than an alternation; to_number validates the run
     numeral = rf"[0-9{CHINESE_NUMERAL_CHARS}]+(?:\.[0-9]+)?"
-    first_chars = "".join(sorted({re.escape(w[0]) for w in met["measures"]}))
+    first_chars = "".join(sorted({re.escape(w[0]) for w in (*met["measures"], *met["approximate"])}))
     metric = re.compile(rf"{numeral}(?=[{first_chars}])")
     campaign = re.compile(
         rf"[“\"‘](?P<core>[^“”\"‘’]{{1,12}})[”\"’](?P<tail>[\u4e00-\u9fff]{{0,{int(cam['max_tail_chars'])}}}?"
@@ -90,10 +92,11 @@ def phrases() -> Phrases:
         sentence_ends=frozenset(seg["sentence_ends"]),
         clause_ends=frozenset(seg["clause_ends"]),
         leading_markers=tuple(seg["leading_markers"]),
+        leading_pattern=re.compile("|".join(f"(?:{pat})" for pat in seg["leading_patterns"])),
         general_markers=tuple(seg["general_markers"]),
         continuation_openings=tuple(seg["continuation_openings"]),
         metric=metric,
-        measure=re.compile(_alternation(met["measures"])),
+        measure=re.compile(rf"(?:{_alternation(met['approximate'])})?(?P<word>{_alternation(met['measures'])})"),
         unit_tail=re.compile(
             rf"(?:{_alternation(seg['unit_tails'])})?(?:{_alternation(list_ends)})?"
             rf"(?:(?P<org>{_alternation(seg['org_bodies'])})(?!{_alternation(seg['org_body_not_before'])}))?"
@@ -101,6 +104,7 @@ def phrases() -> Phrases:
         numeral_word_before=frozenset(met["numeral_word_before"]),
         object_stops=frozenset(met["object_stops"]),
         object_verb_stops=tuple(met["object_verb_stops"]),
+        object_verbs_before=tuple(met["object_verbs_before"]),
         max_object_chars=int(met["max_object_chars"]),
         framework_quote_max_chars=int(met["framework_quote_max_chars"]),
         non_framework_after=tuple(quo["non_framework_after"]),

@@ -216,3 +216,23 @@ def test_continuation_paragraph_joins_previous_record() -> None:
 )
 def test_to_number(text: str, value: int | None) -> None:
     assert to_number(text) == value
+
+
+def test_date_lead_belongs_to_the_record() -> None:
+    (rec,) = parse(article("4月20日,中国航发商发党委召开常委会。"))
+    assert rec.statement.startswith("4月20日,")
+
+
+def test_general_lead_clause_is_not_in_the_statement() -> None:
+    (rec,) = parse(article("各单位积极行动,中国航发东安党委率先发布方案。"))
+    assert rec.statement.startswith("中国航发东安党委")
+
+
+def test_counts_written_after_their_object() -> None:
+    (rec,) = parse(article("中国航发东安党委组建攻关团队26个,累计开展专题培训30余期。"))
+    assert [(m.value, m.measure, m.object) for m in rec.metrics] == [(26, "个", "攻关团队"), (30, "期", "专题培训")]
+
+
+def test_numbers_inside_unit_names_are_not_counts() -> None:
+    (rec,) = parse(article("中国电科38所党委召开会议。"))
+    assert rec.metrics == ()
