@@ -1,0 +1,219 @@
+"""The deployments as an operator runs them: a real ``prefect server``, a process worker, ``prefect.yaml``.
+
+One module-scoped server (its own PREFECT_HOME and port) serves every test here; each test starts its own
+worker against a fresh PostgreSQL database whose URL reaches the flow runs only through the Prefect
+Secret block named in ``deploy/process-pool.json``. Every process is stopped by process group in
+``finally``, and every wait is bounded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+
+from initiatives.deployments import read_prefect_file
+from initiatives.remote import RemoteError, Triggered, deployment_names, trigger, trigger_or_run
+from initiatives.testsite import SiteServer
+from schema import models as m
+from tests.prefect_stack import BIN, ROOT, Proc, Server, prefect_server, run_cli, start, wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+SITE = ROOT / "initiatives" / "demo_site" / "live"
+SECRET_BLOCK = "initiatives-database-url"
+POOL = "initiatives"
+FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+
+SOURCES = """\
+[[sites]]
+name = "jungong"
+base_url = "{url}/"
+start_urls = ["{url}/aecc-zhuxin.html"]
+
+[[sites.listings]]
+url = "{url}/index.html"
+link_selector = "a.art"
+
+[sites.politeness]
+concurrency = 1
+min_delay = {delay}
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with prefect_server(tmp_path_factory.mktemp("prefect")) as srv:
+        yield srv
+
+
+def _client(api_url: str) -> Any:
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    class _Scoped:
+        def __enter__(self) -> Any:
+            self._settings = temporary_settings(updates={PREFECT_API_URL: api_url})
+            self._settings.__enter__()
+            self._client = get_client(sync_client=True)
+            return self._client.__enter__()
+
+        def __exit__(self, *exc: object) -> None:
+            self._client.__exit__(*exc)
+            self._settings.__exit__(*exc)
+
+    return _Scoped()
+
+
+@pytest.fixture(scope="module")
+def deployed(server: Server) -> Server:
+    """Work pool from deploy/process-pool.json and every deployment of prefect.yaml, as README says."""
+    env = server.env(INITIATIVES_PROJECT_DIR=str(ROOT))
+    pool = run_cli(
+        [str(BIN / "prefect"), "work-pool", "create", POOL, "--type", "process",
+         "--base-job-template", str(ROOT / "deploy" / "process-pool.json")],
+        env,
+    )
+    assert pool.returncode == 0, pool.stdout + pool.stderr
+    names = [a for s in read_prefect_file(resolve=False) if (ROOT / s.flow_file).is_file() for a in ("--name", s.name)]
+    done = run_cli([str(BIN / "python"), "-m", "initiatives.deployments", "--prefect-file", "prefect.yaml", *names],
+                   env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "deployment crawl/crawl is up to date" in done.stdout
+    return server
+
+
+def _save_secret(api_url: str, value: str) -> None:
+    from prefect.blocks.system import Secret
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: api_url}):
+        Secret(value=value).save(SECRET_BLOCK, overwrite=True)
+
+
+def _worker(server: Server, workdir: Path, name: str) -> Proc:
+    env = server.env(
+        INITIATIVES_DATA_DIR=str(workdir / "data"),
+        INITIATIVES_SOURCES_FILE=str(workdir / "sources.toml"),
+        INITIATIVES_BATCH_SIZE="1",
+        PREFECT_WORKER_QUERY_SECONDS="1",
+        PREFECT_WORKER_HEARTBEAT_SECONDS="5",
+        PREFECT_LOGGING_LEVEL="INFO",
+    )
+    return start(
+        name,
+        [str(BIN / "prefect"), "worker", "start", "--pool", POOL, "--type", "process", "--name", name],
+        env,
+        server.logs,
+    )
+
+
+def _state(api_url: str, flow_run_id: str) -> str | None:
+    with _client(api_url) as client:
+        run = client.read_flow_run(flow_run_id)
+    return run.state.type.value if run.state else None
+
+
+def _wait_done(server: Server, flow_run_id: str, procs: list[Proc], timeout: float = 120.0) -> None:
+    state = wait_for(
+        lambda: (s if (s := _state(server.api_url, flow_run_id)) in FINAL else None),
+        timeout,
+        f"flow run {flow_run_id} to finish",
+        procs,
+        every=1.0,
+    )
+    assert state == "COMPLETED", "\n".join(p.tail(80) for p in procs)
+
+
+def _run_count(api_url: str) -> int:
+    with _client(api_url) as client:
+        return len(client.request("POST", "/flow_runs/filter", json={"limit": 200, "offset": 0}).json())
+
+
+def _counts(url: str) -> dict[str, int]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {
+                "pages": conn.scalar(select(func.count()).select_from(m.Page)) or 0,
+                "distinct_pages": conn.scalar(select(func.count(func.distinct(m.Page.url)))) or 0,
+                "articles": conn.scalar(select(func.count()).select_from(m.Article)) or 0,
+                "initiatives": conn.scalar(select(func.count()).select_from(m.Initiative)) or 0,
+                "units": conn.scalar(select(func.count()).select_from(m.Unit)) or 0,
+                "distinct_units": conn.scalar(text("select count(distinct (name, resolved)) from units")) or 0,
+            }
+    finally:
+        engine.dispose()
+
+
+def test_deployments_carry_schedules_schema_and_pull_step(deployed: Server) -> None:
+    with _client(deployed.api_url) as client:
+        crawl = client.read_deployment_by_name("crawl/crawl")
+        names = deployment_names(client)
+        recheck = client.read_deployment_by_name("recheck/recheck") if "recheck/recheck" in names else None
+    assert "crawl/crawl" in names
+    assert [s.schedule.cron for s in crawl.schedules] == ["0 * * * *"]  # type: ignore[union-attr]
+    assert recheck is None or [s.schedule.cron for s in recheck.schedules] == ["30 3 * * *"]  # type: ignore[union-attr]
+    assert crawl.pull_steps == [
+        {"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}
+    ]
+    assert crawl.work_pool_name == POOL
+    assert crawl.enforce_parameter_schema
+    props = (crawl.parameter_openapi_schema or {})["properties"]
+    assert set(props) >= {"sources_file", "sites"}
+
+
+def test_crawl_runs_on_a_worker_and_loads_postgres(deployed: Server, pg_url: str, tmp_path: Path) -> None:
+    _save_secret(deployed.api_url, pg_url)
+    procs: list[Proc] = []
+    with SiteServer(SITE) as site:
+        (tmp_path / "sources.toml").write_text(SOURCES.format(url=site.url, delay=0.0), encoding="utf-8")
+        try:
+            procs.append(_worker(deployed, tmp_path, "worker-crawl"))
+            run = run_cli(
+                [str(BIN / "prefect"), "deployment", "run", "crawl/crawl", "--param", 'sites=["jungong"]'],
+                deployed.env(),
+            )
+            assert run.returncode == 0, run.stdout + run.stderr
+            flow_run_id = next(
+                line.split()[-1] for line in run.stdout.splitlines() if line.strip().startswith("└── UUID:")
+            )
+            _wait_done(deployed, flow_run_id, procs)
+        finally:
+            for p in procs:
+                p.stop()
+        hits = list(site.hits)
+    counts = _counts(pg_url)
+    assert counts["pages"] == counts["distinct_pages"] == 4  # three articles and the dead link
+    assert counts["articles"] == 3
+    assert counts["initiatives"] > 0
+    assert "/aecc-gbk.html" in hits
+    # The database URL reached the run only through the Secret block and was never written to a log.
+    database = pg_url.rsplit("/", 1)[1]
+    assert database not in procs[0].log.read_text(encoding="utf-8", errors="replace")
+
+
+def test_remote_errors_come_before_any_run(deployed: Server) -> None:
+    before = _run_count(deployed.api_url)
+    with pytest.raises(RemoteError, match=r"does not exist.*crawl/crawl"):
+        trigger("crawl/nightly", {}, deployed.api_url)
+    with pytest.raises(RemoteError, match=r"bad parameters.*unknown parameter colour"):
+        trigger("crawl/crawl", {"colour": "red"}, deployed.api_url)
+    with pytest.raises(RemoteError, match=r"bad parameters.*sites"):
+        trigger("crawl/crawl", {"sites": "jungong"}, deployed.api_url)
+    assert _run_count(deployed.api_url) == before  # the refused requests created nothing
+
+
+def test_trigger_or_run_creates_a_run_and_never_calls_local(deployed: Server) -> None:
+    def local() -> str:
+        raise AssertionError("a configured server must not fall back to a local run")
+
+    result = trigger_or_run("crawl/crawl", {"sites": ["jungong"]}, local, api_url=deployed.api_url)
+    assert isinstance(result, Triggered)
+    assert result.ui_url.endswith(f"/runs/flow-run/{result.flow_run_id}")
+    assert _state(deployed.api_url, result.flow_run_id) == "SCHEDULED"
+    with _client(deployed.api_url) as client:
+        client.delete_flow_run(result.flow_run_id)  # no worker of a later test should pick it up
