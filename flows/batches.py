@@ -1,7 +1,8 @@
 """The work of a run, in batches, as plain functions.
 
-Prefect tasks in ``flows/crawl.py`` wrap these one-to-one; keeping them free of Prefect lets tests and
-``reparse`` call them directly, and keeps per-page work out of the orchestrator (a task run costs ~20 ms).
+Prefect tasks in ``flows/crawl.py`` wrap these one-to-one; keeping them free of Prefect lets tests,
+benchmarks and ``reparse`` call them directly, and keeps per-page work out of the orchestrator (a task
+run costs ~25 ms). Fetching goes through a ``FetchSession`` so one client serves the whole run.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import asyncio
 import datetime as dt
 import random
 import string
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -17,33 +19,20 @@ from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import Engine
 
-from flows.archive import RawArchive
-from flows.fetch import Fetched, Fetcher, FetchPolicy
+from flows import discover as disc
+from flows import state
+from flows.fetch import ROBOTS_FORBIDS, FetchPolicy, HostRule
+from flows.pages import FetchedPage, Target
+from flows.session import FetchSession
 from flows.sources import Site
-from parsers import links as link_stage
-from parsers import similarity
+from parsers import health, similarity
 from parsers import verdict as verdict_stage
 from parsers.document import Document
 from parsers.pipeline import PARSER_VERSION, parse_document, process
 from parsers.records import PageResult, Probe, RawPage
 from schema.loader import FetchFacts, LoadOutcome, load_page
 
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    url: str
-    site: str
-
-
-@dataclass(frozen=True, slots=True)
-class FetchedPage:
-    """A fetch as the later steps need it: the raw page plus where its body sits in the archive."""
-
-    target: Target
-    raw: RawPage
-    fetched_at: dt.datetime
-    elapsed: float
-    content_hash: str | None
+__all__ = ["FetchedPage", "RunStats", "Target"]
 
 
 @dataclass(slots=True)
@@ -52,9 +41,14 @@ class RunStats:
     articles_written: int = 0
     records_written: int = 0
     kept_good_copies: int = 0
+    not_modified: int = 0
+    #: outcomes that never reach the database (robots.txt refusals, retired sites left alone).
+    skipped: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
-    host_seconds: Counter[str] = field(default_factory=Counter)
+    problems: list[str] = field(default_factory=list)
+    host_seconds: dict[str, float] = field(default_factory=dict)
     transitions: list[str] = field(default_factory=list)
+    stage_cpu: dict[str, float] = field(default_factory=dict)
 
     def add(self, outcomes: Iterable[LoadOutcome], fetched: Sequence[FetchedPage] = ()) -> None:
         for o in outcomes:
@@ -65,9 +59,23 @@ class RunStats:
             if o.site_transition:
                 self.transitions.append(f"{urlsplit(o.url).netloc}: {o.site_transition[0]} → {o.site_transition[1]}")
         for f in fetched:
-            self.host_seconds[urlsplit(f.raw.url).netloc] += f.elapsed
+            host = urlsplit(f.raw.url).netloc
+            self.host_seconds[host] = self.host_seconds.get(host, 0.0) + f.elapsed
+            self.not_modified += int(f.not_modified)
             if f.raw.error:
                 self.errors.append(f"{f.raw.url}: {f.raw.error}")
+                if f.raw.error.startswith(ROBOTS_FORBIDS):
+                    self.skipped["robots.txt forbids"] += 1
+
+    def cpu(self, stage: str, seconds: float) -> None:
+        self.stage_cpu[stage] = self.stage_cpu.get(stage, 0.0) + seconds
+
+    def slowest_hosts(self, n: int = 5) -> list[tuple[str, float]]:
+        return sorted(self.host_seconds.items(), key=lambda kv: -kv[1])[:n]
+
+    @property
+    def pages(self) -> int:
+        return sum(self.verdicts.values())
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -75,11 +83,15 @@ class RunStats:
             "articles_written": self.articles_written,
             "records_written": self.records_written,
             "kept_good_copies": self.kept_good_copies,
+            "not_modified": self.not_modified,
+            "skipped": dict(self.skipped),
+            "problems": self.problems[:50],
             "errors": self.errors[:50],
             "slowest_hosts": [
-                {"host": h, "seconds": round(s, 3)} for h, s in self.host_seconds.most_common(5)
+                {"host": h, "seconds": round(s, 3)} for h, s in self.slowest_hosts()
             ],
             "site_transitions": self.transitions,
+            "stage_cpu_seconds": {k: round(v, 3) for k, v in self.stage_cpu.items()},
         }
 
 
@@ -88,65 +100,114 @@ def chunks(items: Sequence[Target], size: int) -> Iterator[list[Target]]:
         yield list(items[start : start + size])
 
 
-def policy_for(sites: Sequence[Site], user_agent: str) -> FetchPolicy:
-    """One policy per run: the strictest politeness of the sites involved applies to every host."""
+def policy_for(sites: Sequence[Site], user_agent: str, **overrides: object) -> FetchPolicy:
+    """One client for the run; each site's politeness applies to its own host."""
+    rules = tuple(HostRule(s.host, s.politeness.concurrency, s.politeness.min_delay) for s in sites)
+    base = FetchPolicy(user_agent=user_agent, host_rules=rules)
     if not sites:
-        return FetchPolicy(user_agent=user_agent)
-    return FetchPolicy(
-        per_host=min(s.politeness.concurrency for s in sites),
-        min_delay=max(s.politeness.min_delay for s in sites),
-        user_agent=user_agent,
-    )
+        return FetchPolicy(user_agent=user_agent, **overrides)  # type: ignore[arg-type]
+    defaults = {
+        "per_host": min(s.politeness.concurrency for s in sites),
+        "min_delay": max(s.politeness.min_delay for s in sites),
+        "concurrency": max(16, sum(s.politeness.concurrency for s in sites)),
+    }
+    from dataclasses import replace
+
+    return replace(base, **{**defaults, **overrides})  # type: ignore[arg-type]
 
 
-async def _discover(sites: Sequence[Site], fetcher: Fetcher) -> tuple[list[Target], list[str]]:
-    targets: dict[str, Target] = {}
+# --- discovery -------------------------------------------------------------------------------------
+async def _fetch_raw(session: FetchSession, urls: Sequence[str]) -> list[RawPage]:
+    fetched = await asyncio.gather(*(session.fetcher.fetch(u) for u in urls))
+    return [f.raw for f in fetched]
+
+
+def read_feeds_and_sitemaps(session: FetchSession, site: Site, max_sitemaps: int = 50) -> disc.Discovery:
+    """Every link the site's feeds and sitemaps list (sitemap indexes followed, up to ``max_sitemaps``)."""
+    links: dict[str, disc.Found] = {}
+    problems: list[str] = []
+    for raw in session.run(_fetch_raw(session, site.feeds)):
+        d = disc.feed_links(raw, site)
+        links.update((f.url, f) for f in d.links)
+        problems += [d.problem] if d.problem else []
+    queue, seen = list(site.sitemaps), set[str]()
+    while queue and len(seen) < max_sitemaps:
+        wave = [u for u in dict.fromkeys(queue) if u not in seen][: max_sitemaps - len(seen)]
+        queue = []
+        seen.update(wave)
+        for raw in session.run(_fetch_raw(session, wave)):
+            d = disc.sitemap_links(raw, site)
+            links.update((f.url, f) for f in d.links)
+            queue += list(d.sitemaps)
+            problems += [d.problem] if d.problem else []
+    return disc.Discovery(tuple(links.values()), problem="; ".join(problems) or None)
+
+
+def read_listing_page(session: FetchSession, site: Site, listing_index: int, page: int) -> disc.Discovery:
+    listing = site.listings[listing_index]
+    url = listing.url.format(page=page)
+    raw = session.run(_fetch_raw(session, [url]))[0]
+    return disc.listing_links(raw, listing, site)
+
+
+def discover(session: FetchSession, sites: Sequence[Site]) -> tuple[list[tuple[str, disc.Found]], list[str]]:
+    """(site name, link) for every start URL, listing page, feed item and sitemap entry; problems listed."""
+    found: dict[str, tuple[str, disc.Found]] = {}
     problems: list[str] = []
     for site in sites:
         for url in site.start_urls:
-            targets.setdefault(url, Target(url, site.name))
-    listing_urls = [
-        (site, listing, listing.url.format(page=page))
-        for site in sites
-        for listing in site.listings
-        for page in range(1, listing.pages + 1)
-    ]
-    results = await asyncio.gather(*(fetcher.fetch(url) for _, _, url in listing_urls))
-    for (site, listing, url), fetched in zip(listing_urls, results, strict=True):
-        raw = fetched.raw
-        doc = parse_document(raw) if raw.status == 200 else None
-        found = [u for u in link_stage.links(doc, url, listing.link_selector) if site.allows(u)] if doc else []
-        if not found:
-            problems.append(f"{url}: listing gave no article links (status {raw.status}, {raw.error or 'ok'})")
-        for link in found:
-            targets.setdefault(link, Target(link, site.name))
-    return list(targets.values()), problems
+            found.setdefault(url, (site.name, disc.Found(url)))
+        pages = [(i, p) for i, listing in enumerate(site.listings) for p in range(1, listing.pages + 1)]
+        raws = session.run(_fetch_raw(session, [site.listings[i].url.format(page=p) for i, p in pages]))
+        for (i, _), raw in zip(pages, raws, strict=True):
+            d = disc.listing_links(raw, site.listings[i], site)
+            problems += [d.problem] if d.problem else []
+            for f in d.links:
+                found.setdefault(f.url, (site.name, f))
+        d = read_feeds_and_sitemaps(session, site)
+        problems += [d.problem] if d.problem else []
+        for f in d.links:
+            found.setdefault(f.url, (site.name, f))
+    return list(found.values()), problems
 
 
-def discover(sites: Sequence[Site], policy: FetchPolicy) -> tuple[list[Target], list[str]]:
-    """URLs to fetch from start URLs and listing pages; problems are reported, never raised."""
-
-    async def run() -> tuple[list[Target], list[str]]:
-        async with Fetcher(policy) as fetcher:
-            return await _discover(sites, fetcher)
-
-    return asyncio.run(run())
-
-
-def fetch_batch(targets: Sequence[Target], policy: FetchPolicy, archive: RawArchive) -> list[FetchedPage]:
-    """Fetch a batch concurrently and archive every body before anything parses it."""
-
-    async def run() -> list[Fetched]:
-        async with Fetcher(policy) as fetcher:
-            return await fetcher.fetch_all(t.url for t in targets)
-
-    out: list[FetchedPage] = []
-    for target, fetched in zip(targets, asyncio.run(run()), strict=True):
-        digest = archive.put(fetched.raw.body, fetched.raw.headers) if fetched.raw.body else None
-        out.append(FetchedPage(target, fetched.raw, fetched.fetched_at, fetched.elapsed, digest))
-    return out
+def plan(
+    engine: Engine, candidates: Sequence[tuple[str, str]], refetch: frozenset[str] = frozenset()
+) -> tuple[list[Target], int]:
+    """Targets for (site, url) candidates: pages already holding a good article are skipped unless in
+    ``refetch``, which get a conditional GET instead. Returns the targets and how many were skipped."""
+    states = state.page_states(engine, [u for _, u in candidates])
+    targets: list[Target] = []
+    skipped = 0
+    for site, url in candidates:
+        st = states.get(url)
+        if st is not None and st.has_article and url not in refetch:
+            skipped += 1
+            continue
+        cond = st.conditional if st is not None else None
+        targets.append(Target(url, site, cond, st.good_hash if st is not None and cond else None))
+    return targets, skipped
 
 
+def live_sites(
+    engine: Engine, sites: Sequence[Site], now: dt.datetime | None = None
+) -> tuple[list[Site], list[Site], list[str]]:
+    """(sites to crawl fully, retired sites due for a probe, notes on retired sites left alone)."""
+    now = now or dt.datetime.now(dt.UTC)
+    healths = state.site_health(engine, [s.host for s in sites])
+    live, probe, notes = [], [], []
+    for site in sites:
+        h = healths.get(site.host, health.SiteHealth())
+        if not h.retired and h.status != "unreachable":
+            live.append(site)
+        elif health.due_for_probe(h, now):
+            probe.append(site)
+        else:
+            notes.append(f"{site.name}: {h.status}, not due for a probe")
+    return live, probe, notes
+
+
+# --- fetch, parse, load ----------------------------------------------------------------------------
 def parse_batch(pages: Sequence[FetchedPage], sites: dict[str, Site]) -> list[PageResult]:
     results = []
     for page in pages:
@@ -166,13 +227,15 @@ def probe_batch(
     pages: Sequence[FetchedPage],
     results: Sequence[PageResult],
     sites: dict[str, Site],
-    policy: FetchPolicy,
+    session: FetchSession,
     cache: dict[str, tuple[str, int | None, str]],
 ) -> list[PageResult]:
     """Re-judge suspect pages against a random sibling path on their host (fetched once per host per run)."""
     suspects: list[int] = []
     docs: dict[int, Document | None] = {}
     for i, (page, result) in enumerate(zip(pages, results, strict=True)):
+        if page.not_modified:
+            continue
         doc = parse_document(page.raw)
         if verdict_stage.needs_probe(page.raw, doc, result.verdict):
             suspects.append(i)
@@ -181,15 +244,11 @@ def probe_batch(
         return list(results)
     hosts = {urlsplit(pages[i].raw.url).netloc: pages[i].raw.url for i in suspects}
     missing = [h for h in hosts if h not in cache]
-
-    async def run() -> list[Fetched]:
-        async with Fetcher(policy) as fetcher:
-            return await fetcher.fetch_all(_sibling_url(hosts[h]) for h in missing)
-
     if missing:
-        for host, fetched in zip(missing, asyncio.run(run()), strict=True):
-            doc = parse_document(fetched.raw)
-            cache[host] = (fetched.raw.url, fetched.raw.status, doc.visible_text if doc else "")
+        raws = session.run(_fetch_raw(session, [_sibling_url(hosts[h]) for h in missing]))
+        for host, raw in zip(missing, raws, strict=True):
+            doc = parse_document(raw)
+            cache[host] = (raw.url, raw.status, doc.visible_text if doc else "")
     out = list(results)
     for i in suspects:
         page, doc = pages[i], docs[i]
@@ -201,18 +260,25 @@ def probe_batch(
     return out
 
 
+def loadable(page: FetchedPage) -> bool:
+    """A URL robots.txt forbids was never requested: nothing about the page or its site to record."""
+    return not (page.raw.error or "").startswith(ROBOTS_FORBIDS)
+
+
 def load_batch(
     engine: Engine, pages: Sequence[FetchedPage], results: Sequence[PageResult], sites: dict[str, Site], load_id: str
 ) -> list[LoadOutcome]:
     """One transaction per page: a crash leaves every page either fully loaded or untouched."""
     outcomes = []
     for page, result in zip(pages, results, strict=True):
+        if not loadable(page):
+            continue
         site = sites.get(page.target.site)
         raw = page.raw
         facts = FetchFacts(
             url=page.target.url,
             fetched_at=page.fetched_at,
-            http_status=raw.status,
+            http_status=page.http_status,
             final_url=raw.final_url,
             status_chain=raw.status_chain,
             content_hash=page.content_hash,
@@ -224,3 +290,22 @@ def load_batch(
         )
         outcomes.append(load_page(engine, result, facts, load_id, PARSER_VERSION))
     return outcomes
+
+
+def process_batch(
+    engine: Engine,
+    session: FetchSession,
+    pages: Sequence[FetchedPage],
+    sites: dict[str, Site],
+    load_id: str,
+    probes: dict[str, tuple[str, int | None, str]],
+    stats: RunStats,
+) -> list[PageResult]:
+    """Parse (with soft-404 probes) and load one fetched batch, adding to ``stats`` with CPU per stage."""
+    t0 = time.thread_time()
+    results = probe_batch(pages, parse_batch(pages, sites), sites, session, probes)
+    t1 = time.thread_time()
+    stats.add(load_batch(engine, pages, results, sites, load_id), pages)
+    stats.cpu("parse", t1 - t0)
+    stats.cpu("load", time.thread_time() - t1)
+    return results

@@ -1,49 +1,65 @@
 """The scheduled crawl: discover, fetch, judge, extract, parse, load — one Prefect task per batch.
 
-Fetch and parse are separate tasks so either can be retried on its own; pages never become tasks.
+Fetch, parse and load are separate tasks so each can be retried on its own; pages never become tasks.
+Fetch tasks are submitted a few batches ahead, so the shared client keeps fetching while the flow
+parses and loads the previous batch. The tasks and ``run_targets`` here are reused by the other flows.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections import deque
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
+from sqlalchemy import Engine
 
-from flows import batches
+from flows import batches, progress, session
 from flows.archive import RawArchive
 from flows.batches import FetchedPage, RunStats, Target
 from flows.fetch import FetchPolicy
-from flows.sources import Site, load_sources
+from flows.sources import Site, Sources, load_sources
 from initiatives.settings import Settings
 from parsers.records import PageResult
 from schema.db import make_engine, upgrade
 from schema.loader import LoadOutcome
+
+#: batches fetched ahead of the one being parsed: enough to keep the pipe full, bounded for memory.
+LOOKAHEAD = 2
 
 # Bodies and parse results pass between tasks in memory; hashing them for a cache key would cost more
 # than the work itself, so tasks opt out of Prefect's input caching.
 
 
 @task(name="discover", cache_policy=NO_CACHE, retries=1)
-def discover_task(sites: list[Site], policy: FetchPolicy) -> tuple[list[Target], list[str]]:
-    return batches.discover(sites, policy)
+def discover_task(key: str, sites: list[Site], policy: FetchPolicy, raw_dir: Path) -> tuple[list[Any], list[str]]:
+    shared = session.lookup(key)
+    if shared is not None:
+        return batches.discover(shared, sites)
+    with session.FetchSession(policy, RawArchive(raw_dir)) as private:
+        return batches.discover(private, sites)
 
 
 @task(name="fetch-batch", cache_policy=NO_CACHE, retries=1)
-def fetch_task(targets: list[Target], policy: FetchPolicy, raw_dir: Path) -> list[FetchedPage]:
-    return batches.fetch_batch(targets, policy, RawArchive(raw_dir))
+def fetch_task(key: str, targets: list[Target], policy: FetchPolicy, raw_dir: Path) -> list[FetchedPage]:
+    return session.fetch_batch(key, targets, policy, RawArchive(raw_dir))
 
 
 @task(name="parse-batch", cache_policy=NO_CACHE, retries=1)
 def parse_task(
-    pages: list[FetchedPage], sites: dict[str, Site], policy: FetchPolicy, probes: dict[str, Any]
+    key: str, pages: list[FetchedPage], sites: dict[str, Site], policy: FetchPolicy, probes: dict[str, Any]
 ) -> list[PageResult]:
     results = batches.parse_batch(pages, sites)
-    return batches.probe_batch(pages, results, sites, policy, probes)
+    shared = session.lookup(key)
+    if shared is not None:
+        return batches.probe_batch(pages, results, sites, shared, probes)
+    with session.FetchSession(policy, RawArchive(Path("."))) as private:
+        return batches.probe_batch(pages, results, sites, private, probes)
 
 
 @task(name="load-batch", cache_policy=NO_CACHE, retries=2)
@@ -57,40 +73,60 @@ def load_task(
         engine.dispose()
 
 
-def summary_markdown(stats: RunStats, load_id: str) -> str:
-    data = stats.as_dict()
-    lines = [f"# Crawl {load_id}", "", "| verdict | pages |", "|---|---|"]
+def summary_markdown(stats: RunStats, load_id: str, flow_name: str = "crawl") -> str:
+    lines = [f"# {flow_name} {load_id}", "", "| verdict | pages |", "|---|---|"]
     lines += [f"| {v} | {n} |" for v, n in sorted(stats.verdicts.items())]
     lines += [
         "",
         f"- articles written: {stats.articles_written}",
         f"- records written: {stats.records_written}",
         f"- good copies kept over dead pages: {stats.kept_good_copies}",
+        f"- unchanged (304): {stats.not_modified}",
         f"- errors: {len(stats.errors)}",
     ]
     lines += [f"  - {e}" for e in stats.errors[:20]]
-    lines += ["", "Slowest hosts:"] + [f"- {h['host']}: {h['seconds']} s" for h in data["slowest_hosts"]]  # type: ignore[attr-defined, index]
+    lines += [f"- skipped ({why}): {n}" for why, n in sorted(stats.skipped.items())]
+    lines += [f"- problem: {p}" for p in stats.problems[:20]]
+    lines += ["", "Slowest hosts:"] + [f"- {h}: {s:.3f} s" for h, s in stats.slowest_hosts()]
     lines += [f"- site status: {t}" for t in stats.transitions]
     return "\n".join(lines)
 
 
+def run_key(flow_name: str) -> str:
+    return f"{flow_name}-{flow_run.get_id() or uuid.uuid4()}"
+
+
 def run_targets(
-    targets: list[Target], sites: dict[str, Site], settings: Settings, policy: FetchPolicy, load_id: str
+    key: str,
+    targets: list[Target],
+    sites: dict[str, Site],
+    settings: Settings,
+    policy: FetchPolicy,
+    load_id: str,
+    stats: RunStats | None = None,
 ) -> RunStats:
-    """Fetch, parse and load targets batch by batch inside the calling flow."""
-    stats = RunStats()
+    """Fetch, parse and load targets batch by batch inside the calling flow, fetching ahead."""
+    stats = stats or RunStats()
     probes: dict[str, Any] = {}
-    database = settings.database
-    for batch in batches.chunks(targets, settings.batch_size):
-        pages = fetch_task(batch, policy, settings.raw_dir)
-        results = parse_task(pages, sites, policy, probes)
-        stats.add(load_task(database, pages, results, sites, load_id), pages)
+    work = list(batches.chunks(targets, settings.batch_size))
+    pending: deque[PrefectFuture[list[FetchedPage]]] = deque(
+        fetch_task.submit(key, b, policy, settings.raw_dir) for b in work[:LOOKAHEAD]
+    )
+    for i in range(len(work)):
+        pages = pending.popleft().result()
+        if i + LOOKAHEAD < len(work):
+            pending.append(fetch_task.submit(key, work[i + LOOKAHEAD], policy, settings.raw_dir))
+        results = parse_task(key, pages, sites, policy, probes)
+        stats.add(load_task(settings.database, pages, results, sites, load_id), pages)
+        progress.advance(len(pages))
     return stats
 
 
 def publish(stats: RunStats, load_id: str, flow_name: str) -> dict[str, Any]:
     create_markdown_artifact(
-        key=f"{flow_name}-summary", markdown=summary_markdown(stats, load_id), description=f"{flow_name} run summary"
+        key=f"{flow_name}-summary",
+        markdown=summary_markdown(stats, load_id, flow_name),
+        description=f"{flow_name} run summary",
     )
     result = stats.as_dict()
     result["load_id"] = load_id
@@ -100,17 +136,48 @@ def publish(stats: RunStats, load_id: str, flow_name: str) -> dict[str, Any]:
     return result
 
 
-@flow(name="crawl", log_prints=True)
-def crawl(sources_file: str | None = None, sites: list[str] | None = None) -> dict[str, Any]:
-    """One pass over the configured sources (all sites, or the named ones)."""
+def load_config(sources_file: str | None, sites: list[str] | None) -> tuple[Settings, Sources, tuple[Site, ...]]:
+    """Settings, sources and the chosen sites; raises ``ConfigError`` before any work starts."""
     settings = Settings()
     path = Path(sources_file) if sources_file else settings.sources_file
-    chosen = load_sources(path).select(sites)
+    sources = load_sources(path)
+    return settings, sources, sources.select(sites)
+
+
+def plan_crawl(engine: Engine, sites: tuple[Site, ...], key: str, policy: FetchPolicy, raw_dir: Path,
+               stats: RunStats) -> list[Target]:
+    live, due, notes = batches.live_sites(engine, sites)
+    stats.problems += notes
+    if notes:
+        stats.skipped["retired site, probe not due"] += len(notes)
+    found, problems = discover_task(key, list(live), policy, raw_dir)
+    stats.problems += problems
+    candidates = [(name, f.url) for name, f in found]
+    # A retired site due for a probe gets its home page and start URLs, nothing more.
+    candidates += [(s.name, u) for s in due for u in dict.fromkeys((s.base_url, *s.start_urls))]
+    refetch = frozenset(u for s in sites for u in (s.base_url, *s.start_urls))
+    targets, skipped = batches.plan(engine, candidates, refetch)
+    if skipped:
+        stats.skipped["already stored"] += skipped
+    return targets
+
+
+@flow(name="crawl", log_prints=True)
+def crawl(sources_file: str | None = None, sites: list[str] | None = None) -> dict[str, Any]:
+    """One pass over the configured sources (all sites, or the named ones): new URLs only, plus start
+    URLs by conditional GET; retired sites only when a periodic probe is due."""
+    settings, _, chosen = load_config(sources_file, sites)
     upgrade(settings.database)
-    load_id = f"crawl-{flow_run.get_id() or uuid.uuid4()}"
+    load_id = key = run_key("crawl")
     policy = batches.policy_for(chosen, settings.user_agent)
     site_map = {s.name: s for s in chosen}
-    targets, problems = discover_task(list(chosen), policy)
-    stats = run_targets(targets, site_map, settings, policy, load_id)
-    stats.errors = problems + stats.errors
+    stats = RunStats()
+    engine = make_engine(settings.database)
+    try:
+        with session.shared(key, policy, RawArchive(settings.raw_dir)):
+            targets = plan_crawl(engine, chosen, key, policy, settings.raw_dir, stats)
+            progress.start("crawl", len(targets))
+            run_targets(key, targets, site_map, settings, policy, load_id, stats)
+    finally:
+        engine.dispose()
     return publish(stats, load_id, "crawl")

@@ -10,7 +10,7 @@ import httpx
 from flows.archive import RawArchive, content_hash
 from flows.fetch import Conditional, Fetcher, FetchPolicy
 
-FAST = FetchPolicy(min_delay=0.0, backoff=0.01, retries=2, max_bytes=1000)
+FAST = FetchPolicy(min_delay=0.0, backoff=0.01, retries=2, max_bytes=1000, obey_robots=False)
 
 
 def run(handler: httpx.MockTransport, url: str, policy: FetchPolicy = FAST, cond: Conditional | None = None):  # type: ignore[no-untyped-def]
