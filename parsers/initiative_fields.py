@@ -55,14 +55,15 @@ def frameworks(
 
 def metrics(text: str, folded: str, spans: list[tuple[int, int]], p: Phrases) -> tuple[Metric, ...]:
     """Counted things (246项具体措施); counts inside short quoted names (一支部一特色) are part of the name."""
-    short_quotes = [(i, j) for i, j in spans if j - i - 1 <= p.framework_quote_max_chars]
+    short_quotes: list[tuple[int, int]] | None = None
     out: list[Metric] = []
     for m in p.metric.finditer(folded):
-        start, end = m.span()
-        measured = p.measure.match(folded, end)
-        if measured is None or any(i < start < j for i, j in short_quotes):
+        start = m.start()
+        if short_quotes is None:
+            short_quotes = [(i, j) for i, j in spans if j - i - 1 <= p.framework_quote_max_chars]
+        if any(i < start < j for i, j in short_quotes):
             continue
-        num = m.group()
+        num = m.group("num")
         before = folded[start - 1] if start else ""
         if num[0] in CHINESE_NUMERAL_CHARS:
             if before in p.numeral_word_before:
@@ -72,8 +73,8 @@ def metrics(text: str, folded: str, spans: list[tuple[int, int]], p: Phrases) ->
         value = to_number(num)
         if value is None:
             continue
-        obj = _object(text, folded, measured.end(), p) or _object_before(text, folded, start, p)
-        out.append(Metric(value=value, measure=measured.group("word"), object=obj))
+        obj = _object(text, folded, m.end(), p) or _object_before(text, folded, start, p)
+        out.append(Metric(value=value, measure=m.group("word"), object=obj))
     return tuple(out)
 
 

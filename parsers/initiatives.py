@@ -23,6 +23,7 @@ from parsers.units import UnitMatch, gazetteer
 __all__ = ["campaigns", "no_records_reason", "parse"]
 
 _CAMPAIGN_LEFT_CHARS = 6
+_SENTENCE_LOOKBACK = 400
 _CAMPAIGN_PREFIX_MAX = 4
 
 
@@ -131,7 +132,7 @@ def _record_start(folded: str, group: list[UnitMatch], earlier: list[_Start], p:
     if folded[prev] not in p.clause_ends:
         return None
     sentence_start = _sentence_start(folded, prev, p)
-    subject_before = any(s.group_start >= sentence_start for s in earlier)
+    subject_before = bool(earlier) and earlier[-1].group_start >= sentence_start
     if subject_before:
         return _Start(first, first, tuple(group), org_body) if org_body else None
     lead = folded[sentence_start:first]
@@ -144,7 +145,9 @@ def _record_start(folded: str, group: list[UnitMatch], earlier: list[_Start], p:
 
 
 def _sentence_start(folded: str, before: int, p: Phrases) -> int:
-    start = max(folded.rfind(ch, 0, before) for ch in p.sentence_ends) + 1
+    # bounded look-back keeps pathological paragraphs (no full stop for 100k characters) linear
+    floor = max(0, before - _SENTENCE_LOOKBACK)
+    start = max(max(folded.rfind(ch, floor, before) for ch in p.sentence_ends) + 1, floor)
     while start < before and folded[start].isspace():
         start += 1
     return start

@@ -37,9 +37,8 @@ class Phrases:
     leading_pattern: re.Pattern[str]
     general_markers: tuple[str, ...]
     continuation_openings: tuple[str, ...]
-    #: a run of digits or Chinese numerals; the measure word right after it is checked with `measures`.
+    #: a run of digits or Chinese numerals (group `num`), then its measure word (group `word`).
     metric: re.Pattern[str]
-    measure: re.Pattern[str]
     #: what may follow a list of units: 公司, 等单位, then the org body unless it starts a title (党委书记).
     unit_tail: re.Pattern[str]
     numeral_word_before: frozenset[str]
@@ -73,8 +72,9 @@ def phrases() -> Phrases:
     seg, met, quo, cam, peo = (data[k] for k in ("segment", "metrics", "quotes", "campaigns", "people"))
     # one character class scans several times faster than an alternation; to_number validates the run
     numeral = rf"[0-9{CHINESE_NUMERAL_CHARS}]+(?:\.[0-9]+)?"
-    first_chars = "".join(sorted({re.escape(w[0]) for w in (*met["measures"], *met["approximate"])}))
-    metric = re.compile(rf"{numeral}(?=[{first_chars}])")
+    metric = re.compile(
+        rf"(?P<num>{numeral})(?:{_alternation(met['approximate'])})?(?P<word>{_alternation(met['measures'])})"
+    )
     campaign = re.compile(
         rf"[“\"‘](?P<core>[^“”\"‘’]{{1,12}})[”\"’](?P<tail>[\u4e00-\u9fff]{{0,{int(cam['max_tail_chars'])}}}?"
         rf"(?:{_alternation(cam['tails'])}))"
@@ -96,7 +96,6 @@ def phrases() -> Phrases:
         general_markers=tuple(seg["general_markers"]),
         continuation_openings=tuple(seg["continuation_openings"]),
         metric=metric,
-        measure=re.compile(rf"(?:{_alternation(met['approximate'])})?(?P<word>{_alternation(met['measures'])})"),
         unit_tail=re.compile(
             rf"(?:{_alternation(seg['unit_tails'])})?(?:{_alternation(list_ends)})?"
             rf"(?:(?P<org>{_alternation(seg['org_bodies'])})(?!{_alternation(seg['org_body_not_before'])}))?"

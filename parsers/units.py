@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import tomllib
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -166,21 +167,28 @@ class Gazetteer:
         if not raw:
             return []
         accepted = [not e.subject_only or self._subject_alone(folded, s, t) for s, t, e in raw]
-        # a subject-only alias also counts inside a list of units (A、B、C等单位), in either direction
+        # a subject-only alias also counts inside a list of units (A、B、C等单位), in either direction;
+        # alternate forward and backward passes so a long list settles in a few passes, not one per item
+        order = range(len(raw))
         changed = not all(accepted)
         while changed:
             changed = False
-            for i, (s, t, _e) in enumerate(raw):
-                if accepted[i] or not self._left_ok(folded, s, raw, i, accepted):
-                    continue
-                linked_left = i > 0 and accepted[i - 1] and self._joined(folded, raw[i - 1][1], s)
-                linked_right = i + 1 < len(raw) and accepted[i + 1] and self._joined(folded, t, raw[i + 1][0])
-                listed = folded.startswith(self.rules.list_ends, t) and self._list_member(folded, s, raw, i)
-                if linked_left or linked_right or listed:
+            for i in (*order, *reversed(order)):
+                if not accepted[i] and self._in_list(folded, raw, i, accepted):
                     accepted[i] = changed = True
         return [
             UnitMatch(s, t, text[s:t], e.unit.name, e.unit) for (s, t, e), ok in zip(raw, accepted, strict=True) if ok
         ]
+
+    def _in_list(self, folded: str, raw: list[tuple[int, int, _Entry]], i: int, accepted: list[bool]) -> bool:
+        s, t, _e = raw[i]
+        if not self._left_ok(folded, s, raw, i, accepted):
+            return False
+        if i > 0 and accepted[i - 1] and self._joined(folded, raw[i - 1][1], s):
+            return True
+        if i + 1 < len(raw) and accepted[i + 1] and self._joined(folded, t, raw[i + 1][0]):
+            return True
+        return folded.startswith(self.rules.list_ends, t) and self._list_member(folded, s, raw, i)
 
     def _subject_alone(self, folded: str, start: int, end: int) -> bool:
         left = start == 0 or folded[start - 1] in self.rules.left_boundary
@@ -206,8 +214,9 @@ class Gazetteer:
         """Unit-shaped names before an org body (XX党委) that no gazetteer alias covers: after a group
         prefix (中国航发XX党委), or ending in a unit suffix at a clause start (XX研究所党委)."""
         known_ends = {m.end for m in known}
-        taken = [(m.start, m.end) for m in known]
+        known_starts = [m.start for m in known]
         out: list[UnitMatch] = []
+        last_end = -1
         prefix_end = -1
         prefix_start = -1
         for start, end, kind in markers:
@@ -222,9 +231,12 @@ class Gazetteer:
                 continue
             m_start, m_end, name_start, name_end = found
             name = folded[name_start:name_end]
-            if name.startswith(self._excluded_starts) or any(s < m_end and m_start < t for s, t in taken):
+            if name.startswith(self._excluded_starts) or m_start < last_end:
                 continue
-            taken.append((m_start, m_end))
+            i = bisect_left(known_starts, m_end)  # the known match starting before m_end, if any, overlaps?
+            if i and known[i - 1].end > m_start:
+                continue
+            last_end = m_end
             out.append(UnitMatch(m_start, m_end, text[m_start:m_end], text[name_start:name_end], None))
         return out
 

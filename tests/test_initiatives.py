@@ -199,6 +199,23 @@ def test_extremely_long_paragraph_is_linear() -> None:
     assert [r.units[0].name for r in recs] == ["东安"]
 
 
+@pytest.mark.parametrize(
+    ("text", "records", "units"),
+    [
+        ("中国航发东安党委," * 20_000, 20_000, 1),  # many records, no full stop
+        ("东安、黎明、" * 10_000 + "燃机等单位党委召开会议。", 1, 3),  # one very long list of units
+        ("中国航发西安新材党委," * 20_000, 20_000, 1),  # many unknown units
+        ("“铸心”" * 50_000, 0, 0),
+    ],
+)
+def test_pathological_paragraphs_stay_fast(text: str, records: int, units: int) -> None:
+    t0 = time.perf_counter()
+    recs = parse(article(text))
+    assert time.perf_counter() - t0 < 5
+    assert len(recs) == records
+    assert all(len(r.units) == units for r in recs)
+
+
 def test_headings_set_sections_in_order() -> None:
     recs = parse(article("中国航发东安党委召开会议。", "== 第一部分", "中国航发黎明党委发布方案。"))
     assert [r.section for r in recs] == [None, "第一部分"]
