@@ -104,6 +104,10 @@ def _object_before(text: str, folded: str, k: int, p: Phrases) -> str:
     while start > 0 and k - start < p.max_object_chars and "\u4e00" <= folded[start - 1] <= "\u9fff":
         start -= 1
     run = folded[start:k]
+    for qualifier in p.count_qualifiers:
+        if run.endswith(qualifier):
+            run, k = run[: -len(qualifier)], k - len(qualifier)
+            break
     best = -1
     for verb in p.object_verbs_before:
         at = run.rfind(verb)

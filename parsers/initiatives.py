@@ -17,7 +17,7 @@ from typing import NamedTuple
 from parsers import initiative_fields as fields
 from parsers.cjkfold import fold
 from parsers.phrases import Phrases, phrases
-from parsers.records import Article, Initiative, UnitRef
+from parsers.records import Article, Block, Initiative, UnitRef
 from parsers.units import UnitMatch, gazetteer
 
 __all__ = ["campaigns", "no_records_reason", "parse"]
@@ -57,7 +57,7 @@ def parse(article: Article) -> tuple[Initiative, ...]:
 def campaigns(article: Article) -> tuple[str, ...]:
     """Article-level campaigns (党建“铸心”深化提升行动): a quoted core with a fixed tail such as 行动,
     named in the title or column or at least twice in the body."""
-    found = _campaign_occurrences(article)
+    found = _campaign_occurrences(article.title, article.column, article.body)
     names = [name for name, _core in found]
     return tuple(dict.fromkeys((*article.campaigns, *names)))
 
@@ -127,6 +127,11 @@ def _record_start(folded: str, group: list[UnitMatch], earlier: list[_Start], p:
     prev = first - 1
     while prev >= 0 and folded[prev].isspace():
         prev -= 1
+    for word in p.subject_left_words:  # 据中国航发东安党委介绍: the source is the unit the record is about
+        if folded.endswith(word, 0, prev + 1):
+            before = prev - len(word)
+            if before < 0 or folded[before] in p.sentence_ends:
+                return _Start(before + 1, first, tuple(group), org_body)
     if prev < 0 or folded[prev] in p.sentence_ends:
         return _Start(first, first, tuple(group), org_body)
     if folded[prev] not in p.clause_ends:
@@ -183,18 +188,20 @@ def _build(
 
 
 def _campaign_cores(article: Article) -> frozenset[str]:
-    return frozenset(core for _name, core in _campaign_occurrences(article))
+    return frozenset(core for _name, core in _campaign_occurrences(article.title, article.column, article.body))
 
 
 @lru_cache(maxsize=256)
-def _campaign_occurrences(article: Article) -> tuple[tuple[str, str], ...]:
+def _campaign_occurrences(title: str, column: str | None, body: tuple[Block, ...]) -> tuple[tuple[str, str], ...]:
     """(campaign name, quoted core) pairs. The words before the quote that every mention shares (党建)
-    belong to the name; verbs that differ between mentions (落实, 推进) do not."""
+    belong to the name; verbs that differ between mentions (落实, 推进) do not.
+
+    Cached on the texts (not the Article) because callers set `campaigns` on a copy and parse that."""
     p = phrases()
     lefts: dict[tuple[str, str], list[str]] = defaultdict(list)
     prominent: set[tuple[str, str]] = set()
-    heads = [article.title, article.column or ""]
-    bodies = [b.text for b in article.body if b.kind == "paragraph"]
+    heads = [title, column or ""]
+    bodies = [b.text for b in body if b.kind == "paragraph"]
     for n, text in enumerate((*heads, *bodies)):
         folded = fold(text)
         for m in p.campaign.finditer(folded):

@@ -45,6 +45,8 @@ class Phrases:
     object_stops: frozenset[str]
     object_verb_stops: tuple[str, ...]
     object_verbs_before: tuple[str, ...]
+    count_qualifiers: tuple[str, ...]
+    subject_left_words: tuple[str, ...]
     max_object_chars: int
     framework_quote_max_chars: int
     non_framework_after: tuple[str, ...]
@@ -104,6 +106,8 @@ def phrases() -> Phrases:
         object_stops=frozenset(met["object_stops"]),
         object_verb_stops=tuple(met["object_verb_stops"]),
         object_verbs_before=tuple(met["object_verbs_before"]),
+        count_qualifiers=tuple(sorted(met["count_qualifiers"], key=len, reverse=True)),
+        subject_left_words=tuple(seg["subject_left_words"]),
         max_object_chars=int(met["max_object_chars"]),
         framework_quote_max_chars=int(met["framework_quote_max_chars"]),
         non_framework_after=tuple(quo["non_framework_after"]),

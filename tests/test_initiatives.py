@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from parsers.initiatives import campaigns, no_records_reason, parse
 from parsers.numbers import to_number
@@ -253,3 +255,23 @@ def test_counts_written_after_their_object() -> None:
 def test_numbers_inside_unit_names_are_not_counts() -> None:
     (rec,) = parse(article("中国电科38所党委召开会议。"))
     assert rec.metrics == ()
+
+
+_ALPHABET = (
+    '中国航发东安黎明南方研究院党委党支部书记郝玉扬等单位、,,。;:“”"《》十四246１２项个支名余多行动“铸心” \n國發黨'
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=_ALPHABET, max_size=80), max_size=6), st.lists(st.booleans(), max_size=6))
+def test_any_text_gives_records_or_a_reason(texts: list[str], headings: list[bool]) -> None:
+    blocks = tuple(
+        Block("heading" if i < len(headings) and headings[i] else "paragraph", t) for i, t in enumerate(texts)
+    )
+    art = Article(title="".join(texts[:1]), body=blocks)
+    recs = parse(art)
+    assert isinstance(campaigns(art), tuple)
+    assert (no_records_reason(art, recs) is None) == bool(recs)
+    for rec in recs:
+        assert rec.units and rec.statement
+        assert any(rec.statement in b.text for b in blocks if b.kind == "paragraph") or "\n" in rec.statement
