@@ -15,6 +15,8 @@ import argparse
 import asyncio
 import datetime as dt
 import sys
+import threading
+from typing import Any
 
 from aiohttp import web
 
@@ -68,7 +70,16 @@ def listing_html(page: int, articles: int) -> bytes:
     return f'<html><body><ul class="news">{"".join(items)}</ul></body></html>'.encode()
 
 
-def make_app(articles: int, latency: float) -> web.Application:
+def make_app(articles: int, latency: float, hits: list[str] | None = None) -> web.Application:
+    """The site; ``hits`` (tests) collects every requested path."""
+
+    @web.middleware
+    async def record(request: web.Request, handler: Any) -> web.StreamResponse:
+        if hits is not None:
+            hits.append(request.path)
+        response: web.StreamResponse = await handler(request)
+        return response
+
     async def delay() -> None:
         if latency > 0:
             await asyncio.sleep(latency)
@@ -104,7 +115,7 @@ def make_app(articles: int, latency: float) -> web.Application:
         urls = "".join(f"<url><loc>{request.url.origin()}/news/{i}.html</loc></url>" for i in range(1, articles + 1))
         return web.Response(text=f"<urlset>{urls}</urlset>", content_type="application/xml")
 
-    app = web.Application()
+    app = web.Application(middlewares=[record])
     app.router.add_get("/news/{id}.html", news)
     app.router.add_get("/list_{page:\\d+}.html", listing)
     app.router.add_get("/robots.txt", robots)
@@ -121,6 +132,32 @@ async def serve(articles: int, latency: float, port: int) -> None:
     sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
     print(f"PORT {sockets[0].getsockname()[1]}", flush=True)
     await asyncio.Event().wait()
+
+
+class Background:
+    """The site on a thread of the calling process, for tests: ``with Background(30) as site: site.url``."""
+
+    def __init__(self, articles: int, latency: float = 0.0) -> None:
+        self.hits: list[str] = []
+        self.app = make_app(articles, latency, self.hits)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.url = ""
+
+    def __enter__(self) -> Background:
+        self.thread.start()
+        self.runner = web.AppRunner(self.app, access_log=None)
+        asyncio.run_coroutine_threadsafe(self.runner.setup(), self.loop).result()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        asyncio.run_coroutine_threadsafe(site.start(), self.loop).result()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ Fetching is the caller's job, so these run on saved pages in tests.
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import gzip
 import io
 import xml.etree.ElementTree as ET
@@ -113,7 +114,12 @@ def _date_of(text: str | None) -> dt.date | None:
     if not text:
         return None
     found = dates.parse_iso(text.strip())
-    return found.date if found else None
+    if found:
+        return found.date
+    try:  # RSS pubDate is RFC 822
+        return email.utils.parsedate_to_datetime(text.strip()).date()
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 def feed_links(raw: RawPage, site: Site) -> Discovery:

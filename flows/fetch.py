@@ -239,7 +239,8 @@ class Fetcher:
         now = time.monotonic()
         if raw.status is None or (raw.error and not raw.error.startswith("body too large")):
             # RFC 9309 2.3.1.4: an unreachable robots.txt means the whole site is disallowed for now.
-            return Robots(None, f"robots.txt unreachable: {raw.error}", now)
+            # The host itself failed: report that transport error, it is the page's story too.
+            return Robots(None, f"{raw.error} (reading robots.txt)", now)
         if raw.status >= 500:
             return Robots(None, f"robots.txt unavailable (HTTP {raw.status})", now)
         if raw.status != 200:  # 4xx: no rules, everything allowed
@@ -312,7 +313,7 @@ class Fetcher:
                 try:
                     result = await self._request(url, headers, max_bytes)
                 except httpx.TimeoutException as exc:
-                    last_error = f"timeout: {type(exc).__name__}"
+                    last_error = _timeout_or_connect_error(exc)
                     result = None
                 except httpx.HTTPError as exc:
                     last_error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
@@ -351,6 +352,15 @@ class Fetcher:
                     return response.status_code, resp_headers, b"", f"body too large: over {max_bytes} bytes"
                 chunks.append(chunk)
             return response.status_code, resp_headers, b"".join(chunks), None
+
+
+def _timeout_or_connect_error(exc: httpx.TimeoutException) -> str:
+    """httpx-aiohttp maps every aiohttp connection error (DNS failure, refused) to ConnectTimeout;
+    the underlying OSError tells a real timeout from a connect error, which must not be retried."""
+    cause = exc.__cause__
+    if isinstance(cause, OSError) and not isinstance(cause, TimeoutError):
+        return f"ConnectError: {cause}"
+    return f"timeout: {type(exc).__name__}"
 
 
 def _retry_after(value: str | None) -> float | None:

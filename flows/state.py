@@ -75,16 +75,21 @@ def site_health(engine: Engine, hosts: Iterable[str]) -> dict[str, health.SiteHe
     return {host: health.SiteHealth.from_dict(data) if data else health.SiteHealth() for host, data in rows}
 
 
-def finished_urls(engine: Engine, load_id: str) -> dict[str, dt.date | None]:
-    """URLs a run with this load id already loaded, with the article date when there is one."""
+def finished_urls(engine: Engine, load_id: str, urls: Sequence[str] | None = None) -> dict[str, dt.date | None]:
+    """URLs a run with this load id already loaded (of ``urls``, or all), with their article dates."""
+    q = (
+        select(m.Page.url, m.Article.published)
+        .join(m.Fetch, m.Fetch.page_id == m.Page.id)
+        .outerjoin(m.Article, m.Article.page_id == m.Page.id)
+        .where(m.Fetch.load_id == load_id)
+    )
     with Session(engine) as s:
-        rows = s.execute(
-            select(m.Page.url, m.Article.published)
-            .join(m.Fetch, m.Fetch.page_id == m.Page.id)
-            .outerjoin(m.Article, m.Article.page_id == m.Page.id)
-            .where(m.Fetch.load_id == load_id)
-        ).tuples()
-        return dict(rows)
+        if urls is None:
+            return {url: day for url, day in s.execute(q).tuples()}
+        out: dict[str, dt.date | None] = {}
+        for part in _chunks(list(urls)):
+            out.update((url, day) for url, day in s.execute(q.where(m.Page.url.in_(part))).tuples())
+        return out
 
 
 def known_urls(engine: Engine, hosts: Iterable[str]) -> list[str]:

@@ -160,6 +160,62 @@ def run(
     site: Annotated[list[str] | None, typer.Option(help="Only these sites (repeatable).")] = None,
 ) -> None:
     """One crawl pass over the configured sources, through the Prefect flow."""
+    path = _check_sources(sources, site)
+    result = _with_progress(lambda: call_crawl(sources_file=str(path), sites=site))
+    typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+def call_crawl(**params: Any) -> Any:
+    from flows.crawl import crawl
+
+    return crawl(**params)
+
+
+class _Bar:
+    """A rich progress bar fed by flows.progress (batches, not pages, so it costs nothing)."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), transient=False)
+        self.task: Any = None
+
+    def start(self, label: str, total: int | None) -> None:
+        if self.task is None:
+            self.task = self.progress.add_task(label, total=total)
+        else:
+            self.progress.update(self.task, total=total, description=label)
+
+    def advance(self, done: int, note: str = "") -> None:
+        if self.task is not None:
+            self.progress.advance(self.task, done)
+
+
+def _with_progress(call: Any) -> Any:
+    from flows import progress
+
+    bar = _Bar()
+    progress.install(bar)
+    try:
+        with bar.progress:
+            return call()
+    finally:
+        progress.install(None)
+
+
+def _date(value: str | None, option: str) -> Any:
+    import datetime as dt
+
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} {value}: expected a date as YYYY-MM-DD")
+
+
+def _check_sources(sources: Path | None, site: list[str] | None) -> Path:
     from flows.sources import ConfigError, load_sources
 
     path = sources or Settings().sources_file
@@ -167,9 +223,80 @@ def run(
         load_sources(path).select(site)
     except ConfigError as exc:
         fail(str(exc))
-    from flows.crawl import crawl
+    return path
 
-    result = crawl(sources_file=str(path), sites=site)
+
+# One small function per flow call, so a later "trigger the deployment" switch has one place to go.
+def call_backfill(**params: Any) -> Any:
+    from flows.backfill import backfill as flow_fn
+
+    return flow_fn(**params)
+
+
+def call_reparse(**params: Any) -> Any:
+    from flows.reparse import reparse as flow_fn
+
+    return flow_fn(**params)
+
+
+def call_recheck(**params: Any) -> Any:
+    from flows.recheck import recheck as flow_fn
+
+    return flow_fn(**params)
+
+
+@app.command()
+def backfill(
+    site: Annotated[list[str] | None, typer.Option(help="Sites to walk back (repeatable; default all).")] = None,
+    since: Annotated[str | None, typer.Option(help="Oldest article date, YYYY-MM-DD.")] = None,
+    until: Annotated[str | None, typer.Option(help="Newest article date, YYYY-MM-DD.")] = None,
+    urls: Annotated[Path | None, typer.Option(help="File of URLs (one per line) instead of listings.")] = None,
+    sources: Annotated[Path | None, typer.Option(help="Sources file (default: INITIATIVES_SOURCES_FILE).")] = None,
+) -> None:
+    """Fetch a site's history over a date range (or a file of URLs); rerun the same command to resume."""
+    from flows.backfill import read_url_file
+    from flows.sources import ConfigError
+
+    start, end = _date(since, "--since"), _date(until, "--until")
+    if start and end and end < start:
+        fail(f"--until {until} is before --since {since}")
+    if urls is not None:
+        try:
+            read_url_file(str(urls))
+        except ConfigError as exc:
+            fail(str(exc))
+    path = _check_sources(sources, site)
+    result = _with_progress(lambda: call_backfill(sites=site, since=start, until=end,
+                                                  urls_file=str(urls) if urls else None, sources_file=str(path)))
+    typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+@app.command()
+def reparse(
+    site: Annotated[list[str] | None, typer.Option(help="Only these sites (repeatable).")] = None,
+    since: Annotated[str | None, typer.Option(help="Articles published on or after, YYYY-MM-DD.")] = None,
+    until: Annotated[str | None, typer.Option(help="Articles published on or before, YYYY-MM-DD.")] = None,
+    parser_version: Annotated[str | None, typer.Option(help="Only articles written by this parser version.")] = None,
+    sources: Annotated[Path | None, typer.Option(help="Sources file (default: INITIATIVES_SOURCES_FILE).")] = None,
+) -> None:
+    """Rebuild articles and records from the raw archive with the current parser (no network)."""
+    start, end = _date(since, "--since"), _date(until, "--until")
+    if start and end and end < start:
+        fail(f"--until {until} is before --since {since}")
+    path = _check_sources(sources, site)
+    result = _with_progress(lambda: call_reparse(sites=site, since=start, until=end, parser_version=parser_version,
+                                                 sources_file=str(path)))
+    typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+@app.command()
+def recheck(
+    site: Annotated[list[str] | None, typer.Option(help="Only these sites (repeatable).")] = None,
+    sources: Annotated[Path | None, typer.Option(help="Sources file (default: INITIATIVES_SOURCES_FILE).")] = None,
+) -> None:
+    """Refetch known pages to notice sites that died (conditional GET: unchanged pages cost a 304)."""
+    path = _check_sources(sources, site)
+    result = _with_progress(lambda: call_recheck(sites=site, sources_file=str(path)))
     typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
 
 

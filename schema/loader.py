@@ -47,6 +47,8 @@ class FetchFacts:
     error: str | None = None
     site_name: str | None = None
     base_url: str | None = None
+    #: re-parsing an archived body (no new fetch): no fetch row, and site health is left as it is.
+    replay: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,11 +316,12 @@ def load_page(
             "encoding": result.encoding,
             "error": facts.error,
         }
-        session.execute(
-            _insert(session, m.Fetch)
-            .values(page_id=page_id, load_id=load_id, **fetch_values)
-            .on_conflict_do_update(index_elements=["page_id", "load_id"], set_=fetch_values)
-        )
+        if not facts.replay:
+            session.execute(
+                _insert(session, m.Fetch)
+                .values(page_id=page_id, load_id=load_id, **fetch_values)
+                .on_conflict_do_update(index_elements=["page_id", "load_id"], set_=fetch_values)
+            )
         newer = page.last_fetched_at is None or _aware(page.last_fetched_at) <= facts.fetched_at
         if newer:
             page.last_fetched_at = facts.fetched_at
@@ -335,7 +338,9 @@ def load_page(
             article_written, records = _write_article(
                 session, keys, page, result, facts.fetched_at, parser_version
             )
-        transition = _observe_site(session, site, facts.url, verdict.name, facts.fetched_at, policy)
+        transition = (
+            None if facts.replay else _observe_site(session, site, facts.url, verdict.name, facts.fetched_at, policy)
+        )
         # A page that is not good now but has an article: the last good copy stayed as it was.
         kept = not good and session.scalar(select(m.Article.id).where(m.Article.page_id == page_id)) is not None
     return LoadOutcome(facts.url, verdict.name, article_written, records, kept, transition)

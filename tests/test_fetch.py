@@ -93,3 +93,84 @@ def test_archive_is_content_addressed_and_deduplicated(tmp_path) -> None:  # typ
     assert archive.get(digest) == body and archive.headers(digest) == {"content-type": "text/html"}
     assert len(list(tmp_path.rglob("*.gz"))) == 1
     assert not list(tmp_path.rglob(".tmp-*"))
+
+
+def test_dns_failure_is_recorded() -> None:
+    async def go():  # type: ignore[no-untyped-def]
+        async with Fetcher(FetchPolicy(min_delay=0.0, retries=0, connect_timeout=5)) as f:
+            return (await f.fetch("http://no-such-host.invalid/a.html")).raw
+
+    raw = asyncio.run(go())
+    assert raw.status is None and raw.error is not None and "ConnectError" in raw.error
+
+
+def test_host_that_never_answers_times_out() -> None:
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)  # accepts connections (kernel backlog) but never reads or answers
+    port = listener.getsockname()[1]
+    policy = FetchPolicy(min_delay=0.0, retries=0, read_timeout=0.3, total_timeout=2.0, obey_robots=False)
+
+    async def go():  # type: ignore[no-untyped-def]
+        async with Fetcher(policy) as f:
+            return (await f.fetch(f"http://127.0.0.1:{port}/a.html")).raw
+
+    try:
+        raw = asyncio.run(go())
+    finally:
+        listener.close()
+    assert raw.status is None and raw.error is not None and raw.error.startswith("timeout")
+
+
+def test_fifty_megabyte_streamed_body_stops_at_the_limit() -> None:
+    sent = []
+
+    async def stream():  # type: ignore[no-untyped-def]
+        for _ in range(50 * 1024):  # 50 MB in 1 KB chunks, no content-length
+            sent.append(1)
+            yield b"x" * 1024
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=stream())
+
+    raw = run(httpx.MockTransport(handler), "http://127.0.0.1/huge", FetchPolicy(
+        min_delay=0.0, retries=0, max_bytes=1024 * 1024, obey_robots=False))
+    assert raw.error is not None and "too large" in raw.error and raw.body == b""
+    assert len(sent) < 2 * 1024  # stopped reading after about 1 MB, not 50
+
+
+def test_retry_after_429_is_honoured() -> None:
+    import time
+
+    calls: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            return httpx.Response(429, headers={"retry-after": "1"})
+        return httpx.Response(200, text="ok")
+
+    raw = run(httpx.MockTransport(handler), "http://127.0.0.1/a")
+    assert raw.status == 200 and calls[1] - calls[0] >= 0.95
+
+
+def test_host_limiter_hook_is_used() -> None:
+    import contextlib
+
+    acquired: list[tuple[str, float]] = []
+
+    class Recording:
+        @contextlib.asynccontextmanager
+        async def acquire(self, host: str, min_delay: float):  # type: ignore[no-untyped-def]
+            acquired.append((host, min_delay))
+            yield
+
+    async def go():  # type: ignore[no-untyped-def]
+        transport = httpx.MockTransport(lambda r: httpx.Response(200, text="ok"))
+        async with Fetcher(FAST, transport=transport, limiter=Recording()) as f:
+            return await f.fetch_all(["http://127.0.0.1:1/a", "http://127.0.0.1:1/b"])
+
+    asyncio.run(go())
+    assert acquired == [("127.0.0.1:1", 0.0), ("127.0.0.1:1", 0.0)]

@@ -1,0 +1,45 @@
+"""Refetch pages already known, to notice sites that died (or came back) between crawls.
+
+Crawl only fetches new URLs, so without this a site whose articles all turned into a hosting notice
+would look alive forever. Each known page is fetched again with a conditional GET (a 304 costs one
+request and confirms the stored copy); retired sites get only their home page and start URLs, and only
+when a periodic probe is due.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+
+from flows import batches, progress, session, state
+from flows.archive import RawArchive
+from flows.batches import RunStats
+from flows.crawl import load_config, publish, run_key, run_targets
+from schema.db import make_engine, upgrade
+
+
+@flow(name="recheck", log_prints=True)
+def recheck(sites: list[str] | None = None, sources_file: str | None = None) -> dict[str, Any]:
+    """Refetch every known page of the named sites (default: all configured sites)."""
+    settings, _, chosen = load_config(sources_file, sites)
+    upgrade(settings.database)
+    load_id = key = run_key("recheck")
+    policy = batches.policy_for(chosen, settings.user_agent)
+    stats = RunStats()
+    engine = make_engine(settings.database)
+    try:
+        live, due, notes = batches.live_sites(engine, chosen)
+        stats.problems += notes
+        candidates = [(s.name, u) for s in live for u in state.known_urls(engine, [s.host])]
+        candidates += [(s.name, u) for s in due for u in dict.fromkeys((s.base_url, *s.start_urls))]
+        refetch = frozenset(u for _, u in candidates)
+        targets, _ = batches.plan(engine, candidates, refetch)
+    finally:
+        engine.dispose()
+    if not targets:
+        stats.problems.append("no known pages to recheck")
+    with session.shared(key, policy, RawArchive(settings.raw_dir)):
+        progress.start("recheck", len(targets))
+        run_targets(key, targets, {s.name: s for s in chosen}, settings, policy, load_id, stats)
+    return publish(stats, load_id, "recheck")
