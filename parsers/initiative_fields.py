@@ -79,22 +79,16 @@ def metrics(text: str, folded: str, spans: list[tuple[int, int]], p: Phrases) ->
 
 
 def _object(text: str, folded: str, k: int, p: Phrases) -> str:
-    start, n = k, len(folded)
-    limit = min(n, k + p.max_object_chars)
-    while k < limit:
-        ch = folded[k]
-        if ch == "“":
-            j = folded.find("”", k + 1)
-            if j == -1 or j >= limit:
-                break
-            k = j + 1
-            continue
-        if ch in p.object_stops or ch.isdigit() or not _is_word_char(ch):
-            break
-        if k > start and folded.startswith(p.object_verb_stops, k):
-            break
-        k += 1
-    return text[start:k].strip()
+    """The counted object after the measure word: words and whole quoted names, up to a stop word,
+    a verb, a digit or punctuation."""
+    m = p.object_run.match(folded, k)
+    if m is None:
+        return ""
+    end = min(m.end(), k + p.max_object_chars)
+    verb = p.object_verb.search(folded, k + 1, end)
+    if verb is not None:
+        end = verb.start()
+    return text[k:end].strip()
 
 
 def _object_before(text: str, folded: str, k: int, p: Phrases) -> str:

@@ -44,6 +44,8 @@ def chinese_to_int(text: str) -> int | None:
 
 def to_number(text: str) -> int | float | None:
     """Value of an Arabic (half- or full-width) or Chinese numeral; None when the text is neither."""
+    if text.isascii() and text.isdigit():
+        return int(text)
     folded = text.translate(_FULL_WIDTH).strip()
     scale = 1
     if len(folded) > 1 and folded[-1] in _BIG and folded[0].isdigit():  # 2万, 3.5亿

@@ -42,8 +42,9 @@ class Phrases:
     #: what may follow a list of units: 公司, 等单位, then the org body unless it starts a title (党委书记).
     unit_tail: re.Pattern[str]
     numeral_word_before: frozenset[str]
-    object_stops: frozenset[str]
-    object_verb_stops: tuple[str, ...]
+    #: a run of object words (quoted names kept whole), and the verbs that end an object.
+    object_run: re.Pattern[str]
+    object_verb: re.Pattern[str]
     object_verbs_before: tuple[str, ...]
     count_qualifiers: tuple[str, ...]
     subject_left_words: tuple[str, ...]
@@ -83,13 +84,14 @@ def phrases() -> Phrases:
     )
     from parsers.units import gazetteer  # the list ends are the gazetteer's, kept in one place
 
-    list_ends = list(gazetteer().rules.list_ends)
+    rules = gazetteer().rules
+    list_ends = [*rules.list_ends, rules.list_end_before_follower]
 
     return Phrases(
         org_bodies=tuple(sorted(seg["org_bodies"], key=len, reverse=True)),
         org_body_not_before=tuple(seg["org_body_not_before"]),
         unit_tails=tuple(sorted(seg["unit_tails"], key=len, reverse=True)),
-        list_ends=gazetteer().rules.list_ends,
+        list_ends=rules.list_ends,
         not_subject_before=tuple(seg["not_subject_before"]),
         sentence_ends=frozenset(seg["sentence_ends"]),
         clause_ends=frozenset(seg["clause_ends"]),
@@ -103,8 +105,10 @@ def phrases() -> Phrases:
             rf"(?:(?P<org>{_alternation(seg['org_bodies'])})(?!{_alternation(seg['org_body_not_before'])}))?"
         ),
         numeral_word_before=frozenset(met["numeral_word_before"]),
-        object_stops=frozenset(met["object_stops"]),
-        object_verb_stops=tuple(met["object_verb_stops"]),
+        object_run=re.compile(
+            rf"(?:“[^”]{{0,{int(met['max_object_chars'])}}}”|[^\W\d_{re.escape(''.join(met['object_stops']))}])+"
+        ),
+        object_verb=re.compile(_alternation(met["object_verb_stops"])),
         object_verbs_before=tuple(met["object_verbs_before"]),
         count_qualifiers=tuple(sorted(met["count_qualifiers"], key=len, reverse=True)),
         subject_left_words=tuple(seg["subject_left_words"]),

@@ -93,6 +93,7 @@ class SubjectRules:
     followers: tuple[str, ...]
     separators: tuple[str, ...]
     list_ends: tuple[str, ...]
+    list_end_before_follower: str
     left_boundary: frozenset[str]
 
 
@@ -108,6 +109,7 @@ class Gazetteer:
             followers=tuple(sub["followers"]),
             separators=tuple(sorted(sub["separators"], key=len, reverse=True)),
             list_ends=tuple(sorted(sub["list_ends"], key=len, reverse=True)),
+            list_end_before_follower=sub["list_end_before_follower"],
             left_boundary=frozenset(sub["left_boundary"]),
         )
         unk = conf["unknown"]
@@ -188,7 +190,12 @@ class Gazetteer:
             return True
         if i + 1 < len(raw) and accepted[i + 1] and self._joined(folded, t, raw[i + 1][0]):
             return True
-        return folded.startswith(self.rules.list_ends, t) and self._list_member(folded, s, raw, i)
+        r = self.rules
+        ends_list = folded.startswith(r.list_ends, t) or (
+            folded.startswith(r.list_end_before_follower, t)
+            and folded.startswith(r.followers, t + len(r.list_end_before_follower))
+        )
+        return ends_list and self._list_member(folded, s, raw, i)
 
     def _subject_alone(self, folded: str, start: int, end: int) -> bool:
         left = start == 0 or folded[start - 1] in self.rules.left_boundary

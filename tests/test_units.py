@@ -58,7 +58,13 @@ def test_longest_match_wins() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["黎明时分,工人们已经上岗。", "南方地区持续降雨。", "燃机项目型号攻关", "四川燃气涡轮研究院党委召开会议"],
+    [
+        "黎明时分,工人们已经上岗。",
+        "南方地区持续降雨。",
+        "燃机项目型号攻关",
+        "四川燃气涡轮研究院党委召开会议",
+        "。黎明、南方等地区持续降雨。",
+    ],
 )
 def test_subject_only_aliases_are_not_matched_inside_ordinary_words(text: str) -> None:
     assert all(name not in {"黎明", "南方", "燃机", "研究院"} for _m, name, _r in names(text))
@@ -71,6 +77,7 @@ def test_subject_only_aliases_are_not_matched_inside_ordinary_words(text: str) -
         ("中国航发燃机党委组建突击队", ["燃机"]),
         ("航材院、黎阳动力、红林、西控科技等单位党委", ["航材院", "黎阳动力", "红林", "西控科技"]),
         ("。南方、黎明等单位参加。", ["南方", "黎明"]),
+        ("东安、黎明等党委召开会议", ["东安", "黎明"]),
         ("航天五院党委开展活动", ["五院"]),
         ("中国电科14所党委", ["十四所"]),
     ],
