@@ -19,6 +19,7 @@ _DATA = Path(__file__).with_name("data") / "cjk_fold.toml"
 def _table() -> dict[int, int]:
     table = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}  # full-width ASCII → ASCII
     table[0x3000] = 0x20  # ideographic space
+    table[0xA0] = 0x20  # no-break space, common in pasted news text
     pairs = tomllib.loads(_DATA.read_text(encoding="utf-8"))["pairs"].split()
     for pair in pairs:
         if len(pair) == 2 and pair[0] != pair[1]:

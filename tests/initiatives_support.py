@@ -27,7 +27,7 @@ def seed_article(path: Path) -> Article:
     title, body_lines = lines[0], lines[2:-3]
     blocks = []
     for line in body_lines:
-        if _IMAGE_LINE.match(line) or line.endswith("·"):  # image names; the column tag line
+        if _IMAGE_LINE.match(line):
             continue
         short = len(line) <= HEADING_MAX_CHARS and not _SENTENCE_PUNCT.search(line)
         blocks.append(Block("heading" if short else "paragraph", line))
