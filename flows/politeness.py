@@ -18,7 +18,7 @@ import contextlib
 import os
 import re
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from flows.fetch import FetchPolicy, HostLimiter
@@ -72,6 +72,8 @@ async def _upsert(name: str, limit: int, decay: float | None) -> None:
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, GlobalConcurrencyLimitUpdate
     from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
+    # Only set when there is one: an explicit null is rejected (422) by Prefect 3.8.8's server here.
+    decay_field: dict[str, Any] = {"slot_decay_per_second": decay} if decay else {}
     async with get_client() as client:
         try:
             current = await client.read_global_concurrency_limit_by_name(name)
@@ -80,14 +82,14 @@ async def _upsert(name: str, limit: int, decay: float | None) -> None:
         if current is None:
             try:
                 await client.create_global_concurrency_limit(
-                    GlobalConcurrencyLimitCreate(name=name, limit=limit, active=True, slot_decay_per_second=decay)
+                    GlobalConcurrencyLimitCreate(name=name, limit=limit, active=True, **decay_field)
                 )
                 return
             except ObjectAlreadyExists:  # another worker created it first
                 current = await client.read_global_concurrency_limit_by_name(name)
         if current.limit != limit or (current.slot_decay_per_second or None) != decay:
             await client.update_global_concurrency_limit(
-                name, GlobalConcurrencyLimitUpdate(limit=limit, slot_decay_per_second=decay)
+                name, GlobalConcurrencyLimitUpdate(limit=limit, **decay_field)
             )
 
 
