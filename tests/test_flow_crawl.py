@@ -58,3 +58,71 @@ def test_demo_crawls_then_keeps_everything_when_site_expires(
     assert page is not None and page.last_verdict == "expired"
     assert fetch_verdicts == ["ok_with_notice", "expired"]
     assert (tmp_path / "demo" / "raw").is_dir()
+
+
+FAULTY_SOURCES = """\
+[[sites]]
+name = "bench"
+base_url = "{url}/"
+start_urls = ["{url}/news/3.html", "{url}/private/x.html"]
+feeds = ["{url}/feed.xml"]
+allow = ['/news/\\d+\\.html$', '/private/']
+
+[[sites.listings]]
+url = "{url}/list_{{page}}.html"
+link_selector = "a.art"
+
+[[sites.listings]]
+url = "{url}/list_{{page}}.html"
+link_selector = "ul.gone a"
+
+[sites.politeness]
+concurrency = 8
+min_delay = 0.0
+
+[[sites]]
+name = "ghost"
+base_url = "http://ghost.invalid/"
+start_urls = ["http://ghost.invalid/a.html"]
+"""
+
+
+def test_crawl_faults_conditional_get_and_recheck(
+    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from benchmarks.crawl_site import Background
+    from flows.crawl import crawl
+    from flows.recheck import recheck
+
+    monkeypatch.delenv("INITIATIVES_DATABASE_URL", raising=False)
+    monkeypatch.setenv("INITIATIVES_DATA_DIR", str(tmp_path))
+    with Background(25) as site:
+        sources = tmp_path / "sources.toml"
+        sources.write_text(FAULTY_SOURCES.format(url=site.url), encoding="utf-8")
+        first = crawl(sources_file=str(sources))
+        second = crawl(sources_file=str(sources))
+        again = recheck(sites=["bench"], sources_file=str(sources))
+        hits = list(site.hits)
+
+    # Run 1: listing + feed give 25 articles; robots.txt forbids /private/; the .invalid host fails DNS;
+    # the listing whose selector no longer matches is reported.
+    assert first["pages_by_verdict"] == {"ok": 25, "error": 1}
+    assert first["skipped"] == {"robots.txt forbids": 1}
+    assert any("ghost.invalid" in e and "ConnectError" in e for e in first["errors"])
+    assert any("ul.gone a" in p for p in first["problems"])
+    assert "/private/x.html" not in hits
+    # Run 2: stored pages are not refetched; the start URL costs one 304 and changes nothing.
+    assert second["not_modified"] == 1 and second["skipped"]["already stored"] == 24
+    assert second["pages_by_verdict"] == {"ok": 1, "error": 1} and second["articles_written"] == 0
+    assert again["not_modified"] == 25 and again["pages_by_verdict"] == {"ok": 25}
+
+    engine = make_engine(Settings(data_dir=tmp_path).database)
+    with Session(engine) as s:
+        page = s.scalars(select(m.Page).where(m.Page.url.like("%/news/3.html"))).one()
+        statuses = list(s.scalars(select(m.Fetch.http_status).where(m.Fetch.page_id == page.id)
+                                  .order_by(m.Fetch.fetched_at)))
+        bench_status = s.scalar(select(m.Site.status).where(m.Site.name == "bench"))
+        articles = s.scalar(select(func.count()).select_from(m.Article))
+    engine.dispose()
+    assert statuses == [200, 304, 304]
+    assert bench_status == "active" and articles == 25
