@@ -9,6 +9,7 @@ in subject position (statements about 各直属单位) are article context and m
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from functools import lru_cache
@@ -24,6 +25,7 @@ __all__ = ["campaigns", "no_records_reason", "parse"]
 
 _CAMPAIGN_LEFT_CHARS = 6
 _SENTENCE_LOOKBACK = 400
+_LEFT_WORD = re.compile(r"[\u4e00-\u9fff]+$")
 _CAMPAIGN_PREFIX_MAX = 4
 
 
@@ -220,10 +222,8 @@ def _campaign_occurrences(title: str, column: str | None, body: tuple[Block, ...
 
 
 def _left_word(folded: str, k: int) -> str:
-    start = k
-    while start > 0 and k - start < _CAMPAIGN_LEFT_CHARS and "\u4e00" <= folded[start - 1] <= "\u9fff":
-        start -= 1
-    return folded[start:k]
+    m = _LEFT_WORD.search(folded, max(0, k - _CAMPAIGN_LEFT_CHARS), k)
+    return m.group() if m else ""
 
 
 def _common_suffix(words: list[str]) -> str:

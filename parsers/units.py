@@ -27,8 +27,11 @@ from parsers.records import UnitRef
 _DATA = Path(__file__).with_name("data")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class GazetteerUnit:
+    """One gazetteer row. Compared and hashed by identity: each unit exists once per Gazetteer, and
+    identity hashing keeps the per-mention UnitRef cache cheap."""
+
     name: str
     full_name: str | None
     aliases: tuple[str, ...]
