@@ -129,7 +129,7 @@ class Gazetteer:
             free += [a for a in unit.aliases if a not in unit.subject_aliases]
             for alias in (*unit.aliases, unit.name):
                 if group_prefixes and not alias.startswith(group_prefixes):
-                    free += [p + alias for p in group_prefixes]
+                    free += [_glue(p, alias) for p in group_prefixes]
             for alias in free:
                 entries.setdefault(fold(alias), _Entry(unit, subject_only=False))
             for alias in unit.subject_aliases:
@@ -272,6 +272,14 @@ class Gazetteer:
         if name.endswith(self._suffixes) and name not in self._suffixes:
             return k, f, k, f
         return None
+
+
+def _glue(prefix: str, alias: str) -> str:
+    """Prefix + alias, sharing the overlap: 中国航发 + 航发资产 → 中国航发资产, 中国航发 + 东安 → 中国航发东安."""
+    for k in range(min(len(prefix), len(alias)) - 1, 0, -1):
+        if prefix.endswith(alias[:k]):
+            return prefix + alias[k:]
+    return prefix + alias
 
 
 def _is_word_char(ch: str) -> bool:

@@ -80,6 +80,7 @@ def test_subject_only_aliases_are_not_matched_inside_ordinary_words(text: str) -
         ("东安、黎明等党委召开会议", ["东安", "黎明"]),
         ("航天五院党委开展活动", ["五院"]),
         ("中国电科14所党委", ["十四所"]),
+        ("中国航发资产党委", ["航发资产"]),  # group prefix and alias share 航发
     ],
 )
 def test_subject_position_aliases(text: str, expected: list[str]) -> None:
