@@ -6,6 +6,11 @@ automaton scanned once per text with leftmost-longest semantics: 中国航发动
 does not grow with the number of units. Short aliases that are ordinary words (黎明, 南方, 研究院) only count
 in unit-subject position. Unit-shaped names missing from the gazetteer come back unresolved instead of
 being dropped, so operators can see what to add.
+
+gazetteer.tsv columns: name (canonical short name), full_name (legal name, empty when unknown), aliases
+(`|`-separated, matched anywhere), subject_aliases (`|`-separated, matched only in unit-subject position),
+unit_type (company / research institute / headquarters), city, group (key into units.toml [groups]),
+source (where the row was seen), note (confidence, caveats). Group prefixes live in units.toml.
 """
 
 from __future__ import annotations
