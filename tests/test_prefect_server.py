@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from initiatives.deployments import read_prefect_file
 from initiatives.remote import RemoteError, Triggered, deployment_names, trigger, trigger_or_run
 from initiatives.testsite import SiteServer
 from schema import models as m
@@ -78,9 +77,7 @@ def deployed(server: Server) -> Server:
         env,
     )
     assert pool.returncode == 0, pool.stdout + pool.stderr
-    names = [a for s in read_prefect_file(resolve=False) if (ROOT / s.flow_file).is_file() for a in ("--name", s.name)]
-    done = run_cli([str(BIN / "python"), "-m", "initiatives.deployments", "--prefect-file", "prefect.yaml", *names],
-                   env)
+    done = run_cli([str(BIN / "python"), "-m", "initiatives.deployments", "--prefect-file", "prefect.yaml"], env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "deployment crawl/crawl is up to date" in done.stdout
     return server
@@ -153,10 +150,12 @@ def test_deployments_carry_schedules_schema_and_pull_step(deployed: Server) -> N
     with _client(deployed.api_url) as client:
         crawl = client.read_deployment_by_name("crawl/crawl")
         names = deployment_names(client)
-        recheck = client.read_deployment_by_name("recheck/recheck") if "recheck/recheck" in names else None
-    assert "crawl/crawl" in names
+        recheck = client.read_deployment_by_name("recheck/recheck")
+        backfill = client.read_deployment_by_name("backfill/backfill")
+    assert names == ["backfill/backfill", "crawl/crawl", "recheck/recheck", "reparse/reparse"]
+    assert not backfill.schedules
     assert [s.schedule.cron for s in crawl.schedules] == ["0 * * * *"]  # type: ignore[union-attr]
-    assert recheck is None or [s.schedule.cron for s in recheck.schedules] == ["30 3 * * *"]  # type: ignore[union-attr]
+    assert [s.schedule.cron for s in recheck.schedules] == ["30 3 * * *"]  # type: ignore[union-attr]
     assert crawl.pull_steps == [
         {"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}
     ]
@@ -204,6 +203,8 @@ def test_remote_errors_come_before_any_run(deployed: Server) -> None:
         trigger("crawl/crawl", {"colour": "red"}, deployed.api_url)
     with pytest.raises(RemoteError, match=r"bad parameters.*sites"):
         trigger("crawl/crawl", {"sites": "jungong"}, deployed.api_url)
+    with pytest.raises(RemoteError, match=r"bad parameters.*since"):
+        trigger("backfill/backfill", {"since": "last tuesday"}, deployed.api_url)
     assert _run_count(deployed.api_url) == before  # the refused requests created nothing
 
 
@@ -217,3 +218,30 @@ def test_trigger_or_run_creates_a_run_and_never_calls_local(deployed: Server) ->
     assert _state(deployed.api_url, result.flow_run_id) == "SCHEDULED"
     with _client(deployed.api_url) as client:
         client.delete_flow_run(result.flow_run_id)  # no worker of a later test should pick it up
+
+
+def test_backfill_triggered_like_the_cli_does(deployed: Server, pg_url: str, tmp_path: Path) -> None:
+    _save_secret(deployed.api_url, pg_url)
+    procs: list[Proc] = []
+    with SiteServer(SITE) as site:
+        (tmp_path / "sources.toml").write_text(SOURCES.format(url=site.url, delay=0.0), encoding="utf-8")
+        urls = tmp_path / "urls.txt"
+        urls.write_text(f"{site.url}/aecc-gbk.html\n{site.url}/aecc-keji.html\n", encoding="utf-8")
+
+        def local() -> str:
+            raise AssertionError("a configured server must not fall back to a local run")
+
+        try:
+            procs.append(_worker(deployed, tmp_path, "worker-backfill"))
+            run = trigger_or_run("backfill/backfill", {"urls_file": str(urls)}, local, api_url=deployed.api_url)
+            assert isinstance(run, Triggered)
+            _wait_done(deployed, run.flow_run_id, procs)
+        finally:
+            for p in procs:
+                p.stop()
+        hits = set(site.hits)
+    assert {"/aecc-gbk.html", "/aecc-keji.html"} <= hits
+    assert "/aecc-zhuxin.html" not in hits  # a URL-list backfill fetches only its URLs
+    counts = _counts(pg_url)
+    assert counts["pages"] == counts["distinct_pages"] == 2
+    assert counts["articles"] == 2 and counts["initiatives"] > 0
