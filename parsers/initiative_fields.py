@@ -16,6 +16,8 @@ from parsers.records import Metric, Person
 _QUOTE = re.compile(r'“[^”]*”|「[^」]*」|‘[^’]*’|"[^"]*"')
 _DOCUMENT = re.compile(r"《([^《》]{1,60})》")
 _SENTENCE_PUNCT = frozenset("。,!?;:")
+_CLAUSE_PUNCT = frozenset("。,;:!?、")
+_VERB_CHARS = 2
 _NAME_END = frozenset('。,、;:!?“”"()《》 \n')
 
 
@@ -92,8 +94,9 @@ def _object(text: str, folded: str, k: int, p: Phrases) -> str:
 
 
 def _object_before(text: str, folded: str, k: int, p: Phrases) -> str:
-    """The object of a count written after it (组建攻关团队26个): the words between the last verb and
-    the number, when a known verb is there to mark where the object starts."""
+    """The object of a count written after it (组建攻关团队26个): the words between the last known verb
+    and the number; failing that, a clause that opens with the count's words reads verb + object, and
+    Chinese verbs are mostly two characters (共建实习基地5个 → 实习基地)."""
     start = k
     while start > 0 and k - start < p.max_object_chars and "\u4e00" <= folded[start - 1] <= "\u9fff":
         start -= 1
@@ -107,6 +110,9 @@ def _object_before(text: str, folded: str, k: int, p: Phrases) -> str:
         at = run.rfind(verb)
         if at != -1 and at + len(verb) > best:
             best = at + len(verb)
+    at_clause_start = start == 0 or folded[start - 1] in _CLAUSE_PUNCT
+    if best <= 0 and at_clause_start and len(run) >= _VERB_CHARS + 2:
+        best = _VERB_CHARS
     if best <= 0 or best >= len(run):
         return ""
     return text[start + best : k]
@@ -121,6 +127,10 @@ def people(text: str, folded: str, p: Phrases) -> tuple[Person, ...]:
         k = last + 1
         start = k - len(title)
         title_start = prev_start if prev_end == start - 1 and folded[prev_end] == "、" else start
+        for modifier in p.title_modifiers:  # 青年工程师, 高级工程师: the modifier is part of the title
+            if folded.endswith(modifier, 0, title_start):
+                title_start -= len(modifier)
+                break
         prev_start, prev_end = title_start, k
         name = _name_at(folded, k, p)
         if name:

@@ -57,6 +57,7 @@ class Phrases:
     #: automaton over person titles (longest match), values are the titles.
     titles: Any
     after_name: tuple[str, ...]
+    title_modifiers: tuple[str, ...]
     surnames: frozenset[str]
     compound_surnames: tuple[str, ...]
 
@@ -120,6 +121,7 @@ def phrases() -> Phrases:
         campaign=campaign,
         titles=_automaton(peo["titles"]),
         after_name=tuple(peo["after_name"]),
+        title_modifiers=tuple(sorted(peo["title_modifiers"], key=len, reverse=True)),
         surnames=frozenset("".join(peo["surnames"].split())),
         compound_surnames=tuple(peo["compound_surnames"]),
     )
