@@ -84,7 +84,7 @@ def _object(text: str, folded: str, k: int, p: Phrases) -> str:
     """The counted object after the measure word: words and whole quoted names, up to a stop word,
     a verb, a digit or punctuation."""
     m = p.object_run.match(folded, k)
-    if m is None:
+    if m is None or p.object_verb.match(folded, k):  # 200余名参与: what follows is a verb, not the object
         return ""
     end = min(m.end(), k + p.max_object_chars)
     verb = p.object_verb.search(folded, k + 1, end)

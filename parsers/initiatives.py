@@ -24,6 +24,7 @@ from parsers.units import UnitMatch, gazetteer
 __all__ = ["campaigns", "no_records_reason", "parse"]
 
 _CAMPAIGN_LEFT_CHARS = 6
+_UNQUOTED_LEFT_CHARS = 8
 _SENTENCE_LOOKBACK = 400
 _LEFT_WORD = re.compile(r"[\u4e00-\u9fff]+$")
 _CAMPAIGN_PREFIX_MAX = 4
@@ -190,7 +191,8 @@ def _build(
 
 
 def _campaign_cores(article: Article) -> frozenset[str]:
-    return frozenset(core for _name, core in _campaign_occurrences(article.title, article.column, article.body))
+    found = _campaign_occurrences(article.title, article.column, article.body)
+    return frozenset(core for _name, core in found if core)
 
 
 @lru_cache(maxsize=256)
@@ -202,15 +204,18 @@ def _campaign_occurrences(title: str, column: str | None, body: tuple[Block, ...
     p = phrases()
     lefts: dict[tuple[str, str], list[str]] = defaultdict(list)
     prominent: set[tuple[str, str]] = set()
-    heads = [title, column or ""]
-    bodies = [b.text for b in body if b.kind == "paragraph"]
-    for n, text in enumerate((*heads, *bodies)):
-        folded = fold(text)
+    heads = [fold(title), fold(column or "")]
+    bodies = [fold(b.text) for b in body if b.kind == "paragraph"]
+    quoted_spans: list[list[tuple[int, int]]] = []
+    for n, folded in enumerate((*heads, *bodies)):
+        spans = []
         for m in p.campaign.finditer(folded):
             key = (m.group("core").strip(), m.group("tail"))
             lefts[key].append(_left_word(folded, m.start()))
+            spans.append(m.span())
             if n < len(heads):
                 prominent.add(key)
+        quoted_spans.append(spans)
     out = []
     for key, contexts in lefts.items():
         if key not in prominent and len(contexts) < 2:
@@ -218,11 +223,36 @@ def _campaign_occurrences(title: str, column: str | None, body: tuple[Block, ...
         core, tail = key
         prefix = _common_suffix(contexts) if len(contexts) > 1 else contexts[0][-2:]
         out.append((f"{prefix[-_CAMPAIGN_PREFIX_MAX:]}“{core}”{tail}", core))
-    return tuple(out)
+    out += _unquoted_campaigns(heads, bodies, quoted_spans, p)
+    return tuple(dict.fromkeys(out))
 
 
-def _left_word(folded: str, k: int) -> str:
-    m = _LEFT_WORD.search(folded, max(0, k - _CAMPAIGN_LEFT_CHARS), k)
+def _unquoted_campaigns(
+    heads: list[str], bodies: list[str], quoted: list[list[tuple[int, int]]], p: Phrases
+) -> list[tuple[str, str]]:
+    """Campaigns named without quotes (质量提升行动): a name ending in a campaign tail in the title or
+    column whose words before the tail recur in the body; the shared words are the name."""
+
+    def contexts(texts: list[str], spans: list[list[tuple[int, int]]]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = defaultdict(list)
+        for folded, inside in zip(texts, spans, strict=True):
+            for m in p.campaign_tail.finditer(folded):
+                if not any(i <= m.start() < j for i, j in inside):
+                    found[m.group()].append(_left_word(folded, m.start(), _UNQUOTED_LEFT_CHARS))
+        return found
+
+    out = []
+    in_body = contexts(bodies, quoted[len(heads) :])
+    for tail, head_lefts in contexts(heads, quoted[: len(heads)]).items():
+        for head_left in head_lefts:
+            shared = [c for c in in_body.get(tail, []) if len(_common_suffix([head_left, c])) >= 2]
+            if shared:
+                out.append((_common_suffix([head_left, *shared]) + tail, ""))
+    return out
+
+
+def _left_word(folded: str, k: int, chars: int = _CAMPAIGN_LEFT_CHARS) -> str:
+    m = _LEFT_WORD.search(folded, max(0, k - chars), k)
     return m.group() if m else ""
 
 

@@ -54,6 +54,7 @@ class Phrases:
     speech_before: tuple[str, ...]
     max_framework_chars: int
     campaign: re.Pattern[str]
+    campaign_tail: re.Pattern[str]
     #: automaton over person titles (longest match), values are the titles.
     titles: Any
     after_name: tuple[str, ...]
@@ -119,6 +120,7 @@ def phrases() -> Phrases:
         speech_before=tuple(quo["speech_before"]),
         max_framework_chars=int(quo["max_framework_chars"]),
         campaign=campaign,
+        campaign_tail=re.compile(_alternation(cam["unquoted_tails"])),
         titles=_automaton(peo["titles"]),
         after_name=tuple(peo["after_name"]),
         title_modifiers=tuple(sorted(peo["title_modifiers"], key=len, reverse=True)),
