@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from parsers.cjkfold import fold  # noqa: E402
 from parsers.initiatives import _campaign_occurrences, campaigns, no_records_reason, parse  # noqa: E402
 from parsers.units import gazetteer  # noqa: E402
 from tests.conftest import GOLD, SEED  # noqa: E402
@@ -90,6 +91,7 @@ def main() -> None:
     def full() -> None:
         """What parsers.pipeline does per article; every real article is new, so no cached campaign scan."""
         _campaign_occurrences.cache_clear()
+        fold.cache_clear()
         art = dataclasses.replace(seed, campaigns=campaigns(seed))
         no_records_reason(art, parse(art))
 

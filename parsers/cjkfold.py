@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 _DATA = Path(__file__).with_name("data") / "cjk_fold.toml"
@@ -32,8 +32,11 @@ def _needs_fold() -> re.Pattern[str]:
     return re.compile("[" + "".join(re.escape(chr(cp)) for cp in sorted(_table())) + "]")
 
 
+@lru_cache(maxsize=4096)
 def fold(text: str) -> str:
-    """Same-length text with full-width ASCII made half-width and known traditional characters simplified."""
+    """Same-length text with full-width ASCII made half-width and known traditional characters simplified.
+
+    Cached: campaign detection and record parsing fold the same paragraphs one after the other."""
     # most pages need nothing folded; a single regex scan is far cheaper than a per-character translate
     if _needs_fold().search(text) is None:
         return text

@@ -127,10 +127,8 @@ def people(text: str, folded: str, p: Phrases) -> tuple[Person, ...]:
         k = last + 1
         start = k - len(title)
         title_start = prev_start if prev_end == start - 1 and folded[prev_end] == "、" else start
-        for modifier in p.title_modifiers:  # 青年工程师, 高级工程师: the modifier is part of the title
-            if folded.endswith(modifier, 0, title_start):
-                title_start -= len(modifier)
-                break
+        if folded.endswith(p.title_modifiers, 0, title_start):  # 青年工程师: the modifier is part of the title
+            title_start -= len(next(m for m in p.title_modifiers if folded.endswith(m, 0, title_start)))
         prev_start, prev_end = title_start, k
         name = _name_at(folded, k, p)
         if name:

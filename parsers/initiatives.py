@@ -242,8 +242,11 @@ def _unquoted_campaigns(
         return found
 
     out = []
+    in_heads = contexts(heads, quoted[: len(heads)])
+    if not in_heads:  # the usual case: nothing unquoted in the title, so the body need not be scanned
+        return out
     in_body = contexts(bodies, quoted[len(heads) :])
-    for tail, head_lefts in contexts(heads, quoted[: len(heads)]).items():
+    for tail, head_lefts in in_heads.items():
         for head_left in head_lefts:
             shared = [c for c in in_body.get(tail, []) if len(_common_suffix([head_left, c])) >= 2]
             if shared:
