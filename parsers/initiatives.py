@@ -241,7 +241,7 @@ def _unquoted_campaigns(
                     found[m.group()].append(_left_word(folded, m.start(), _UNQUOTED_LEFT_CHARS))
         return found
 
-    out = []
+    out: list[tuple[str, str]] = []
     in_heads = contexts(heads, quoted[: len(heads)])
     if not in_heads:  # the usual case: nothing unquoted in the title, so the body need not be scanned
         return out
