@@ -40,13 +40,13 @@ typecheck:
 	$(RUN) mypy
 
 bench-verdicts: install
-	$(RUN) python benchmarks/bench_verdicts.py
+	$(RUN) python -m benchmarks.bench_verdicts
 
 bench-extract: install
-	$(RUN) python benchmarks/bench_extract.py
+	$(RUN) python -m benchmarks.bench_extract
 
 bench-initiatives: install
-	$(RUN) python benchmarks/bench_initiatives.py
+	$(RUN) python -m benchmarks.bench_initiatives
 
 bench-crawl: install
 	$(RUN) python benchmarks/bench_crawl.py

@@ -13,22 +13,17 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import re
-import sys
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from parsers.article import extract  # noqa: E402
-from parsers.dates import first_date, parse_iso  # noqa: E402
-from parsers.decode import decode  # noqa: E402
-from parsers.document import Document  # noqa: E402
-from parsers.records import RawPage, Verdict  # noqa: E402
+from parsers.article import extract
+from parsers.dates import first_date, parse_iso
+from parsers.decode import decode
+from parsers.document import Document
+from parsers.records import RawPage, Verdict
+from tests.article_support import body_f1, gold_date
+from tests.conftest import ROOT
 
 NEWS = ROOT.parent / "shared" / "corpus" / "news"
 FIXTURES = ROOT / "tests" / "fixtures" / "article"
@@ -73,20 +68,6 @@ def readability_run(raw: bytes) -> Out:
     # readability has no date extraction; the first date in its text is the fair stand-in.
     found = first_date(body)
     return Out(body, found.date if found else None, rdoc.short_title())
-
-
-def body_f1(found: str, gold: str) -> float:
-    a, b = Counter("".join(found.split())), Counter("".join(gold.split()))
-    common = sum((a & b).values())
-    if not common:
-        return 0.0
-    p, r = common / sum(a.values()), common / sum(b.values())
-    return 2 * p * r / (p + r)
-
-
-def gold_date(text: str) -> tuple[int, ...] | None:
-    m = re.match(r"\s*(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?", text)
-    return tuple(int(g) for g in m.groups() if g is not None) if m else None
 
 
 def _fixtures() -> list[tuple[bytes, str]]:

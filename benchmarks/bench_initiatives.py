@@ -13,19 +13,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from parsers.cjkfold import fold  # noqa: E402
-from parsers.initiatives import _campaign_occurrences, campaigns, no_records_reason, parse  # noqa: E402
-from parsers.units import gazetteer  # noqa: E402
-from tests.conftest import GOLD, SEED  # noqa: E402
-from tests.initiatives_support import (  # noqa: E402
+from parsers.cjkfold import fold
+from parsers.initiatives import _campaign_occurrences, campaigns, no_records_reason, parse
+from parsers.units import gazetteer
+from tests.conftest import GOLD, SEED
+from tests.initiatives_support import (
     FIELDS,
     Report,
     fixture_article,

@@ -18,16 +18,13 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from parsers.decode import looks_binary  # noqa: E402
-from parsers.document import Document  # noqa: E402
-from parsers.records import CLOSURE_VERDICTS, GOOD_VERDICTS, VERDICTS, RawPage  # noqa: E402
-from parsers.verdict import judge  # noqa: E402
+from parsers.decode import looks_binary
+from parsers.document import Document
+from parsers.records import CLOSURE_VERDICTS, GOOD_VERDICTS, VERDICTS, RawPage
+from parsers.verdict import judge
+from tests.conftest import ROOT
 
 SHARED = ROOT.parent / "shared"
 PAGES = SHARED / "corpus" / "pages"

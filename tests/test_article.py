@@ -6,8 +6,6 @@ The corpus floors pin today's quality so a change that loses body text or dates 
 from __future__ import annotations
 
 import json
-import re
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ import pytest
 from parsers.article import Extraction, extract, is_image_name
 from parsers.document import Document
 from parsers.records import RawPage, Verdict
+from tests.article_support import body_f1, gold_date
 from tests.conftest import GOLD, SEED, SHARED
 
 NEWS = SHARED / "corpus" / "news"
@@ -24,22 +23,6 @@ OK = Verdict(name="ok")
 #: pinned just under what extraction achieves today (see benchmarks/bench_extract.py).
 BODY_F1_FLOOR = 0.91
 DATE_ACCURACY_FLOOR = 0.86
-
-
-def body_f1(found: str, gold: str) -> float:
-    """Bag-of-characters F1, whitespace ignored: the measure used for the corpus and the benchmark."""
-    a, b = Counter("".join(found.split())), Counter("".join(gold.split()))
-    common = sum((a & b).values())
-    if not common:
-        return 0.0
-    p, r = common / sum(a.values()), common / sum(b.values())
-    return 2 * p * r / (p + r)
-
-
-def gold_date(text: str) -> tuple[int, ...] | None:
-    """The corpus date as (year[, month[, day]]); None when the page shows no date."""
-    m = re.match(r"\s*(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?", text)
-    return tuple(int(g) for g in m.groups() if g is not None) if m else None
 
 
 def _page(path: Path) -> Document:
