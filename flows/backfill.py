@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from prefect import flow
 from sqlalchemy import Engine
 
-from flows import batches, discover, progress, session, state
+from flows import batches, discover, progress, runners, session, state
 from flows.archive import RawArchive
 from flows.batches import RunStats, Target
 from flows.crawl import load_config, publish, run_targets
@@ -103,7 +103,7 @@ def walk_listing(
                 break
 
 
-@flow(name="backfill", log_prints=True)
+@flow(name="backfill", log_prints=True, task_runner=runners.task_runner())
 def backfill(
     sites: list[str] | None = None,
     since: dt.date | None = None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from sqlalchemy import Engine
 
-from flows import batches, progress, session
+from flows import batches, progress, runners, session, signals
 from flows.archive import RawArchive
 from flows.batches import FetchedPage, RunStats, Target
 from flows.fetch import FetchPolicy
@@ -112,12 +113,22 @@ def run_targets(
     pending: deque[PrefectFuture[list[FetchedPage]]] = deque(
         fetch_task.submit(key, b, policy, settings.raw_dir) for b in work[:LOOKAHEAD]
     )
-    for i in range(len(work)):
-        pages = pending.popleft().result()
-        if i + LOOKAHEAD < len(work):
-            pending.append(fetch_task.submit(key, work[i + LOOKAHEAD], policy, settings.raw_dir))
-        results = parse_task(key, pages, sites, policy, probes)
-        stats.add(load_task(settings.database, pages, results, sites, load_id), pages)
+
+    def fetched() -> Iterator[list[FetchedPage]]:
+        for i in range(len(work)):
+            pages = pending.popleft().result()
+            if i + LOOKAHEAD < len(work):
+                pending.append(fetch_task.submit(key, work[i + LOOKAHEAD], policy, settings.raw_dir))
+            yield pages
+
+    # Parsing is submitted to the flow's task runner (threads, or Dask processes) a few batches ahead;
+    # loading stays in order in the flow, one transaction per page.
+    parsed = runners.in_order(fetched(), lambda pages: parse_task.submit(key, pages, sites, policy, probes))
+    for pages, results in parsed:
+        outcomes = load_task(settings.database, pages, results, sites, load_id)
+        site_of = {p.target.url: p.target.site for p in pages}
+        signals.emit_site_transitions(outcomes, site_of.get)
+        stats.add(outcomes, pages)
         progress.advance(len(pages))
     return stats
 
@@ -162,7 +173,7 @@ def plan_crawl(engine: Engine, sites: tuple[Site, ...], key: str, policy: FetchP
     return targets
 
 
-@flow(name="crawl", log_prints=True)
+@flow(name="crawl", log_prints=True, task_runner=runners.task_runner())
 def crawl(sources_file: str | None = None, sites: list[str] | None = None) -> dict[str, Any]:
     """One pass over the configured sources (all sites, or the named ones): new URLs only, plus start
     URLs by conditional GET; retired sites only when a periodic probe is due."""

@@ -12,14 +12,14 @@ from typing import Any
 
 from prefect import flow
 
-from flows import batches, progress, session, state
+from flows import batches, progress, runners, session, state
 from flows.archive import RawArchive
 from flows.batches import RunStats
 from flows.crawl import load_config, publish, run_key, run_targets
 from schema.db import make_engine, upgrade
 
 
-@flow(name="recheck", log_prints=True)
+@flow(name="recheck", log_prints=True, task_runner=runners.task_runner())
 def recheck(sites: list[str] | None = None, sources_file: str | None = None) -> dict[str, Any]:
     """Refetch every known page of the named sites (default: all configured sites)."""
     settings, _, chosen = load_config(sources_file, sites)

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows import progress, state
+from flows import progress, runners, state
 from flows.archive import RawArchive
 from flows.batches import RunStats
 from flows.crawl import load_config, publish, run_key
@@ -66,7 +66,7 @@ def reparse_task(
     return reparse_batch(database, raw_dir, bodies, sites_by_host, load_id)
 
 
-@flow(name="reparse", log_prints=True)
+@flow(name="reparse", log_prints=True, task_runner=runners.task_runner())
 def reparse(
     sites: list[str] | None = None,
     since: dt.date | None = None,

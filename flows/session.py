@@ -20,6 +20,7 @@ from collections.abc import Coroutine, Iterator, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
+from flows import politeness
 from flows.archive import RawArchive
 from flows.fetch import Fetcher, FetchPolicy, HostLimiter
 from flows.pages import FetchedPage, Target, fetch_and_archive
@@ -41,7 +42,8 @@ class FetchSession:
         self.policy = policy
         self.archive = archive
         self._transport = transport
-        self._limiter = limiter
+        # Per-host politeness shared across workers when INITIATIVES_HOST_LIMITS=prefect; in-process otherwise.
+        self._limiter = limiter if limiter is not None else politeness.host_limiter(policy)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fetch-loop", daemon=True)
         self._fetcher: Fetcher | None = None

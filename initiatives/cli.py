@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -161,8 +161,7 @@ def run(
 ) -> None:
     """One crawl pass over the configured sources, through the Prefect flow."""
     path = _check_sources(sources, site)
-    result = _with_progress(lambda: call_crawl(sources_file=str(path), sites=site))
-    typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+    _dispatch("crawl/crawl", call_crawl, {"sites": site}, sources, path)
 
 
 def call_crawl(**params: Any) -> Any:
@@ -226,7 +225,33 @@ def _check_sources(sources: Path | None, site: list[str] | None) -> Path:
     return path
 
 
-# One small function per flow call, so a later "trigger the deployment" switch has one place to go.
+def _dispatch(
+    deployment: str, call: Callable[..., Any], params: dict[str, Any], sources: Path | None, path: Path
+) -> None:
+    """Trigger ``deployment`` on the configured Prefect server, or run the flow here with a progress bar.
+
+    Input was checked before this, so a bad request fails the same way locally and remotely.
+    """
+    import datetime as dt
+
+    from initiatives.remote import RemoteError, Triggered, trigger_or_run
+
+    remote = {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in params.items() if v is not None}
+    if sources is not None:  # otherwise a worker reads its own INITIATIVES_SOURCES_FILE
+        remote["sources_file"] = str(sources.resolve())
+    try:
+        result = trigger_or_run(
+            deployment, remote, lambda: _with_progress(lambda: call(**params, sources_file=str(path)))
+        )
+    except RemoteError as exc:
+        fail(str(exc))
+    if isinstance(result, Triggered):
+        typer.echo(f"flow run {result.flow_run_name} ({result.flow_run_id}) created from {deployment}: {result.ui_url}")
+        return
+    typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+# One small function per flow, so tests can stand in for the flow itself.
 def call_backfill(**params: Any) -> Any:
     from flows.backfill import backfill as flow_fn
 
@@ -266,9 +291,8 @@ def backfill(
         except ConfigError as exc:
             fail(str(exc))
     path = _check_sources(sources, site)
-    result = _with_progress(lambda: call_backfill(sites=site, since=start, until=end,
-                                                  urls_file=str(urls) if urls else None, sources_file=str(path)))
-    typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+    params = {"sites": site, "since": start, "until": end, "urls_file": str(urls.resolve()) if urls else None}
+    _dispatch("backfill/backfill", call_backfill, params, sources, path)
 
 
 @app.command()
@@ -284,9 +308,8 @@ def reparse(
     if start and end and end < start:
         fail(f"--until {until} is before --since {since}")
     path = _check_sources(sources, site)
-    result = _with_progress(lambda: call_reparse(sites=site, since=start, until=end, parser_version=parser_version,
-                                                 sources_file=str(path)))
-    typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+    params = {"sites": site, "since": start, "until": end, "parser_version": parser_version}
+    _dispatch("reparse/reparse", call_reparse, params, sources, path)
 
 
 @app.command()
@@ -296,8 +319,7 @@ def recheck(
 ) -> None:
     """Refetch known pages to notice sites that died (conditional GET: unchanged pages cost a 304)."""
     path = _check_sources(sources, site)
-    result = _with_progress(lambda: call_recheck(sites=site, sources_file=str(path)))
-    typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+    _dispatch("recheck/recheck", call_recheck, {"sites": site}, sources, path)
 
 
 @app.command()

@@ -68,3 +68,14 @@ def test_good_input_reaches_the_flow_call(sources: Path, monkeypatch: pytest.Mon
     )
     assert result.exit_code == 0, result.stderr
     assert seen["sites"] == ["one"] and str(seen["since"]) == "2024-01-01" and str(seen["until"]) == "2024-01-31"
+
+
+def test_configured_but_unreachable_prefect_api_fails_before_any_work(
+    sources: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Port 9 on loopback: nothing listens, so the check fails at once without leaving the machine.
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
+    result = CliRunner().invoke(cli.app, ["backfill", "--site", "one", "--sources", str(sources)])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("initiatives: error: ") and "127.0.0.1:9" in lines[0]
