@@ -15,13 +15,12 @@ import datetime as dt
 import hashlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Engine, Table, TextClause, bindparam, delete, insert, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from parsers import health
@@ -61,13 +60,6 @@ class LoadOutcome:
     site_transition: tuple[str, str] | None = None
 
 
-@dataclass(slots=True)
-class _Keys:
-    """Shared-row ids already resolved in this transaction, to avoid re-selecting the same unit."""
-
-    ids: dict[tuple[str, str], int] = field(default_factory=dict)
-
-
 def site_host(url: str) -> str:
     parts = urlsplit(url)
     return parts.netloc.lower() if parts.netloc else "local"
@@ -85,120 +77,168 @@ def text_hash(article: ArticleRecord) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def _insert(session: Session, model: type[m.Base]) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
+@cache
+def _upsert(
+    model: type[m.Base], cols: tuple[str, ...], key_cols: tuple[str, ...], update_cols: tuple[str, ...] = ()
+) -> TextClause:
+    """``INSERT … ON CONFLICT`` in the syntax SQLite and PostgreSQL share, built once per shape.
+
+    SQLAlchemy cannot cache its dialect-specific upsert constructs, so they were compiled anew on every
+    execution; this text is compiled once and typed from the model's columns (JSON, timezone-aware times).
+    """
+    table = cast(Table, model.__table__)
+
+    def names(columns: tuple[str, ...]) -> str:
+        return ", ".join(f'"{c}"' for c in columns)
+
+    action = "DO NOTHING"
+    if update_cols:
+        action = "DO UPDATE SET " + ", ".join(f'"{c}" = excluded."{c}"' for c in update_cols)
+    values = ", ".join(f":{c}" for c in cols)
+    sql = f"INSERT INTO {table.name} ({names(cols)}) VALUES ({values}) ON CONFLICT ({names(key_cols)}) {action}"
+    return text(sql).bindparams(*(bindparam(c, type_=table.c[c].type) for c in cols))
 
 
 def _upsert_id(
-    session: Session,
-    keys: _Keys,
-    model: type[m.Base],
-    key: Mapping[str, Any],
-    update: Mapping[str, Any] | None = None,
-    defaults: Mapping[str, Any] | None = None,
+    session: Session, model: type[m.Base], key: Mapping[str, Any], defaults: Mapping[str, Any] | None = None
 ) -> int:
-    """Id of the row with natural key ``key``, inserting it (or refreshing ``update``) race-free.
-
-    ``defaults`` are written only when the row is new; ``update`` also overwrites an existing row.
-    """
-    cache_key = (model.__tablename__, repr(sorted(key.items())))
-    if cache_key in keys.ids and not update:
-        return keys.ids[cache_key]
-    stmt = _insert(session, model).values(**key, **(defaults or {}), **(update or {}))
-    if update:
-        stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=dict(update))
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
-    session.execute(stmt)
+    """Id of the row with natural key ``key``, inserting it race-free; ``defaults`` fill a new row only."""
+    row = {**key, **(defaults or {})}
+    session.execute(_upsert(model, tuple(row), tuple(key)), row)
     row_id = session.scalar(select(model.id).filter_by(**key))  # type: ignore[attr-defined]
     assert row_id is not None
-    keys.ids[cache_key] = row_id
     return int(row_id)
 
 
-def _unit_id(session: Session, keys: _Keys, unit: UnitRef) -> int:
-    if unit.resolved:
-        unit_id = _upsert_id(
-            session,
-            keys,
-            m.Unit,
-            {"name": unit.name},
-            {
-                "full_name": unit.full_name,
-                "unit_type": unit.unit_type,
-                "group_name": unit.group,
-                "resolved": True,
-            },
-        )
-    else:
-        # An unresolved mention never downgrades a unit the gazetteer already knows.
-        unit_id = _upsert_id(session, keys, m.Unit, {"name": unit.name}, defaults={"resolved": False})
-    for alias in {*unit.aliases, unit.mention} - {""}:
+def _ids(
+    session: Session,
+    model: type[m.Base],
+    key_cols: tuple[str, ...],
+    rows: Sequence[dict[str, Any]],
+    update_cols: tuple[str, ...] = (),
+) -> dict[tuple[Any, ...], int]:
+    """Upsert many rows on their natural key in one statement; return ``{key values: id}``.
+
+    Set-based on purpose: one page can name dozens of units, and a statement per row made loading, not
+    parsing, the slowest stage of the pipeline.
+    """
+    unique = list({tuple(r[c] for c in key_cols): r for r in rows}.values())
+    if not unique:
+        return {}
+    table = cast(Table, model.__table__)
+    session.execute(_upsert(model, tuple(unique[0]), key_cols, update_cols), unique)
+    cols = [table.c[c] for c in key_cols]
+    wanted = [tuple(r[c] for c in key_cols) for r in unique]
+    where = cols[0].in_([w[0] for w in wanted]) if len(cols) == 1 else tuple_(*cols).in_(wanted)
+    return {tuple(row[1:]): int(row[0]) for row in session.execute(select(table.c.id, *cols).where(where))}
+
+
+def _unit_ids(session: Session, units: Sequence[UnitRef]) -> dict[str, int]:
+    """Ids by canonical name; resolved units refresh their gazetteer facts, unresolved ones never
+    downgrade a unit the gazetteer already knows."""
+    known = [
+        {"name": u.name, "full_name": u.full_name, "unit_type": u.unit_type, "group_name": u.group, "resolved": True}
+        for u in units
+        if u.resolved
+    ]
+    ids = _ids(session, m.Unit, ("name",), known, ("full_name", "unit_type", "group_name", "resolved"))
+    known_names = {k["name"] for k in known}
+    unknown = [{"name": u.name, "resolved": False} for u in units if not u.resolved and u.name not in known_names]
+    ids.update(_ids(session, m.Unit, ("name",), unknown))
+    by_name = {name: unit_id for (name,), unit_id in ids.items()}
+    aliases = {alias: by_name[u.name] for u in units for alias in (*u.aliases, u.mention) if alias}
+    if aliases:
         session.execute(
-            _insert(session, m.UnitAlias)
-            .values(unit_id=unit_id, alias=alias)
-            .on_conflict_do_nothing(index_elements=["alias"])
+            _upsert(m.UnitAlias, ("unit_id", "alias"), ("alias",)),
+            [{"unit_id": unit_id, "alias": alias} for alias, unit_id in aliases.items()],
         )
-    return unit_id
+    return by_name
 
 
-def _write_records(
-    session: Session, keys: _Keys, article_id: int, url: str, records: Sequence[InitiativeRecord]
-) -> int:
+def _link(session: Session, model: type[m.Base], rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(cast(Table, model.__table__)), rows)
+
+
+def _write_records(session: Session, article_id: int, url: str, records: Sequence[InitiativeRecord]) -> int:
     sections = {
-        s.heading: s.id
-        for s in session.scalars(select(m.Section).where(m.Section.article_id == article_id))
+        heading: section_id
+        for section_id, heading in session.execute(
+            select(m.Section.id, m.Section.heading).where(m.Section.article_id == article_id)
+        ).tuples()
     }
     seen: Counter[str] = Counter()
+    keys: list[str] = []
+    rows = []
     for position, rec in enumerate(records):
         seen[rec.statement] += 1
-        init = m.Initiative(
-            key=record_key(url, rec.statement, seen[rec.statement]),
-            article_id=article_id,
-            position=position,
-            section_id=sections.get(rec.section) if rec.section else None,
-            statement=rec.statement,
-            org_body=rec.org_body,
+        keys.append(record_key(url, rec.statement, seen[rec.statement]))
+        rows.append(
+            {
+                "key": keys[-1],
+                "article_id": article_id,
+                "position": position,
+                "section_id": sections.get(rec.section) if rec.section else None,
+                "statement": rec.statement,
+                "org_body": rec.org_body,
+            }
         )
-        session.add(init)
-        session.flush()
+    _link(session, m.Initiative, rows)
+    by_key = dict(
+        session.execute(select(m.Initiative.key, m.Initiative.id).where(m.Initiative.article_id == article_id))
+        .tuples()
+        .all()
+    )
+    units = _unit_ids(session, [u for rec in records for u in rec.units])
+    documents = _ids(session, m.Document, ("title",), [{"title": d} for rec in records for d in rec.documents])
+    frameworks = _ids(session, m.Framework, ("name",), [{"name": f} for rec in records for f in rec.frameworks])
+    people = _ids(
+        session,
+        m.Person,
+        ("name", "title"),
+        [{"name": p.name, "title": p.title or ""} for rec in records for p in rec.people],
+    )
+    unit_links, metrics, doc_links, fw_links, person_links = [], [], [], [], []
+    for key, rec in zip(keys, records, strict=True):
+        init_id = by_key[key]
         linked: set[int] = set()
         for upos, unit in enumerate(rec.units):
-            unit_id = _unit_id(session, keys, unit)
-            if unit_id not in linked:
-                linked.add(unit_id)
-                session.add(
-                    m.InitiativeUnit(
-                        initiative_id=init.id, unit_id=unit_id, position=upos, mention=unit.mention
-                    )
+            if units[unit.name] not in linked:
+                linked.add(units[unit.name])
+                unit_links.append(
+                    {"initiative_id": init_id, "unit_id": units[unit.name], "position": upos, "mention": unit.mention}
                 )
-        for mpos, metric in enumerate(rec.metrics):
-            session.add(
-                m.Metric(
-                    initiative_id=init.id,
-                    position=mpos,
-                    value=float(metric.value),
-                    measure=metric.measure,
-                    object=metric.object,
-                )
-            )
-        for title in dict.fromkeys(rec.documents):
-            doc_id = _upsert_id(session, keys, m.Document, {"title": title})
-            session.add(m.InitiativeDocument(initiative_id=init.id, document_id=doc_id))
-        for name in dict.fromkeys(rec.frameworks):
-            fw_id = _upsert_id(session, keys, m.Framework, {"name": name})
-            session.add(m.InitiativeFramework(initiative_id=init.id, framework_id=fw_id))
-        people = {(p.name, p.title or ""): None for p in rec.people}
-        for name, title in people:
-            person_id = _upsert_id(session, keys, m.Person, {"name": name, "title": title})
-            session.add(m.InitiativePerson(initiative_id=init.id, person_id=person_id))
+        metrics += [
+            {
+                "initiative_id": init_id,
+                "position": i,
+                "value": float(mt.value),
+                "measure": mt.measure,
+                "object": mt.object,
+            }
+            for i, mt in enumerate(rec.metrics)
+        ]
+        doc_links += [{"initiative_id": init_id, "document_id": documents[(d,)]} for d in dict.fromkeys(rec.documents)]
+        fw_links += [
+            {"initiative_id": init_id, "framework_id": frameworks[(f,)]} for f in dict.fromkeys(rec.frameworks)
+        ]
+        person_links += [
+            {"initiative_id": init_id, "person_id": people[pk]}
+            for pk in dict.fromkeys((p.name, p.title or "") for p in rec.people)
+        ]
+    for model, link_rows in (
+        (m.InitiativeUnit, unit_links),
+        (m.Metric, metrics),
+        (m.InitiativeDocument, doc_links),
+        (m.InitiativeFramework, fw_links),
+        (m.InitiativePerson, person_links),
+    ):
+        _link(session, model, link_rows)
     return len(records)
 
 
 def _write_article(
     session: Session,
-    keys: _Keys,
     page: m.Page,
     result: PageResult,
     fetched_at: dt.datetime,
@@ -208,9 +248,7 @@ def _write_article(
     article = result.article
     assert article is not None
     new_hash = text_hash(article)
-    row = session.scalar(
-        select(m.Article).where(m.Article.page_id == page.id).with_for_update()
-    )
+    row = session.scalar(select(m.Article).where(m.Article.page_id == page.id).with_for_update())
     if row is not None and row.text_hash == new_hash and row.parser_version == parser_version:
         row.last_good_at = max(_aware(row.last_good_at), fetched_at) if row.last_good_at else fetched_at
         return False, 0
@@ -235,11 +273,10 @@ def _write_article(
     session.execute(delete(m.ArticleCampaign).where(m.ArticleCampaign.article_id == row.id))
     for position, heading in enumerate(article.sections):
         session.add(m.Section(article_id=row.id, position=position, heading=heading))
-    for name in dict.fromkeys(article.campaigns):
-        campaign_id = _upsert_id(session, keys, m.Campaign, {"name": name})
-        session.add(m.ArticleCampaign(article_id=row.id, campaign_id=campaign_id))
+    campaigns = _ids(session, m.Campaign, ("name",), [{"name": c} for c in article.campaigns])
+    _link(session, m.ArticleCampaign, [{"article_id": row.id, "campaign_id": cid} for cid in campaigns.values()])
     session.flush()
-    written = _write_records(session, keys, row.id, page.url, result.initiatives)
+    written = _write_records(session, row.id, page.url, result.initiatives)
     return True, written
 
 
@@ -247,9 +284,7 @@ def _observe_site(
     session: Session, site: m.Site, page_url: str, verdict: str, at: dt.datetime, policy: health.HealthPolicy
 ) -> tuple[str, str] | None:
     state = health.SiteHealth.from_dict(site.health) if site.health else health.SiteHealth()
-    is_home = is_home_url(page_url) or (
-        site.base_url is not None and page_url.rstrip("/") == site.base_url.rstrip("/")
-    )
+    is_home = is_home_url(page_url) or (site.base_url is not None and page_url.rstrip("/") == site.base_url.rstrip("/"))
     new_state = health.observe(state, health.Observation(page_url, is_home, verdict, at), policy)
     site.health = new_state.to_dict()
     if verdict == "ok_with_notice":
@@ -282,17 +317,17 @@ def load_page(
     """Store one page's fetch, verdict, article and records in a single transaction."""
     policy = policy or health.HealthPolicy()
     verdict = result.verdict
-    keys = _Keys()
     with Session(engine) as session, session.begin():
         host = site_host(facts.url)
-        site_id = _upsert_id(session, keys, m.Site, {"host": host})
+        new_site = {"status": "active", "status_since": facts.fetched_at, "shows_closure_notice": False, "health": {}}
+        site_id = _upsert_id(session, m.Site, {"host": host}, new_site)
         site = session.get(m.Site, site_id)
         assert site is not None
         if facts.site_name and site.name != facts.site_name:
             site.name = facts.site_name
         if facts.base_url and site.base_url != facts.base_url:
             site.base_url = facts.base_url
-        page_id = _upsert_id(session, keys, m.Page, {"url": facts.url})
+        page_id = _upsert_id(session, m.Page, {"url": facts.url}, {"first_seen": facts.fetched_at})
         page = session.get(m.Page, page_id)
         assert page is not None
         page.site_id = site_id
@@ -302,9 +337,7 @@ def load_page(
             "final_url": facts.final_url,
             "status_chain": [list(hop) for hop in facts.status_chain],
             "verdict": verdict.name,
-            "evidence": [
-                {"rule": e.rule, "match": e.match, "where": e.where} for e in verdict.evidence
-            ],
+            "evidence": [{"rule": e.rule, "match": e.match, "where": e.where} for e in verdict.evidence],
             "text_length": verdict.text_length,
             "main_length": verdict.main_length,
             "probe": (
@@ -317,11 +350,8 @@ def load_page(
             "error": facts.error,
         }
         if not facts.replay:
-            session.execute(
-                _insert(session, m.Fetch)
-                .values(page_id=page_id, load_id=load_id, **fetch_values)
-                .on_conflict_do_update(index_elements=["page_id", "load_id"], set_=fetch_values)
-            )
+            row = {"page_id": page_id, "load_id": load_id, **fetch_values}
+            session.execute(_upsert(m.Fetch, tuple(row), ("page_id", "load_id"), tuple(fetch_values)), row)
         newer = page.last_fetched_at is None or _aware(page.last_fetched_at) <= facts.fetched_at
         if newer:
             page.last_fetched_at = facts.fetched_at
@@ -335,9 +365,7 @@ def load_page(
                 page.last_modified = facts.last_modified
             previous = _aware(page.last_good_at) if page.last_good_at else facts.fetched_at
             page.last_good_at = max(previous, facts.fetched_at)
-            article_written, records = _write_article(
-                session, keys, page, result, facts.fetched_at, parser_version
-            )
+            article_written, records = _write_article(session, page, result, facts.fetched_at, parser_version)
         transition = (
             None if facts.replay else _observe_site(session, site, facts.url, verdict.name, facts.fetched_at, policy)
         )
