@@ -49,7 +49,7 @@ bench-initiatives: install
 	$(RUN) python -m benchmarks.bench_initiatives
 
 bench-crawl: install
-	$(RUN) python benchmarks/bench_crawl.py
+	$(RUN) python -m benchmarks.bench_crawl
 
 bench: bench-verdicts bench-extract bench-initiatives bench-crawl
 

@@ -14,8 +14,8 @@ no warm cache leaks between contenders), rounds are interleaved, and the table s
 
 All use 32 concurrent requests. The latency ceiling is concurrency / latency (640 pages/s at 50 ms).
 
-    .venv/bin/python benchmarks/bench_crawl.py            # N = 1,000 and 10,000; 50 ms and 5 ms; 3 rounds
-    .venv/bin/python benchmarks/bench_crawl.py --quick    # N = 1,000 only
+    .venv/bin/python -m benchmarks.bench_crawl            # N = 1,000 and 10,000; 50 ms and 5 ms; 3 rounds
+    .venv/bin/python -m benchmarks.bench_crawl --quick    # N = 1,000 only
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 CONCURRENCY = 32
 BATCH = 100
 #: batches in flight ahead of the one being consumed, so the fetch pipe never drains between batches.
@@ -174,9 +173,9 @@ CONTENDERS = {
 class Server:
     def __init__(self, articles: int, latency: float) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "benchmarks" / "crawl_site.py"), "--articles", str(articles),
+            [sys.executable, "-m", "benchmarks.crawl_site", "--articles", str(articles),
              "--latency", str(latency)],
-            stdout=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE, text=True, cwd=ROOT,
         )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().split()
@@ -192,8 +191,8 @@ class Server:
 
 def measure(name: str, base: str, n: int) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, __file__, "--worker", name, "--base", base, "--n", str(n)],
-        capture_output=True, text=True, check=False, env={**os.environ, "PYTHONHASHSEED": "0"},
+        [sys.executable, "-m", "benchmarks.bench_crawl", "--worker", name, "--base", base, "--n", str(n)],
+        capture_output=True, text=True, check=False, cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": "0"},
     )
     if out.returncode != 0:
         raise RuntimeError(f"{name} failed: {out.stderr[-2000:]}")
