@@ -94,7 +94,9 @@ def test_entrypoints_are_flows_with_form_friendly_parameters(name: str) -> None:
 def test_process_pool_template_reads_the_database_url_from_the_secret_block() -> None:
     template = json.loads((DEPLOY / "process-pool.json").read_text(encoding="utf-8"))
     env_default = template["variables"]["properties"]["env"]["default"]
-    assert env_default == {"INITIATIVES_DATABASE_URL": SECRET_REF}
+    assert env_default["INITIATIVES_DATABASE_URL"] == SECRET_REF
+    # no other value in the template may carry a database URL; the one other variable sets JSON logs
+    assert env_default == {"INITIATIVES_DATABASE_URL": SECRET_REF, "PREFECT_LOGGING_HANDLERS_CONSOLE_FORMATTER": "json"}
     declared = set(template["variables"]["properties"])
     assert _placeholders(template["job_configuration"]) <= declared
 

@@ -8,6 +8,7 @@ Secret block named in ``deploy/process-pool.json``. Every process is stopped by 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -192,7 +193,11 @@ def test_crawl_runs_on_a_worker_and_loads_postgres(deployed: Server, pg_url: str
     assert "/aecc-gbk.html" in hits
     # The database URL reached the run only through the Secret block and was never written to a log.
     database = pg_url.rsplit("/", 1)[1]
-    assert database not in procs[0].log.read_text(encoding="utf-8", errors="replace")
+    worker_log = procs[0].log.read_text(encoding="utf-8", errors="replace")
+    assert database not in worker_log
+    # Flow runs log structured JSON lines that carry their flow run id (set by the pool template).
+    records = [json.loads(line) for line in worker_log.splitlines() if line.startswith("{")]
+    assert any(r.get("flow_run_id") and r.get("message") for r in records)
 
 
 def test_remote_errors_come_before_any_run(deployed: Server) -> None:
