@@ -54,6 +54,9 @@ class _Rules:
     editor_line: re.Pattern[str]
     date_label: re.Pattern[str]
     column_line: re.Pattern[str]
+    doc_number: re.Pattern[str]
+    written_label: re.Pattern[str]
+    authority: re.Pattern[str]
 
 
 def _alternation(words: Sequence[str]) -> str:
@@ -67,6 +70,7 @@ _VALUE = r"\s*[:：/]\s*[\[【(（]?\s*([^\s\]】)）|,，;；]{2,30})"
 def rules() -> _Rules:
     raw = tomllib.loads(resources.files("parsers").joinpath("data/article_rules.toml").read_text("utf-8"))
     bp, hints, meta, labels = raw["boilerplate"], raw["hints"], raw["meta"], raw["labels"]
+    official = raw["official"]
     return _Rules(
         boilerplate=re.compile(_alternation(bp["contains"])),
         boilerplate_max=int(bp["max_len"]),
@@ -88,10 +92,17 @@ def rules() -> _Rules:
         editor_line=re.compile(r"(?:" + _alternation(labels["editor"]) + r")" + _VALUE),
         date_label=re.compile(_alternation(labels["date"])),
         column_line=re.compile(r"(?:" + _alternation(labels["column"]) + r")" + _VALUE),
+        doc_number=re.compile(official["doc_number"]),
+        written_label=re.compile(_alternation(official["written_labels"])),
+        authority=re.compile(
+            r"^[\u4e00-\u9fff（）()]{2,38}(?:" + _alternation(official["authority_suffixes"]) + r")$"
+        ),
     )
 
 
 _PUNCT = re.compile(r"[，。、；：！？,;!?…“”]")
+#: punctuation of running text, which metadata lines (来源：… 作者：… | 2023-11-16) do not use.
+_CLAUSE = re.compile(r"[，。；！？]")
 _SENTENCE_END = re.compile(r"[。！？；!?;…」”\"'）)]$")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _TITLE_SPLIT = re.compile(r"\s*(?:\s[-|–—_]\s|_|\||｜|--|——|-{1,2}(?=[^\d])| - )\s*")
@@ -298,6 +309,11 @@ def _is_heading(b: TextBlock) -> bool:
 @dataclass
 class _Meta:
     published: dates.Found | None = None
+    #: the line that gave ``published`` names it (发布日期：…).
+    labelled: bool = False
+    #: ``published`` was quoted inside running text (【看中国2005年07月03日报道】一九八九年…), not a
+    #: line of its own: it may be the source's date rather than this page's.
+    quoted: bool = False
     #: a year-month on a line above the first paragraph (2003年5月).
     month: dt.date | None = None
     #: a year-month on a later line (——《北京之春》1996年6月号), the last resort.
@@ -342,6 +358,9 @@ def _read_meta_line(text: str, meta: _Meta, leading: bool = True) -> bool:
         hit = True
         if meta.published is None:
             meta.published = found[0]
+            meta.labelled = bool(r.date_label.search(text))
+            rest = dates.strip_dates(text).strip()
+            meta.quoted = not meta.labelled and len(rest) > 20 and bool(_CLAUSE.search(rest))
         if meta.source is None:
             meta.source = _source_beside_date(text)
     elif len(text) <= 40 and (month := dates.find_month(text)) and _month_line(text):
@@ -401,6 +420,7 @@ def _assemble(
         if len(blocks[i].text) <= 160:
             _read_meta_line(blocks[i].text, head)
     seen_prose = False
+    first_body = last_body = region.start
     pending: list[Block] = []
     after_img = False
     for i in range(start, region.stop):
@@ -431,14 +451,24 @@ def _assemble(
         if not seen_prose and not _is_prose(text) and len(text) < 20:
             # short chrome-ish lines before the first paragraph (bylines, tags, controls)
             continue
+        if not seen_prose:
+            first_body = i
         seen_prose = True
+        last_body = i
         body.extend(pending)
         pending.clear()
         body.append(Block("paragraph", text))
-    # A little past the region too: sources and bylines often sit just after the body; a date there
-    # is trusted less than the page's meta tags.
+    if meta.published is None and meta.month is None:
+        # A page of dated entries (a blog's front page) is dated by its newest entry, not by whichever
+        # entry's stamp happens to sit above the one post the main-content vote picked.
+        meta.published = _listing_date(blocks, region)
     if meta.published is None and meta.month is None:
         meta.published, meta.month = head.published, head.month
+    elif meta.quoted and head.labelled:
+        # A labelled date in the page header (发布日期：…) beats a date quoted inside the first paragraph.
+        meta.published = head.published
+    # A little past the region too: sources and bylines often sit just after the body; a date there
+    # is trusted less than the page's meta tags.
     meta.source = meta.source or head.source
     meta.author = meta.author or head.author
     meta.editor = meta.editor or head.editor
@@ -449,6 +479,8 @@ def _assemble(
             _read_meta_line(blocks[i].text, tail)
     meta.source, meta.author, meta.editor = tail.source, tail.author, tail.editor
     published, published_at = _published(doc, meta, tail, selectors)
+    if body and (written := _written_date(blocks, first_body, last_body)) is not None:
+        published, published_at = written.date, written.at
     precision: Literal["day", "month"] = "day"
     if meta.published is None and meta.month is not None:
         published, published_at, precision = meta.month, None, "month"
@@ -603,4 +635,57 @@ def _meta_date(doc: Document) -> dates.Found | None:
                 found = dates.parse_iso(item["datePublished"])
                 if found:
                     return found
+    return None
+
+
+def _written_date(blocks: Sequence[TextBlock], first_body: int, last_body: int) -> dates.Found | None:
+    """An official document's 成文日期: the labelled written date in its header, else the date that
+    closes the body under the issuing authority's name (吉林省人民政府 / 2022年1月27日).
+
+    Only for pages whose header carries a document number, so a news story that merely ends with an
+    organisation's name and a date keeps its own publication date.
+    """
+    r = rules()
+    header = blocks[:first_body]
+    if not any(len(b.text) <= 60 and r.doc_number.search(b.text) for b in header):
+        return None
+    for i, b in enumerate(header):
+        m = r.written_label.search(b.text)
+        if m is None:
+            continue
+        found = dates.first_date(b.text[m.end():])
+        if found is None and i + 1 < len(header) and r.written_label.sub("", b.text).strip(" :：") == "":
+            found = dates.date_only(header[i + 1].text)
+        if found is not None:
+            return found
+    for i in range(max(first_body + 1, last_body - 2), min(len(blocks), last_body + 8)):
+        found = dates.date_only(blocks[i].text)
+        if found is not None and r.authority.match(blocks[i - 1].text.replace(" ", "")):
+            return found
+    return None
+
+
+def _listing_date(blocks: Sequence[TextBlock], region: range) -> dates.Found | None:
+    """The newest stamp when the page is a run of dated entries around the main content.
+
+    Entries are recognised as three or more lines that are only a date, in the same tag and class,
+    with some before and some after the main region: a related-news list sits on one side of the
+    article, a blog's posts surround the one that won the vote.
+    """
+    groups: dict[tuple[str, str], list[tuple[int, dates.Found]]] = {}
+    for i, b in enumerate(blocks):
+        text = b.text
+        # a date-only line starts with its year or month (after at most one bracket)
+        if len(text) > 40 or not (text[:1].isdigit() or text[1:2].isdigit()):
+            continue
+        found = dates.date_only(text)
+        if found is not None:
+            groups.setdefault((b.tag, b.hint.strip()), []).append((i, found))
+    for stamps in groups.values():
+        if (
+            len(stamps) >= 3
+            and stamps[0][0] < region.start
+            and stamps[-1][0] >= region.stop
+        ):
+            return max((f for _, f in stamps), key=lambda f: (f.date, f.at or dt.datetime.min))
     return None

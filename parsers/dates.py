@@ -124,3 +124,14 @@ def find_month(text: str) -> dt.date | None:
 
 def strip_month(text: str) -> str:
     return _YM_CN.sub(" ", text)
+
+
+_LEFTOVER = re.compile(r"[\s:：,，.。()（）\[\]【】|/·\-—]*")
+
+
+def date_only(text: str) -> Found | None:
+    """The date when ``text`` is a date and nothing else (a signature date, a post's time stamp)."""
+    found = find_dates(text)
+    if len(found) != 1 or _LEFTOVER.fullmatch(strip_dates(text)) is None:
+        return None
+    return found[0]
