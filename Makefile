@@ -10,7 +10,7 @@ export UV_SYSTEM_CERTS := 1
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: help install demo test pytest lint typecheck bench-verdicts bench-extract bench-initiatives bench-crawl bench clean
+.PHONY: help install demo deploy test pytest lint typecheck bench-verdicts bench-extract bench-initiatives bench-crawl bench clean
 
 help:
 	@echo "make demo    - install, serve sample pages on 127.0.0.1, run the crawl flow into ./data (SQLite)"
@@ -50,6 +50,10 @@ bench-initiatives: install
 
 bench-crawl: install
 	$(RUN) python -m benchmarks.bench_crawl
+
+# Create or update the four deployments of prefect.yaml on the server PREFECT_API_URL points at.
+deploy: install
+	INITIATIVES_PROJECT_DIR=$(CURDIR) $(RUN) python -m initiatives.deployments
 
 bench: bench-verdicts bench-extract bench-initiatives bench-crawl
 
