@@ -314,6 +314,8 @@ class _Meta:
     #: ``published`` was quoted inside running text (【看中国2005年07月03日报道】一九八九年…), not a
     #: line of its own: it may be the source's date rather than this page's.
     quoted: bool = False
+    #: ``published`` came from a line after the first paragraph (a closing signature or footer date).
+    trailing: bool = False
     #: a year-month on a line above the first paragraph (2003年5月).
     month: dt.date | None = None
     #: a year-month on a later line (——《北京之春》1996年6月号), the last resort.
@@ -359,6 +361,7 @@ def _read_meta_line(text: str, meta: _Meta, leading: bool = True) -> bool:
         if meta.published is None:
             meta.published = found[0]
             meta.labelled = bool(r.date_label.search(text))
+            meta.trailing = not leading
             rest = dates.strip_dates(text).strip()
             meta.quoted = not meta.labelled and len(rest) > 20 and bool(_CLAUSE.search(rest))
         if meta.source is None:
@@ -464,8 +467,9 @@ def _assemble(
         meta.published = _listing_date(blocks, region)
     if meta.published is None and meta.month is None:
         meta.published, meta.month = head.published, head.month
-    elif meta.quoted and head.labelled:
-        # A labelled date in the page header (发布日期：…) beats a date quoted inside the first paragraph.
+    elif (meta.quoted or (meta.trailing and not meta.labelled)) and head.labelled:
+        # A labelled date in the page header (发布日期：…) beats a date quoted inside the first paragraph
+        # and an unlabelled one under the last (a letter's or notice's closing date).
         meta.published = head.published
     # A little past the region too: sources and bylines often sit just after the body; a date there
     # is trusted less than the page's meta tags.

@@ -66,11 +66,21 @@ def find_dates(text: str) -> list[Found]:
             if d is not None:
                 out.append(Found(d, _time(d, m.groups()[3:8]), m.start()))
     if not out:
-        for m in _DMY.finditer(text):
+        slashed = list(_DMY.finditer(text))
+        # The text's own unambiguous dates settle the order of its ambiguous ones: 25/12/2004 beside
+        # 7/5/2005 says day first, 12/25/2004 says month first.
+        day_first = any(int(m.group(1)) > 12 >= int(m.group(2)) for m in slashed)
+        month_first = any(int(m.group(2)) > 12 >= int(m.group(1)) for m in slashed)
+        for m in slashed:
             a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
-            # Day first unless the first number cannot be a day-of-month in that order or the page
-            # writes a 12-hour clock, which is the US habit (9/17/2004 5:54:13 AM).
-            us = b > 12 or (a <= 12 and m.group(8) is not None)
+            if b > 12 or a > 12:
+                us = b > 12
+            elif day_first != month_first:
+                us = month_first
+            else:
+                # No such evidence: a 12-hour clock is the US habit (9/17/2004 5:54:13 AM); otherwise
+                # day first, as most non-US sites write it.
+                us = m.group(8) is not None
             d = _valid(y, a, b) if us else _valid(y, b, a)
             if d is not None:
                 out.append(Found(d, _time(d, m.groups()[3:8]), m.start()))
