@@ -676,20 +676,22 @@ def _listing_date(blocks: Sequence[TextBlock], region: range) -> dates.Found | N
     with some before and some after the main region: a related-news list sits on one side of the
     article, a blog's posts surround the one that won the vote.
     """
-    groups: dict[tuple[str, str], list[tuple[int, dates.Found]]] = {}
+    groups: dict[tuple[str, str], list[int]] = {}
+    first: dict[tuple[str, str], int] = {}
+    last: dict[tuple[str, str], int] = {}
     for i, b in enumerate(blocks):
         text = b.text
         # a date-only line starts with its year or month (after at most one bracket)
         if len(text) > 40 or not (text[:1].isdigit() or text[1:2].isdigit()):
             continue
-        found = dates.date_only(text)
-        if found is not None:
-            groups.setdefault((b.tag, b.hint.strip()), []).append((i, found))
-    for stamps in groups.values():
-        if (
-            len(stamps) >= 3
-            and stamps[0][0] < region.start
-            and stamps[-1][0] >= region.stop
-        ):
+        key = (b.tag, b.hint.strip())
+        groups.setdefault(key, []).append(i)
+        first.setdefault(key, i)
+        last[key] = i
+    for key, members in groups.items():
+        if len(members) < 3 or first[key] >= region.start or last[key] < region.stop:
+            continue
+        stamps = [(i, f) for i in members if (f := dates.date_only(blocks[i].text)) is not None]
+        if len(stamps) >= 3 and stamps[0][0] < region.start and stamps[-1][0] >= region.stop:
             return max((f for _, f in stamps), key=lambda f: (f.date, f.at or dt.datetime.min))
     return None
