@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import itertools
+import time
 
 import httpx
 
@@ -174,3 +176,41 @@ def test_host_limiter_hook_is_used() -> None:
 
     asyncio.run(go())
     assert acquired == [("127.0.0.1:1", 0.0), ("127.0.0.1:1", 0.0)]
+
+
+def test_cookies_set_by_a_site_are_sent_back_and_repeated_headers_joined() -> None:
+    seen: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("cookie"))
+        if request.url.path == "/login":
+            return httpx.Response(200, headers=[("Set-Cookie", "sid=abc; Path=/"), ("X-Tag", "a"), ("X-Tag", "b")])
+        return httpx.Response(200, text="ok")
+
+    async def go() -> list[dict[str, str]]:
+        async with Fetcher(FAST, transport=httpx.MockTransport(handler)) as f:
+            first = (await f.fetch("http://127.0.0.1/login")).raw
+            second = (await f.fetch("http://127.0.0.1/page")).raw
+            return [first.headers, second.headers]
+
+    first, _ = asyncio.run(go())
+    assert seen == [None, "sid=abc"]
+    assert first["x-tag"] == "a, b" and first["set-cookie"].startswith("sid=abc")
+
+
+def test_min_delay_spaces_request_starts_on_one_host() -> None:
+    starts: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        starts.append(time.monotonic())
+        return httpx.Response(200, text="ok")
+
+    policy = FetchPolicy(min_delay=0.05, per_host=4, obey_robots=False)
+
+    async def go() -> None:
+        async with Fetcher(policy, transport=httpx.MockTransport(handler)) as f:
+            await f.fetch_all([f"http://127.0.0.1/{i}" for i in range(4)])
+
+    asyncio.run(go())
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert len(starts) == 4 and min(gaps) >= 0.045
