@@ -16,6 +16,22 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 SEED = SHARED / "seed" / "000_369957bb338a4502.txt"
 GOLD = SHARED / "gold" / "seed_article.gold.json"
+#: the bundled demo site's live pages, and a sources file for it (each test fills in {url} and {delay}).
+DEMO_SITE = ROOT / "initiatives" / "demo_site" / "live"
+DEMO_SOURCES = """\
+[[sites]]
+name = "jungong"
+base_url = "{url}/"
+start_urls = ["{url}/aecc-zhuxin.html"]
+
+[[sites.listings]]
+url = "{url}/index.html"
+link_selector = "a.art"
+
+[sites.politeness]
+concurrency = 1
+min_delay = {delay}
+"""
 
 
 @pytest.fixture(scope="session")

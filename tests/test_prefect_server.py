@@ -19,29 +19,15 @@ from sqlalchemy import create_engine, func, select, text
 from initiatives.remote import RemoteError, Triggered, deployment_names, trigger, trigger_or_run
 from initiatives.testsite import SiteServer
 from schema import models as m
+from tests.conftest import DEMO_SITE, DEMO_SOURCES
 from tests.prefect_stack import BIN, ROOT, Proc, Server, prefect_server, run_cli, start, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-SITE = ROOT / "initiatives" / "demo_site" / "live"
 SECRET_BLOCK = "initiatives-database-url"
 POOL = "initiatives"
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
-SOURCES = """\
-[[sites]]
-name = "jungong"
-base_url = "{url}/"
-start_urls = ["{url}/aecc-zhuxin.html"]
-
-[[sites.listings]]
-url = "{url}/index.html"
-link_selector = "a.art"
-
-[sites.politeness]
-concurrency = 1
-min_delay = {delay}
-"""
 
 
 @pytest.fixture(scope="module")
@@ -169,8 +155,8 @@ def test_deployments_carry_schedules_schema_and_pull_step(deployed: Server) -> N
 def test_crawl_runs_on_a_worker_and_loads_postgres(deployed: Server, pg_url: str, tmp_path: Path) -> None:
     _save_secret(deployed.api_url, pg_url)
     procs: list[Proc] = []
-    with SiteServer(SITE) as site:
-        (tmp_path / "sources.toml").write_text(SOURCES.format(url=site.url, delay=0.0), encoding="utf-8")
+    with SiteServer(DEMO_SITE) as site:
+        (tmp_path / "sources.toml").write_text(DEMO_SOURCES.format(url=site.url, delay=0.0), encoding="utf-8")
         try:
             procs.append(_worker(deployed, tmp_path, "worker-crawl"))
             run = run_cli(
@@ -228,8 +214,8 @@ def test_trigger_or_run_creates_a_run_and_never_calls_local(deployed: Server) ->
 def test_backfill_triggered_like_the_cli_does(deployed: Server, pg_url: str, tmp_path: Path) -> None:
     _save_secret(deployed.api_url, pg_url)
     procs: list[Proc] = []
-    with SiteServer(SITE) as site:
-        (tmp_path / "sources.toml").write_text(SOURCES.format(url=site.url, delay=0.0), encoding="utf-8")
+    with SiteServer(DEMO_SITE) as site:
+        (tmp_path / "sources.toml").write_text(DEMO_SOURCES.format(url=site.url, delay=0.0), encoding="utf-8")
         urls = tmp_path / "urls.txt"
         urls.write_text(f"{site.url}/aecc-gbk.html\n{site.url}/aecc-keji.html\n", encoding="utf-8")
 

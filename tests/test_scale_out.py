@@ -26,23 +26,7 @@ from sqlalchemy import create_engine, func, select
 from flows.runners import in_order, task_runner
 from initiatives.testsite import SiteServer
 from schema import models as m
-from tests.conftest import ROOT, SEED, SHARED
-
-SITE = ROOT / "initiatives" / "demo_site" / "live"
-SOURCES = """\
-[[sites]]
-name = "jungong"
-base_url = "{url}/"
-start_urls = ["{url}/aecc-zhuxin.html"]
-
-[[sites.listings]]
-url = "{url}/index.html"
-link_selector = "a.art"
-
-[sites.politeness]
-concurrency = 1
-min_delay = {delay}
-"""
+from tests.conftest import DEMO_SITE, DEMO_SOURCES, ROOT, SEED, SHARED
 
 
 # --- the in-order pipeline --------------------------------------------------------------------------
@@ -91,7 +75,7 @@ def test_task_runner_choices(monkeypatch: pytest.MonkeyPatch) -> None:
 
 # --- Dask gives the same results as threads ---------------------------------------------------------
 def _pages() -> list[Path]:
-    pages = [*sorted(SITE.glob("*.html")), SEED]
+    pages = [*sorted(DEMO_SITE.glob("*.html")), SEED]
     corpus = SHARED / "corpus" / "pages"
     if corpus.is_dir():
         pages += sorted(p for p in corpus.iterdir() if p.suffix in (".html", ".htm"))[:12]
@@ -188,9 +172,9 @@ def _counts(url: str) -> dict[str, Any]:
 def reference(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, Any]]]:
     """One crawl alone, into SQLite: what any number of concurrent or interrupted crawls must end with."""
     work = tmp_path_factory.mktemp("reference")
-    with SiteServer(SITE) as site:
+    with SiteServer(DEMO_SITE) as site:
         sources = work / "sources.toml"
-        sources.write_text(SOURCES.format(url=site.url, delay=0.0), encoding="utf-8")
+        sources.write_text(DEMO_SOURCES.format(url=site.url, delay=0.0), encoding="utf-8")
         db = f"sqlite:///{work / 'ref.db'}"
         _finish(_crawl_process(db, sources, work / "data", _api_url(), batch=2))
         yield site.url, _counts(db)
@@ -215,7 +199,7 @@ def test_two_crawls_at_once_on_overlapping_urls(
 
     upgrade(pg_url)  # both workers start on a migrated database, as deployments do after their first run
     sources = tmp_path / "sources.toml"
-    sources.write_text(SOURCES.format(url=site_url, delay=0.0), encoding="utf-8")
+    sources.write_text(DEMO_SOURCES.format(url=site_url, delay=0.0), encoding="utf-8")
     procs = [_crawl_process(pg_url, sources, tmp_path / "data", _api_url()) for _ in range(2)]
     try:
         for p in procs:
@@ -237,7 +221,7 @@ def test_crawl_killed_mid_run_is_finished_by_the_next_run(
     engine = create_engine(pg_url)
     sources = tmp_path / "sources.toml"
     # one request a second to the host, one page per batch: the kill lands between page loads.
-    sources.write_text(SOURCES.format(url=site_url, delay=1.0), encoding="utf-8")
+    sources.write_text(DEMO_SOURCES.format(url=site_url, delay=1.0), encoding="utf-8")
     first = _crawl_process(pg_url, sources, tmp_path / "data", _api_url())
     try:
         deadline = time.monotonic() + 90
