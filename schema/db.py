@@ -24,9 +24,13 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             # Foreign keys and cascades are off by default in SQLite; WAL lets readers work during loads.
+            # synchronous=NORMAL is WAL's recommended level: a commit is still atomic (a page is all there
+            # or not at all after any crash), only the newest commits may be lost to a power cut, and it
+            # saves an fsync per page.
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
