@@ -152,4 +152,4 @@ def _backfill(
                     walk_listing(key, engine, site, index, since, until, finished, settings, policy, load_id, stats)
                 if not site.listings and not site.sitemaps and not site.feeds:
                     stats.problems.append(f"{site.name}: no listings, feeds or sitemaps to walk")
-    return publish(stats, load_id, "backfill")
+    return publish(stats, load_id, "backfill", settings.database)

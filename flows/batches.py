@@ -11,7 +11,6 @@ import asyncio
 import datetime as dt
 import random
 import string
-import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +48,8 @@ class RunStats:
     host_seconds: dict[str, float] = field(default_factory=dict)
     transitions: list[str] = field(default_factory=list)
     stage_cpu: dict[str, float] = field(default_factory=dict)
+    #: when the run began, for its row in ``load_runs``.
+    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     def add(self, outcomes: Iterable[LoadOutcome], fetched: Sequence[FetchedPage] = ()) -> None:
         for o in outcomes:
@@ -290,22 +291,3 @@ def load_batch(
         )
         outcomes.append(load_page(engine, result, facts, load_id, PARSER_VERSION))
     return outcomes
-
-
-def process_batch(
-    engine: Engine,
-    session: FetchSession,
-    pages: Sequence[FetchedPage],
-    sites: dict[str, Site],
-    load_id: str,
-    probes: dict[str, tuple[str, int | None, str]],
-    stats: RunStats,
-) -> list[PageResult]:
-    """Parse (with soft-404 probes) and load one fetched batch, adding to ``stats`` with CPU per stage."""
-    t0 = time.thread_time()
-    results = probe_batch(pages, parse_batch(pages, sites), sites, session, probes)
-    t1 = time.thread_time()
-    stats.add(load_batch(engine, pages, results, sites, load_id), pages)
-    stats.cpu("parse", t1 - t0)
-    stats.cpu("load", time.thread_time() - t1)
-    return results

@@ -28,7 +28,7 @@ from flows.sources import Site, Sources, load_sources
 from initiatives.settings import Settings
 from parsers.records import PageResult
 from schema.db import make_engine, upgrade
-from schema.loader import LoadOutcome
+from schema.loader import LoadOutcome, record_run
 
 #: batches fetched ahead of the one being parsed: enough to keep the pipe full, bounded for memory.
 LOOKAHEAD = 2
@@ -133,13 +133,18 @@ def run_targets(
     return stats
 
 
-def publish(stats: RunStats, load_id: str, flow_name: str) -> dict[str, Any]:
+def publish(stats: RunStats, load_id: str, flow_name: str, database: str) -> dict[str, Any]:
     create_markdown_artifact(
         key=f"{flow_name}-summary",
         markdown=summary_markdown(stats, load_id, flow_name),
         description=f"{flow_name} run summary",
     )
     result = stats.as_dict()
+    engine = make_engine(database)
+    try:
+        record_run(engine, load_id, flow_name, stats.started_at, result)
+    finally:
+        engine.dispose()
     result["load_id"] = load_id
     get_run_logger().info(
         "%s %s: %s", flow_name, load_id, {k: result[k] for k in ("pages_by_verdict", "records_written")}
@@ -191,4 +196,4 @@ def crawl(sources_file: str | None = None, sites: list[str] | None = None) -> di
             run_targets(key, targets, site_map, settings, policy, load_id, stats)
     finally:
         engine.dispose()
-    return publish(stats, load_id, "crawl")
+    return publish(stats, load_id, "crawl", settings.database)

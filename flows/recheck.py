@@ -42,4 +42,4 @@ def recheck(sites: list[str] | None = None, sources_file: str | None = None) -> 
     with session.shared(key, policy, RawArchive(settings.raw_dir)):
         progress.start("recheck", len(targets))
         run_targets(key, targets, {s.name: s for s in chosen}, settings, policy, load_id, stats)
-    return publish(stats, load_id, "recheck")
+    return publish(stats, load_id, "recheck", settings.database)

@@ -98,4 +98,4 @@ def reparse(
         progress.advance(len(part))
     if not bodies:
         stats.problems.append("no stored article matched the selection")
-    return publish(stats, load_id, "reparse")
+    return publish(stats, load_id, "reparse", settings.database)

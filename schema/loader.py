@@ -374,6 +374,19 @@ def load_page(
     return LoadOutcome(facts.url, verdict.name, article_written, records, kept, transition)
 
 
+def record_run(engine: Engine, load_id: str, flow: str, started_at: dt.datetime, stats: Mapping[str, Any]) -> None:
+    """The run's row in ``load_runs`` (dlt's load id): a repeated publish of the same run overwrites it."""
+    row = {
+        "load_id": load_id,
+        "flow": flow,
+        "started_at": started_at,
+        "finished_at": dt.datetime.now(dt.UTC),
+        "stats": dict(stats),
+    }
+    with Session(engine) as session, session.begin():
+        session.execute(_upsert(m.LoadRun, tuple(row), ("load_id",), ("finished_at", "stats")), row)
+
+
 def _aware(value: dt.datetime) -> dt.datetime:
     """SQLite hands back naive datetimes; everything stored here is UTC."""
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)

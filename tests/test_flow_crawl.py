@@ -48,6 +48,7 @@ def test_demo_crawls_then_keeps_everything_when_site_expires(
         )
         gbk = s.scalar(select(m.Article).where(m.Article.title.like("%红色引擎%")))
         page = s.get(m.Page, seed.page_id)
+        runs = list(s.scalars(select(m.LoadRun.flow).order_by(m.LoadRun.started_at)))
         fetch_verdicts = list(
             s.scalars(select(m.Fetch.verdict).where(m.Fetch.page_id == seed.page_id).order_by(m.Fetch.fetched_at))
         )
@@ -57,6 +58,7 @@ def test_demo_crawls_then_keeps_everything_when_site_expires(
     assert gbk is not None and "中国航发南方党委" in gbk.body
     assert page is not None and page.last_verdict == "expired"
     assert fetch_verdicts == ["ok_with_notice", "expired"]
+    assert runs == ["crawl", "crawl"]  # one load_runs row per flow run
     assert (tmp_path / "demo" / "raw").is_dir()
 
 

@@ -183,3 +183,13 @@ def test_resolved_mention_upgrades_unresolved_unit(engine: Engine) -> None:
     with Session(engine) as s:
         unit = s.scalar(select(m.Unit).where(m.Unit.name == "红林"))
     assert unit is not None and unit.resolved and unit.full_name == "红林公司全称"
+
+
+def test_run_row_is_written_once_per_load_id(engine: Engine) -> None:
+    loader.record_run(engine, "crawl-1", "crawl", T0, {"records_written": 0})
+    loader.record_run(engine, "crawl-1", "crawl", T0, {"records_written": 17})
+    with Session(engine) as s:
+        runs = list(s.scalars(select(m.LoadRun)))
+    assert len(runs) == 1
+    assert runs[0].flow == "crawl" and runs[0].stats == {"records_written": 17}
+    assert runs[0].finished_at is not None and loader._aware(runs[0].started_at) == T0
