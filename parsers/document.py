@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -23,7 +24,8 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-_WS = re.compile(r"[ \t\r\n\f\v\u00a0\u3000\u200b\ufeff]+")
+#: invisible characters that `str.split` does not count as whitespace but pages use as spacing.
+_ZERO_WIDTH = str.maketrans({"\u200b": " ", "\ufeff": " "})
 #: elements whose text is never shown to a reader.
 _INVISIBLE = _words(
     "script style noscript template iframe svg head select option textarea button object embed "
@@ -51,12 +53,21 @@ MAX_BLOCKS = 20_000
 
 
 def clean_space(text: str) -> str:
-    return _WS.sub(" ", text).strip()
+    """Collapse runs of whitespace (Unicode's, so U+3000 and no-break spaces too) to one space.
+
+    `str.split` does this in C about three times faster than a regex, and it runs for every line.
+    """
+    if "\u200b" in text or "\ufeff" in text:
+        text = text.translate(_ZERO_WIDTH)
+    return " ".join(text.split())
 
 
-@dataclass(frozen=True, slots=True)
-class Container:
-    """A block element that may hold the article; `hint` is its class and id, lower-cased."""
+class Container(NamedTuple):
+    """A block element that may hold the article; `hint` is its class and id, lower-cased.
+
+    Named tuples, not frozen dataclasses: a page makes hundreds of these, and a frozen dataclass's
+    ``__init__`` costs several times more (it sets each field through ``object.__setattr__``).
+    """
 
     tag: str
     hint: str
@@ -65,8 +76,7 @@ class Container:
     depth: int
 
 
-@dataclass(frozen=True, slots=True)
-class TextBlock:
+class TextBlock(NamedTuple):
     """One rendered line of text and the facts about where it sat in the tree."""
 
     text: str
