@@ -1,14 +1,16 @@
 """What moves between the steps of a run: a URL to fetch, and a fetch with its body already archived.
 
-Archiving happens as each response arrives (not after a batch), so the archive holds every body even if
-the run dies before parsing, and a 304 is turned back into the stored body here — the parsers then see
-the same bytes as last time and the loader finds nothing changed.
+A batch is archived as soon as its last response arrives, before anything parses it, so the archive holds
+every body even if the run dies later; one pack per batch, because a file per body costs more than the
+fetch itself. A 304 is turned back into the stored body here — the parsers then see the same bytes as
+last time and the loader finds nothing changed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 
@@ -43,14 +45,8 @@ class FetchedPage:
         return self.http_status == 304
 
 
-async def fetch_and_archive(
-    fetcher: Fetcher, archive: RawArchive, target: Target, executor: Executor | None = None
-) -> FetchedPage:
-    """Fetch one target and store its body; a 304 becomes the archived body it points at.
-
-    Hashing, compressing and writing run on ``executor`` when given (zlib and file writes release the
-    GIL), so the event loop keeps reading other responses meanwhile.
-    """
+async def fetch_page(fetcher: Fetcher, archive: RawArchive, target: Target) -> FetchedPage:
+    """Fetch one target; a 304 becomes the archived body it points at (already stored, so it has its hash)."""
     cond = target.conditional if target.known_hash and target.known_hash in archive else None
     fetched = await fetcher.fetch(target.url, cond)
     raw = fetched.raw
@@ -62,10 +58,23 @@ async def fetch_and_archive(
     if raw.status == 304:  # validators we did not send, or an archive that lost the body: ask again
         fetched = await fetcher.fetch(target.url, None)
         raw = fetched.raw
-    digest = None
-    if raw.body:
-        loop = asyncio.get_running_loop()
-        digest = await loop.run_in_executor(executor, archive.put, raw.body, raw.headers) if executor else (
-            archive.put(raw.body, raw.headers)
-        )
-    return FetchedPage(target, raw, fetched.fetched_at, fetched.elapsed, digest, raw.status)
+    return FetchedPage(target, raw, fetched.fetched_at, fetched.elapsed, None, raw.status)
+
+
+def archive_pages(archive: RawArchive, pages: Sequence[FetchedPage]) -> list[FetchedPage]:
+    """Store a batch's new bodies in one pack and give each page its body's sha256."""
+    todo = [i for i, p in enumerate(pages) if p.raw.body and p.content_hash is None]
+    digests = archive.put_many([(pages[i].raw.body, pages[i].raw.headers) for i in todo])
+    out = list(pages)
+    for i, digest in zip(todo, digests, strict=True):
+        out[i] = replace(pages[i], content_hash=digest)
+    return out
+
+
+async def fetch_and_archive(
+    fetcher: Fetcher, archive: RawArchive, targets: Sequence[Target], executor: Executor | None = None
+) -> list[FetchedPage]:
+    """Fetch a batch concurrently, then archive it; hashing, compressing and the pack write run on
+    ``executor`` when given (zlib, hashlib and file writes release the GIL), off the event loop."""
+    pages = await asyncio.gather(*(fetch_page(fetcher, archive, t) for t in targets))
+    return await asyncio.get_running_loop().run_in_executor(executor, archive_pages, archive, pages)

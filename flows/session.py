@@ -84,9 +84,7 @@ class FetchSession:
         return self.submit_batch(targets).result()
 
     async def _batch(self, targets: Sequence[Target]) -> list[FetchedPage]:
-        fetcher = self.fetcher
-        jobs = (fetch_and_archive(fetcher, self.archive, t, self._executor) for t in targets)
-        return list(await asyncio.gather(*jobs))
+        return await fetch_and_archive(self.fetcher, self.archive, targets, self._executor)
 
     def cpu_seconds(self) -> float:
         """CPU time used so far by the loop thread: fetching and archiving, for the per-stage split."""

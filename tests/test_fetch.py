@@ -86,17 +86,6 @@ def test_conditional_get_sends_validators() -> None:
     assert seen["if-none-match"] == '"v1"' and seen["if-modified-since"].startswith("Mon")
 
 
-def test_archive_is_content_addressed_and_deduplicated(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    archive = RawArchive(tmp_path)
-    body = "中国航发".encode()
-    digest = archive.put(body, {"content-type": "text/html"})
-    assert digest == content_hash(body)
-    assert archive.put(body) == digest
-    assert archive.get(digest) == body and archive.headers(digest) == {"content-type": "text/html"}
-    assert len(list(tmp_path.rglob("*.gz"))) == 1
-    assert not list(tmp_path.rglob(".tmp-*"))
-
-
 def test_dns_failure_is_recorded() -> None:
     async def go():  # type: ignore[no-untyped-def]
         async with Fetcher(FetchPolicy(min_delay=0.0, retries=0, connect_timeout=5)) as f:
