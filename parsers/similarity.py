@@ -23,7 +23,12 @@ _PATHISH = re.compile(r"(?:[a-z][a-z0-9+.-]*:)?[\w.~%-]*(?:/[\w.~%+=&?#-]*)+", r
 
 
 def normalise(text: str) -> str:
-    """Lower-case, drop echoed URLs and collapse white space: differences a catch-all page would show."""
+    """Lower-case, drop echoed URLs and collapse white space: differences a catch-all page would show.
+
+    The raw text is cut first (normalising only shrinks it), so a 30 MB page costs what a 100 KB one does.
+    """
+    if len(text) > 4 * (HEAD_CHARS + TAIL_CHARS):
+        text = text[: 4 * HEAD_CHARS] + " " + text[-4 * TAIL_CHARS :]
     text = _WS.sub(" ", _PATHISH.sub(" ", text)).strip().lower()
     if len(text) > HEAD_CHARS + TAIL_CHARS:
         text = text[:HEAD_CHARS] + " " + text[-TAIL_CHARS:]

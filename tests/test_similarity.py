@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
-
-from parsers.similarity import similarity
+from parsers.similarity import HEAD_CHARS, TAIL_CHARS, normalise, shingles, similarity
 
 PAGE = "对不起，您访问的页面不存在。返回首页 | 新闻中心 | 联系我们 | 版权所有 某某网 京ICP备12345678号"
 ARTICLE = "中国航发各直属单位坚持党建围绕中心、服务中心，矢志攻坚克难，不断加快自主研制步伐。" * 5
@@ -37,6 +35,6 @@ def test_bounds_and_symmetry() -> None:
 
 def test_huge_texts_are_bounded() -> None:
     big = ARTICLE * 20_000
-    start = time.perf_counter()
+    assert len(normalise(big)) <= HEAD_CHARS + TAIL_CHARS + 1
+    assert sum(shingles(big).values()) <= HEAD_CHARS + TAIL_CHARS
     assert similarity(big, big + "尾") > 0.9
-    assert time.perf_counter() - start < 1.0
