@@ -5,8 +5,8 @@ one bad host never stops a batch and every attempt can be recorded. This module 
 ``initiatives inspect`` uses it and must start fast.
 
 Transport (chosen by measurement, see docs/crawling.md): plain ``http://`` goes through an aiohttp-backed
-httpx transport when ``httpx-aiohttp`` is installed, because httpx's own pool costs several milliseconds
-of CPU per request at 32 in flight; ``https://`` goes through httpx's transport with HTTP/2 enabled, so a
+httpx transport (``flows/transport.py``), because httpx's own pool costs several milliseconds of CPU per
+request at 32 in flight; ``https://`` goes through httpx's transport with HTTP/2 enabled, so a
 server that offers h2 in ALPN gets one multiplexed connection. The client API is httpx either way.
 """
 
@@ -26,6 +26,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from flows.transport import AiohttpTransport
 from parsers.records import RawPage
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -186,15 +187,11 @@ def make_transports(policy: FetchPolicy) -> dict[str, httpx.AsyncBaseTransport]:
         max_connections=policy.concurrency, max_keepalive_connections=policy.concurrency, keepalive_expiry=30.0
     )
     https = httpx.AsyncHTTPTransport(http2=policy.http2, limits=limits, trust_env=False)
-    http: httpx.AsyncBaseTransport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
-    if policy.transport in ("auto", "aiohttp"):
-        try:
-            from httpx_aiohttp import AiohttpTransport
-        except ImportError:
-            if policy.transport == "aiohttp":
-                raise
-        else:
-            http = AiohttpTransport(limits=limits, trust_env=False)
+    http: httpx.AsyncBaseTransport
+    if policy.transport == "httpx":
+        http = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+    else:
+        http = AiohttpTransport(limits, policy.max_bytes)
     return {"http://": http, "https://": https}
 
 
@@ -360,7 +357,7 @@ class Fetcher:
                 try:
                     result = await self._request(url, headers, max_bytes)
                 except httpx.TimeoutException as exc:
-                    last_error = _timeout_or_connect_error(exc)
+                    last_error = f"timeout: {type(exc).__name__}"
                     result = None
                 except httpx.HTTPError as exc:
                     last_error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
@@ -385,7 +382,7 @@ class Fetcher:
         self, url: str, headers: dict[str, str], max_bytes: int
     ) -> tuple[int, dict[str, str], bytes, str | None]:
         assert self._client is not None, "use Fetcher as an async context manager"
-        async with self._client.stream("GET", url, headers=headers) as response:
+        async with self._client.stream("GET", url, headers=headers, extensions={"max_bytes": max_bytes}) as response:
             resp_headers = _header_dict(response.headers)
             declared = resp_headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > max_bytes:
@@ -411,15 +408,6 @@ def _header_dict(headers: httpx.Headers) -> dict[str, str]:
         text = value.decode(encoding)
         out[key] = f"{out[key]}, {text}" if key in out else text
     return out
-
-
-def _timeout_or_connect_error(exc: httpx.TimeoutException) -> str:
-    """httpx-aiohttp maps every aiohttp connection error (DNS failure, refused) to ConnectTimeout;
-    the underlying OSError tells a real timeout from a connect error, which must not be retried."""
-    cause = exc.__cause__
-    if isinstance(cause, OSError) and not isinstance(cause, TimeoutError):
-        return f"ConnectError: {cause}"
-    return f"timeout: {type(exc).__name__}"
 
 
 def _retry_after(value: str | None) -> float | None:

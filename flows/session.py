@@ -44,7 +44,7 @@ class FetchSession:
         self._transport = transport
         # Per-host politeness shared across workers when INITIATIVES_HOST_LIMITS=prefect; in-process otherwise.
         self._limiter = limiter if limiter is not None else politeness.host_limiter(policy)
-        self._loop = asyncio.new_event_loop()
+        self._loop = _new_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fetch-loop", daemon=True)
         self._fetcher: Fetcher | None = None
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="archive")
@@ -93,6 +93,16 @@ class FetchSession:
 
 async def _thread_time() -> float:
     return time.thread_time()
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's C event loop where it exists (not on Windows): socket reads, writes and timers cost about
+    a fifth less loop CPU per request than asyncio's, and this loop does nothing but requests."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - Windows
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 def register(key: str, session: FetchSession) -> None:
