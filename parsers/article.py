@@ -16,7 +16,7 @@ import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Literal
 
@@ -257,7 +257,10 @@ def _block_span(walk: Walk, c: int) -> range:
 # ---------------------------------------------------------------- assembling the article
 
 
+@lru_cache(maxsize=8192)
 def _key(text: str) -> str:
+    """The text without spaces, brackets and separators, for comparing lines; cached because the title
+    search, the body pass and the chrome test all ask for the same lines' keys."""
     return _STRIP_KEY.sub("", text)
 
 
@@ -265,7 +268,8 @@ def _is_chrome(b: TextBlock) -> bool:
     r = rules()
     text = b.text
     n = len(text)
-    if _key(text) in r.exact or not _key(text):
+    key = _key(text)
+    if not key or key in r.exact:
         return True
     if n <= r.boilerplate_max and r.boilerplate.search(text) and (n <= 40 or "。" not in text):
         return True
@@ -514,25 +518,8 @@ def _assemble(
 # ---------------------------------------------------------------- title and date
 
 
-def _meta_values(doc: Document) -> dict[str, str]:
-    """meta name/property/itemprop → content, first occurrence wins."""
-    out: dict[str, str] = {}
-    if doc.tree is None:
-        return out
-    for node in doc.tree.css("meta"):
-        attrs = node.attributes
-        content = attrs.get("content")
-        if not content:
-            continue
-        for attr in ("property", "name", "itemprop"):
-            key = attrs.get(attr)
-            if key:
-                out.setdefault(key.strip().lower(), content.strip())
-    return out
-
-
 def _meta_value(doc: Document, names: Sequence[str]) -> str | None:
-    values = _meta_values(doc)
+    values = doc.meta
     for name in names:
         v = values.get(name)
         if v:
@@ -565,12 +552,13 @@ def _title(
     stop = min(region.stop, len(blocks))
     limit = max(0, region.start - 60)
     best: tuple[int, int] | None = None
+    first_key = _key(parts[0]) if parts else None
     if page_title:
         for i in range(limit, stop):
             t = blocks[i].text
             if len(t) < 4 or len(t) > 120:
                 continue
-            named = page_title.startswith(t) or (parts and _key(t) == _key(parts[0])) or t in candidates
+            named = page_title.startswith(t) or (first_key is not None and _key(t) == first_key) or t in candidates
             if named and (best is None or len(t) > best[1] or (len(t) == best[1] and i < region.start)):
                 best = (i, len(t))
     if best is not None:
@@ -622,7 +610,7 @@ def _published(
 
 
 def _meta_date(doc: Document) -> dates.Found | None:
-    values = _meta_values(doc)
+    values = doc.meta
     for name in rules().meta_published:
         v = values.get(name)
         if v and (found := dates.parse_iso(v)):

@@ -142,6 +142,23 @@ class Document:
         return clean_space(node.text()) if node is not None else ""
 
     @cached_property
+    def meta(self) -> dict[str, str]:
+        """<meta> name/property/itemprop (lower-cased) → content, first occurrence wins; read once per page."""
+        out: dict[str, str] = {}
+        if self.tree is None:
+            return out
+        for node in self.tree.css("meta"):
+            attrs = node.attributes
+            content = attrs.get("content")
+            if not content:
+                continue
+            for attr in ("property", "name", "itemprop"):
+                key = attrs.get(attr)
+                if key:
+                    out.setdefault(key.strip().lower(), content.strip())
+        return out
+
+    @cached_property
     def walk(self) -> Walk:
         """Visible text blocks with their context; empty for text dumps."""
         if self.tree is None:
