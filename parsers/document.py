@@ -217,25 +217,25 @@ def walk_blocks(root: LexborNode) -> Walk:
     cont_stack: list[int] = [-1]
 
     def flush() -> None:
+        """End the current line; callers check ``buf`` first (most block boundaries have no text), and an
+        empty ``buf`` means the link and bold counters are zero too."""
         nonlocal link_chars, bold_chars, pending_img
-        if buf:
-            line = clean_space("".join(buf))
-            buf.clear()
-            if line:
-                tag, hint = owner_stack[-1]
-                blocks.append(
-                    TextBlock(
-                        line, tag, hint, link_chars, bold_chars, cont_stack[-1], pending_img,
-                        caption_depth > 0,
-                    )
+        line = clean_space("".join(buf))
+        buf.clear()
+        if line:
+            tag, hint = owner_stack[-1]
+            blocks.append(
+                TextBlock(
+                    line, tag, hint, link_chars, bold_chars, cont_stack[-1], pending_img, caption_depth > 0
                 )
-                pending_img = False
+            )
+            pending_img = False
         link_chars = 0
         bold_chars = 0
 
     # entries: (node, depth, "") to open an element, or (None, caption flag, tag) to close one
     stack: list[tuple[LexborNode | None, int, str]] = [(root, 0, "")]
-    while stack and len(blocks) < MAX_BLOCKS:
+    while stack:
         node, depth, closing = stack.pop()
         if node is None:
             if closing == "a":
@@ -243,7 +243,10 @@ def walk_blocks(root: LexborNode) -> Walk:
             elif closing in _BOLD_TAGS:
                 bold_depth -= 1
             elif closing in _BLOCK_TAGS:
-                flush()
+                if buf:
+                    flush()
+                    if len(blocks) >= MAX_BLOCKS:
+                        break
                 caption_depth -= depth
                 owner_stack.pop()
                 if closing in _CONTAINER_TAGS:
@@ -267,11 +270,15 @@ def walk_blocks(root: LexborNode) -> Walk:
             pending_img = True
             continue
         if tag == "br" or tag == "hr":
-            flush()
+            if buf:
+                flush()
+                if len(blocks) >= MAX_BLOCKS:
+                    break
             continue
         cap = 0
         if tag in _BLOCK_TAGS:
-            flush()
+            if buf:
+                flush()
             hint = _hint(node)
             if tag == "figcaption" or "caption" in hint:
                 cap = 1
@@ -289,7 +296,8 @@ def walk_blocks(root: LexborNode) -> Walk:
         while child is not None:
             stack.append((child, depth + 1, ""))
             child = child.prev
-    flush()
+    if buf and len(blocks) < MAX_BLOCKS:
+        flush()
     return Walk(tuple(blocks), tuple(containers))
 
 

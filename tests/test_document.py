@@ -50,3 +50,12 @@ def test_from_raw_and_bytes() -> None:
     assert Document.from_raw(raw).lines[0] == "第一段链接文字"
     assert document_from_bytes("http://example.cn/", b"\x00\x01\x02PNG\x00") is None
     assert clean_space(" a\u3000 b\n") == "a b"
+
+
+def test_walk_stops_at_the_block_limit_for_line_breaks_and_blocks() -> None:
+    from parsers.document import MAX_BLOCKS
+
+    for html in ("<body>" + "行<br>" * (MAX_BLOCKS + 500) + "</body>",
+                 "<body>" + "<p>段</p>" * (MAX_BLOCKS + 500) + "</body>"):
+        doc = Document.from_text("http://example.com/", html, content_type="text/html")
+        assert len(doc.walk.blocks) == MAX_BLOCKS
