@@ -6,10 +6,12 @@ because creating a file is what an archive write costs on this kind of disk: 0.4
 file, against 0.09 ms to hash and compress a 30 KB page (see docs/crawling.md). A pack holds, per body, two
 gzip members: ``{"sha256": …, "headers": {…}}`` as one JSON line, then the body (``zcat`` shows them all).
 
-``index.sqlite3`` maps each sha256 to its pack, offset and length. The packs are the truth and the index
-is derived: a missing index is rebuilt from the packs on open, and a pack renamed into place whose index
-rows never committed (a crash between the two) only costs a refetch. The index is SQLite in WAL mode, so
-several processes on one machine can share an archive.
+An index maps each sha256 to its pack, offset and length. The packs are the truth and the index is
+derived: a lookup that misses first indexes packs it has not seen, so a missing index is rebuilt, a pack
+written by another machine sharing the directory (an NFS mount) is found, and a pack renamed into place
+whose index rows never committed (a crash between the two) is picked up. Each machine keeps its own index
+file (``index-<hostname>.sqlite3``, SQLite with a rollback journal, not WAL, which needs shared memory
+that network filesystems lack); the processes on one machine share it.
 
 Archives written by earlier versions (one ``<2 hex>/<sha256>.gz`` file per body, and before that body and
 headers side by side under two directory levels) are still read.
@@ -23,6 +25,7 @@ import gzip
 import hashlib
 import json
 import os
+import socket
 import sqlite3
 import threading
 import uuid
@@ -33,17 +36,17 @@ from pathlib import Path
 #: zlib level for bodies: on the shared corpus pages (~59 KB) level 3 takes 0.44 ms against 0.71 ms at
 #: level 6 for 10% more bytes; compression is most of an archive write's user CPU.
 BODY_LEVEL = 3
-INDEX_NAME = "index.sqlite3"
 PACKS = "packs"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS bodies (
-    sha256 TEXT PRIMARY KEY,
-    pack TEXT NOT NULL,
-    offset INTEGER NOT NULL,
-    length INTEGER NOT NULL
-) WITHOUT ROWID
-"""
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS bodies (sha256 TEXT PRIMARY KEY, pack TEXT NOT NULL, offset INTEGER NOT NULL,"
+    " length INTEGER NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS packs (name TEXT PRIMARY KEY) WITHOUT ROWID",
+)
+
+
+def index_name() -> str:
+    return f"index-{socket.gethostname()}.sqlite3"
 
 
 class ArchiveError(Exception):
@@ -74,33 +77,31 @@ class RawArchive:
         return conn
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.root / INDEX_NAME, timeout=60.0, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        return conn
+        return sqlite3.connect(self.root / index_name(), timeout=60.0, isolation_level=None)
 
     def _ensure_index(self) -> None:
         with self._ready_lock:
             if self._ready:
                 return
             self.root.mkdir(parents=True, exist_ok=True)
-            fresh = not (self.root / INDEX_NAME).exists()
             self._has_loose = any(p.is_dir() and len(p.name) == 2 for p in self.root.iterdir())
             conn = self._connect()
             try:
-                conn.execute(_SCHEMA)
-                if fresh and (self.root / PACKS).is_dir():
-                    _reindex(conn, self.root)
+                for statement in _SCHEMA:
+                    conn.execute(statement)
             finally:
                 conn.close()
             self._ready = True
 
-    def reindex(self) -> int:
-        """Rebuild the index from the packs (after the index file was lost); returns the bodies indexed."""
-        return _reindex(self._db(), self.root)
+    def catch_up(self) -> int:
+        """Index the packs this machine's index has not seen; returns the bodies added."""
+        return _index_new_packs(self._db(), self.root)
 
     def _locate(self, digest: str) -> tuple[str, int, int] | None:
-        row = self._db().execute("SELECT pack, offset, length FROM bodies WHERE sha256 = ?", (digest,)).fetchone()
+        query = "SELECT pack, offset, length FROM bodies WHERE sha256 = ?"
+        row = self._db().execute(query, (digest,)).fetchone()
+        if row is None and self.catch_up():
+            row = self._db().execute(query, (digest,)).fetchone()
         return (str(row[0]), int(row[1]), int(row[2])) if row else None
 
     # --- writing ---------------------------------------------------------------------------------------
@@ -134,6 +135,7 @@ class RawArchive:
                     "INSERT OR IGNORE INTO bodies (sha256, pack, offset, length) VALUES (?, ?, ?, ?)",
                     [(d, name, o, n) for d, o, n in records],
                 )
+                db.execute("INSERT OR IGNORE INTO packs (name) VALUES (?)", (name,))
         return digests
 
     def _known(self, digests: set[str]) -> set[str]:
@@ -206,12 +208,16 @@ class RawArchive:
         return headers, gzip.decompress(first.unused_data)
 
 
-def _reindex(conn: sqlite3.Connection, root: Path) -> int:
-    """Index every record of every pack: each record's first member names its sha256."""
+def _index_new_packs(conn: sqlite3.Connection, root: Path) -> int:
+    """Index every record of every pack not indexed yet: each record's first member names its sha256."""
+    if not (root / PACKS).is_dir():
+        return 0
+    seen = {str(r[0]) for r in conn.execute("SELECT name FROM packs")}
+    new = [p for p in sorted((root / PACKS).glob("*/*.pack")) if f"{p.parent.name}/{p.name}" not in seen]
     count = 0
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for path in sorted((root / PACKS).glob("*/*.pack")):
+        for path in new:
             name = f"{path.parent.name}/{path.name}"
             data = path.read_bytes()
             offset = 0
@@ -227,6 +233,7 @@ def _reindex(conn: sqlite3.Connection, root: Path) -> int:
                 )
                 offset += length
                 count += 1
+            conn.execute("INSERT OR IGNORE INTO packs (name) VALUES (?)", (name,))
     except BaseException:
         conn.execute("ROLLBACK")
         raise

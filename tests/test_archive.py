@@ -57,8 +57,10 @@ def test_lost_index_is_rebuilt_from_the_packs(tmp_path: Path) -> None:
     first = RawArchive(tmp_path)
     digests = first.put_many([(BODY, {"a": "1"}), (b"x" * 5000, {})])
     first.put(b"third", {"b": "2"})
-    for name in ("index.sqlite3", "index.sqlite3-wal", "index.sqlite3-shm"):
-        (tmp_path / name).unlink(missing_ok=True)
+    indexes = list(tmp_path.glob("index-*.sqlite3*"))
+    assert indexes
+    for path in indexes:
+        path.unlink()
     again = RawArchive(tmp_path)
     assert again.page(digests[0]) == ({"a": "1"}, BODY)
     assert again.get(digests[1]) == b"x" * 5000
@@ -99,3 +101,17 @@ def test_bodies_in_the_one_file_per_body_layout_are_still_read(tmp_path: Path) -
     archive = RawArchive(tmp_path)
     assert digest in archive and archive.page(digest) == ({"etag": '"v0"'}, BODY)
     assert archive.put(BODY) == digest and not packs(tmp_path)  # already stored: not written again
+
+
+def test_packs_written_on_another_machine_are_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two machines share the directory (an NFS mount); each keeps its own index of the shared packs."""
+    monkeypatch.setattr(archive_mod.socket, "gethostname", lambda: "worker-a")
+    here = RawArchive(tmp_path)
+    assert content_hash(BODY) not in here  # the index exists before the other machine writes
+    monkeypatch.setattr(archive_mod.socket, "gethostname", lambda: "worker-b")
+    there = RawArchive(tmp_path)
+    digest = there.put(BODY, {"etag": '"b"'})
+    monkeypatch.setattr(archive_mod.socket, "gethostname", lambda: "worker-a")
+    assert digest in here and here.page(digest) == ({"etag": '"b"'}, BODY)
+    assert sorted(p.name for p in tmp_path.glob("index-*.sqlite3")) == [
+        "index-worker-a.sqlite3", "index-worker-b.sqlite3"]
