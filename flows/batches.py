@@ -29,7 +29,7 @@ from parsers import verdict as verdict_stage
 from parsers.document import Document
 from parsers.pipeline import PARSER_VERSION, parse_document, process
 from parsers.records import PageResult, Probe, RawPage
-from schema.loader import FetchFacts, LoadOutcome, load_page
+from schema.loader import FetchFacts, LoadOutcome, load_pages
 
 __all__ = ["FetchedPage", "RunStats", "Target"]
 
@@ -53,6 +53,10 @@ class RunStats:
 
     def add(self, outcomes: Iterable[LoadOutcome], fetched: Sequence[FetchedPage] = ()) -> None:
         for o in outcomes:
+            if o.error:  # the database refused the page: nothing of it was written
+                self.skipped["load failed"] += 1
+                self.errors.append(f"{o.url}: not loaded: {o.error}")
+                continue
             self.verdicts[o.verdict] += 1
             self.articles_written += int(o.article_written)
             self.records_written += o.records_written
@@ -269,8 +273,9 @@ def loadable(page: FetchedPage) -> bool:
 def load_batch(
     engine: Engine, pages: Sequence[FetchedPage], results: Sequence[PageResult], sites: dict[str, Site], load_id: str
 ) -> list[LoadOutcome]:
-    """One transaction per page: a crash leaves every page either fully loaded or untouched."""
-    outcomes = []
+    """The batch in one transaction (``schema.loader.load_pages``): a crash leaves every page either fully
+    loaded or untouched, and a page the database refuses fails alone, with the error in its outcome."""
+    items = []
     for page, result in zip(pages, results, strict=True):
         if not loadable(page):
             continue
@@ -289,5 +294,5 @@ def load_batch(
             site_name=site.name if site else None,
             base_url=site.base_url if site else None,
         )
-        outcomes.append(load_page(engine, result, facts, load_id, PARSER_VERSION))
-    return outcomes
+        items.append((result, facts))
+    return load_pages(engine, items, load_id, PARSER_VERSION)

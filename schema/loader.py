@@ -1,4 +1,4 @@
-"""Load one page's results into the database: one transaction, natural keys, never good-over-dead.
+"""Load pages' results into the database: natural keys, never good-over-dead, a batch at a time.
 
 The loader is the only writer. Its rules are the invariants downstream apps rely on:
 - every fetch attempt is recorded, whatever it got;
@@ -6,21 +6,32 @@ The loader is the only writer. Its rules are the invariants downstream apps rely
 - unchanged text (and parser version) leaves records as they are; changed text replaces the article's
   records in the same transaction, with keys derived from content so they survive re-parsing;
 - shared rows (units, documents, frameworks, people, campaigns) are upserted on their natural keys, so two
-  workers loading overlapping pages never duplicate them.
+  workers loading overlapping pages never duplicate them;
+- a page is all there or not at all: a batch is one transaction; if the database refuses it, the batch is
+  rolled back and loaded page by page, so only the page it refuses fails (its outcome says why) and every
+  other page is loaded whole.
+
+Why a batch and set-based statements: one transaction and a dozen statements per page made loading, not
+parsing, the slowest stage of the pipeline. Now each table gets one statement per batch (Core, no ORM
+unit of work), and what a batch writes is exactly what loading its pages one by one would write: pages
+are applied in order, and a URL repeated within a batch starts a new group that sees the earlier writes.
+Rows are locked and upserted in key order, so concurrent workers take locks in the same order.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, Table, TextClause, bindparam, delete, insert, select, text, tuple_
+from sqlalchemy import Connection, Engine, Table, TextClause, bindparam, delete, insert, select, text, tuple_, update
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from parsers import health
@@ -29,6 +40,15 @@ from parsers.records import Article as ArticleRecord
 from parsers.records import Initiative as InitiativeRecord
 from parsers.verdict import is_home as is_home_url
 from schema import models as m
+
+log = logging.getLogger(__name__)
+
+#: pages written by one set of statements: keeps IN lists and multi-row statements far below SQLite's
+#: bound-parameter limit whatever the batch size.
+GROUP = 200
+#: errors that say nothing about a page (lost connection, locked database, deadlock): the batch is not
+#: retried page by page but raised, so the caller (a Prefect task with retries) runs it again.
+TRANSIENT = (sa_exc.OperationalError, sa_exc.InterfaceError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +78,12 @@ class LoadOutcome:
     records_written: int = 0
     kept_good_copy: bool = False
     site_transition: tuple[str, str] | None = None
+    #: set when the database refused this page: nothing of it was written (the rest of its batch was).
+    error: str | None = None
+
+
+#: one page to load: what the parsers made of it, and how it was fetched.
+Item = tuple[PageResult, FetchFacts]
 
 
 def site_host(url: str) -> str:
@@ -77,6 +103,17 @@ def text_hash(article: ArticleRecord) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
+def _table(model: type[m.Base]) -> Table:
+    return cast(Table, model.__table__)
+
+
+SITES = _table(m.Site)
+PAGES = _table(m.Page)
+ARTICLES = _table(m.Article)
+SECTIONS = _table(m.Section)
+INITIATIVES = _table(m.Initiative)
+
+
 @cache
 def _upsert(
     model: type[m.Base], cols: tuple[str, ...], key_cols: tuple[str, ...], update_cols: tuple[str, ...] = ()
@@ -86,7 +123,7 @@ def _upsert(
     SQLAlchemy cannot cache its dialect-specific upsert constructs, so they were compiled anew on every
     execution; this text is compiled once and typed from the model's columns (JSON, timezone-aware times).
     """
-    table = cast(Table, model.__table__)
+    table = _table(model)
 
     def names(columns: tuple[str, ...]) -> str:
         return ", ".join(f'"{c}"' for c in columns)
@@ -99,19 +136,15 @@ def _upsert(
     return text(sql).bindparams(*(bindparam(c, type_=table.c[c].type) for c in cols))
 
 
-def _upsert_id(
-    session: Session, model: type[m.Base], key: Mapping[str, Any], defaults: Mapping[str, Any] | None = None
-) -> int:
-    """Id of the row with natural key ``key``, inserting it race-free; ``defaults`` fill a new row only."""
-    row = {**key, **(defaults or {})}
-    session.execute(_upsert(model, tuple(row), tuple(key)), row)
-    row_id = session.scalar(select(model.id).filter_by(**key))  # type: ignore[attr-defined]
-    assert row_id is not None
-    return int(row_id)
+@cache
+def _update_by_id(model: type[m.Base], cols: tuple[str, ...]) -> Any:
+    """``UPDATE … WHERE id = :_id`` for an executemany over many rows, built once per shape."""
+    table = _table(model)
+    return update(table).where(table.c.id == bindparam("_id")).values({c: bindparam(c) for c in cols})
 
 
 def _ids(
-    session: Session,
+    conn: Connection,
     model: type[m.Base],
     key_cols: tuple[str, ...],
     rows: Sequence[dict[str, Any]],
@@ -119,21 +152,21 @@ def _ids(
 ) -> dict[tuple[Any, ...], int]:
     """Upsert many rows on their natural key in one statement; return ``{key values: id}``.
 
-    Set-based on purpose: one page can name dozens of units, and a statement per row made loading, not
-    parsing, the slowest stage of the pipeline.
+    Rows go in key order so two workers upserting overlapping rows lock them in the same order.
     """
-    unique = list({tuple(r[c] for c in key_cols): r for r in rows}.values())
-    if not unique:
+    by_key = {tuple(r[c] for c in key_cols): r for r in rows}
+    if not by_key:
         return {}
-    table = cast(Table, model.__table__)
-    session.execute(_upsert(model, tuple(unique[0]), key_cols, update_cols), unique)
+    wanted = sorted(by_key)
+    unique = [by_key[k] for k in wanted]
+    table = _table(model)
+    conn.execute(_upsert(model, tuple(unique[0]), key_cols, update_cols), unique)
     cols = [table.c[c] for c in key_cols]
-    wanted = [tuple(r[c] for c in key_cols) for r in unique]
     where = cols[0].in_([w[0] for w in wanted]) if len(cols) == 1 else tuple_(*cols).in_(wanted)
-    return {tuple(row[1:]): int(row[0]) for row in session.execute(select(table.c.id, *cols).where(where))}
+    return {tuple(row[1:]): int(row[0]) for row in conn.execute(select(table.c.id, *cols).where(where))}
 
 
-def _unit_ids(session: Session, units: Sequence[UnitRef]) -> dict[str, int]:
+def _unit_ids(conn: Connection, units: Sequence[UnitRef]) -> dict[str, int]:
     """Ids by canonical name; resolved units refresh their gazetteer facts, unresolved ones never
     downgrade a unit the gazetteer already knows."""
     known = [
@@ -141,65 +174,88 @@ def _unit_ids(session: Session, units: Sequence[UnitRef]) -> dict[str, int]:
         for u in units
         if u.resolved
     ]
-    ids = _ids(session, m.Unit, ("name",), known, ("full_name", "unit_type", "group_name", "resolved"))
+    ids = _ids(conn, m.Unit, ("name",), known, ("full_name", "unit_type", "group_name", "resolved"))
     known_names = {k["name"] for k in known}
     unknown = [{"name": u.name, "resolved": False} for u in units if not u.resolved and u.name not in known_names]
-    ids.update(_ids(session, m.Unit, ("name",), unknown))
-    by_name = {name: unit_id for (name,), unit_id in ids.items()}
-    aliases = {alias: by_name[u.name] for u in units for alias in (*u.aliases, u.mention) if alias}
-    if aliases:
-        session.execute(
-            _upsert(m.UnitAlias, ("unit_id", "alias"), ("alias",)),
-            [{"unit_id": unit_id, "alias": alias} for alias, unit_id in aliases.items()],
-        )
-    return by_name
+    ids.update(_ids(conn, m.Unit, ("name",), unknown))
+    return {name: unit_id for (name,), unit_id in ids.items()}
 
 
-def _link(session: Session, model: type[m.Base], rows: list[dict[str, Any]]) -> None:
+def _link(conn: Connection, model: type[m.Base], rows: list[dict[str, Any]]) -> None:
     if rows:
-        session.execute(insert(cast(Table, model.__table__)), rows)
+        conn.execute(insert(_table(model)), rows)
 
 
-def _write_records(session: Session, article_id: int, url: str, records: Sequence[InitiativeRecord]) -> int:
-    sections = {
-        heading: section_id
-        for section_id, heading in session.execute(
-            select(m.Section.id, m.Section.heading).where(m.Section.article_id == article_id)
-        ).tuples()
-    }
-    seen: Counter[str] = Counter()
-    keys: list[str] = []
-    rows = []
-    for position, rec in enumerate(records):
-        seen[rec.statement] += 1
-        keys.append(record_key(url, rec.statement, seen[rec.statement]))
-        rows.append(
-            {
-                "key": keys[-1],
-                "article_id": article_id,
-                "position": position,
-                "section_id": sections.get(rec.section) if rec.section else None,
-                "statement": rec.statement,
-                "org_body": rec.org_body,
-            }
-        )
-    _link(session, m.Initiative, rows)
+@dataclass(slots=True)
+class _Written:
+    """An article whose text or parser changed in this batch: its sections and records are rewritten."""
+
+    article_id: int
+    url: str
+    article: ArticleRecord
+    records: Sequence[InitiativeRecord]
+    sections: dict[str, int] = field(default_factory=dict)
+
+
+def _write_records(conn: Connection, written: Sequence[_Written]) -> None:
+    """Records of every rewritten article in the batch, with their units, metrics, documents, frameworks
+    and people: one statement per table."""
+    rows: list[dict[str, Any]] = []
+    keyed: list[tuple[str, InitiativeRecord]] = []
+    for w in written:
+        seen: Counter[str] = Counter()
+        for position, rec in enumerate(w.records):
+            seen[rec.statement] += 1
+            key = record_key(w.url, rec.statement, seen[rec.statement])
+            keyed.append((key, rec))
+            rows.append(
+                {
+                    "key": key,
+                    "article_id": w.article_id,
+                    "position": position,
+                    "section_id": w.sections.get(rec.section) if rec.section else None,
+                    "statement": rec.statement,
+                    "org_body": rec.org_body,
+                }
+            )
+    if not rows:
+        return
+    _link(conn, m.Initiative, rows)
+    article_ids = [w.article_id for w in written]
     by_key = dict(
-        session.execute(select(m.Initiative.key, m.Initiative.id).where(m.Initiative.article_id == article_id))
-        .tuples()
-        .all()
+        conn.execute(
+            select(INITIATIVES.c.key, INITIATIVES.c.id).where(INITIATIVES.c.article_id.in_(article_ids))
+        ).tuples().all()
     )
-    units = _unit_ids(session, [u for rec in records for u in rec.units])
-    documents = _ids(session, m.Document, ("title",), [{"title": d} for rec in records for d in rec.documents])
-    frameworks = _ids(session, m.Framework, ("name",), [{"name": f} for rec in records for f in rec.frameworks])
+    records = [rec for _, rec in keyed]
+    all_units = [u for rec in records for u in rec.units]
+    units = _unit_ids(conn, all_units)
+    # Aliases: the first page of the batch to name one wins, as when pages load one by one.
+    aliases: dict[str, int] = {}
+    for w in written:
+        page_units = [u for rec in w.records for u in rec.units]
+        page_aliases = {alias: units[u.name] for u in page_units for alias in (*u.aliases, u.mention) if alias}
+        for alias, unit_id in page_aliases.items():
+            aliases.setdefault(alias, unit_id)
+    if aliases:
+        conn.execute(
+            _upsert(m.UnitAlias, ("unit_id", "alias"), ("alias",)),
+            [{"unit_id": aliases[a], "alias": a} for a in sorted(aliases)],
+        )
+    documents = _ids(conn, m.Document, ("title",), [{"title": d} for rec in records for d in rec.documents])
+    frameworks = _ids(conn, m.Framework, ("name",), [{"name": f} for rec in records for f in rec.frameworks])
     people = _ids(
-        session,
+        conn,
         m.Person,
         ("name", "title"),
         [{"name": p.name, "title": p.title or ""} for rec in records for p in rec.people],
     )
-    unit_links, metrics, doc_links, fw_links, person_links = [], [], [], [], []
-    for key, rec in zip(keys, records, strict=True):
+    unit_links: list[dict[str, Any]] = []
+    metrics: list[dict[str, Any]] = []
+    doc_links: list[dict[str, Any]] = []
+    fw_links: list[dict[str, Any]] = []
+    person_links: list[dict[str, Any]] = []
+    for key, rec in keyed:
         init_id = by_key[key]
         linked: set[int] = set()
         for upos, unit in enumerate(rec.units):
@@ -233,77 +289,368 @@ def _write_records(session: Session, article_id: int, url: str, records: Sequenc
         (m.InitiativeFramework, fw_links),
         (m.InitiativePerson, person_links),
     ):
-        _link(session, model, link_rows)
-    return len(records)
+        _link(conn, model, link_rows)
 
 
-def _write_article(
-    session: Session,
-    page: m.Page,
-    result: PageResult,
-    fetched_at: dt.datetime,
+_ARTICLE_COLS = (
+    "page_id",
+    "title",
+    "published",
+    "published_precision",
+    "published_at",
+    "source",
+    "author",
+    "editor",
+    "column_tag",
+    "body",
+    "text_hash",
+    "parser_version",
+    "last_good_at",
+)
+
+
+def _write_articles(
+    conn: Connection,
+    goods: Sequence[tuple[int, str, PageResult, dt.datetime]],
+    existing: Mapping[int, Mapping[str, Any]],
     parser_version: str,
-) -> tuple[bool, int]:
-    """Upsert the article; replace its sections and records only when text or parser changed."""
-    article = result.article
-    assert article is not None
-    new_hash = text_hash(article)
-    row = session.scalar(select(m.Article).where(m.Article.page_id == page.id).with_for_update())
-    if row is not None and row.text_hash == new_hash and row.parser_version == parser_version:
-        row.last_good_at = max(_aware(row.last_good_at), fetched_at) if row.last_good_at else fetched_at
-        return False, 0
-    if row is None:
-        row = m.Article(page_id=page.id)
-        session.add(row)
-    row.title = article.title
-    row.published = article.published
-    row.published_precision = article.published_precision
-    row.published_at = article.published_at
-    row.source = article.source
-    row.author = article.author
-    row.editor = article.editor
-    row.column_tag = article.column
-    row.body = "\n".join(article.paragraphs)
-    row.text_hash = new_hash
-    row.parser_version = parser_version
-    row.last_good_at = fetched_at
-    session.flush()
-    session.execute(delete(m.Initiative).where(m.Initiative.article_id == row.id))
-    session.execute(delete(m.Section).where(m.Section.article_id == row.id))
-    session.execute(delete(m.ArticleCampaign).where(m.ArticleCampaign.article_id == row.id))
-    for position, heading in enumerate(article.sections):
-        session.add(m.Section(article_id=row.id, position=position, heading=heading))
-    campaigns = _ids(session, m.Campaign, ("name",), [{"name": c} for c in article.campaigns])
-    _link(session, m.ArticleCampaign, [{"article_id": row.id, "campaign_id": cid} for cid in campaigns.values()])
-    session.flush()
-    written = _write_records(session, row.id, page.url, result.initiatives)
-    return True, written
+) -> dict[int, int]:
+    """Upsert the good pages' articles; replace sections and records only where text or parser changed.
 
-
-def _observe_site(
-    session: Session, site: m.Site, page_url: str, verdict: str, at: dt.datetime, policy: health.HealthPolicy
-) -> tuple[str, str] | None:
-    state = health.SiteHealth.from_dict(site.health) if site.health else health.SiteHealth()
-    is_home = is_home_url(page_url) or (site.base_url is not None and page_url.rstrip("/") == site.base_url.rstrip("/"))
-    new_state = health.observe(state, health.Observation(page_url, is_home, verdict, at), policy)
-    site.health = new_state.to_dict()
-    if verdict == "ok_with_notice":
-        site.shows_closure_notice = True
-    if new_state.status == site.status:
-        return None
-    transition = (site.status, new_state.status)
-    session.add(
-        m.SiteStatusChange(
-            site_id=site.id,
-            from_status=site.status,
-            to_status=new_state.status,
-            at=at,
-            reason=f"{verdict} at {page_url}",
+    ``goods`` are (page id, url, result, fetched_at); returns ``{page id: records written}`` for the
+    articles that were rewritten.
+    """
+    touched: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    changed_results: dict[int, tuple[str, PageResult]] = {}
+    for page_id, url, result, fetched_at in goods:
+        article = result.article
+        assert article is not None
+        new_hash = text_hash(article)
+        row = existing.get(page_id)
+        if row is not None and row["text_hash"] == new_hash and row["parser_version"] == parser_version:
+            last = row["last_good_at"]
+            touched.append({"_id": row["id"], "last_good_at": max(_aware(last), fetched_at) if last else fetched_at})
+            continue
+        changed_results[page_id] = (url, result)
+        changed.append(
+            {
+                "page_id": page_id,
+                "title": article.title,
+                "published": article.published,
+                "published_precision": article.published_precision,
+                "published_at": article.published_at,
+                "source": article.source,
+                "author": article.author,
+                "editor": article.editor,
+                "column_tag": article.column,
+                "body": "\n".join(article.paragraphs),
+                "text_hash": new_hash,
+                "parser_version": parser_version,
+                "last_good_at": fetched_at,
+            }
         )
+    if touched:
+        conn.execute(_update_by_id(m.Article, ("last_good_at",)), touched)
+    if not changed:
+        return {}
+    conn.execute(_upsert(m.Article, _ARTICLE_COLS, ("page_id",), _ARTICLE_COLS[1:]), changed)
+    ids = dict(
+        conn.execute(
+            select(ARTICLES.c.page_id, ARTICLES.c.id).where(ARTICLES.c.page_id.in_(list(changed_results)))
+        ).tuples().all()
     )
-    site.status = new_state.status
-    site.status_since = at
-    return transition
+    replaced = [ids[pid] for pid in changed_results if pid in existing]
+    if replaced:
+        conn.execute(delete(INITIATIVES).where(INITIATIVES.c.article_id.in_(replaced)))
+        conn.execute(delete(SECTIONS).where(SECTIONS.c.article_id.in_(replaced)))
+        conn.execute(delete(_table(m.ArticleCampaign)).where(_table(m.ArticleCampaign).c.article_id.in_(replaced)))
+    written = [
+        _Written(ids[pid], url, r.article, r.initiatives) for pid, (url, r) in changed_results.items() if r.article
+    ]
+    _link(
+        conn,
+        m.Section,
+        [
+            {"article_id": w.article_id, "position": position, "heading": heading}
+            for w in written
+            for position, heading in enumerate(w.article.sections)
+        ],
+    )
+    by_article = {w.article_id: w for w in written}
+    if any(w.article.sections for w in written):
+        # Ordered by position: of two equal headings the later one holds the records, as it always did.
+        sections = conn.execute(
+            select(SECTIONS.c.article_id, SECTIONS.c.heading, SECTIONS.c.id)
+            .where(SECTIONS.c.article_id.in_(list(by_article)))
+            .order_by(SECTIONS.c.article_id, SECTIONS.c.position)
+        ).tuples()
+        for article_id, heading, section_id in sections:
+            by_article[article_id].sections[heading] = section_id
+    campaigns = _ids(conn, m.Campaign, ("name",), [{"name": c} for w in written for c in w.article.campaigns])
+    _link(
+        conn,
+        m.ArticleCampaign,
+        [
+            {"article_id": w.article_id, "campaign_id": campaigns[(c,)]}
+            for w in written
+            for c in dict.fromkeys(w.article.campaigns)
+        ],
+    )
+    _write_records(conn, written)
+    return {pid: len(r.initiatives) for pid, (_, r) in changed_results.items()}
+
+
+@dataclass(slots=True)
+class _SiteState:
+    """A site row being updated by the batch: health stays parsed until the batch is written."""
+
+    id: int
+    name: str | None
+    base_url: str | None
+    status: str
+    status_since: dt.datetime
+    shows_closure_notice: bool
+    health_json: dict[str, Any]
+    #: parsed on the first observation, serialised once when the batch is written.
+    state: health.SiteHealth | None = None
+
+    def observe(self, url: str, verdict: str, at: dt.datetime, policy: health.HealthPolicy) -> tuple[str, str] | None:
+        if self.state is None:
+            self.state = health.SiteHealth.from_dict(self.health_json) if self.health_json else health.SiteHealth()
+        base = self.base_url
+        is_home = is_home_url(url) or (base is not None and url.rstrip("/") == base.rstrip("/"))
+        self.state = health.observe(self.state, health.Observation(url, is_home, verdict, at), policy)
+        if verdict == "ok_with_notice":
+            self.shows_closure_notice = True
+        if self.state.status == self.status:
+            return None
+        transition = (self.status, self.state.status)
+        self.status = self.state.status
+        self.status_since = at
+        return transition
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "_id": self.id,
+            "name": self.name,
+            "base_url": self.base_url,
+            "status": self.status,
+            "status_since": self.status_since,
+            "shows_closure_notice": self.shows_closure_notice,
+            "health": self.state.to_dict() if self.state is not None else self.health_json,
+        }
+
+
+def _lock_sites(conn: Connection, items: Sequence[Item]) -> dict[str, _SiteState]:
+    """The batch's sites, created if new and locked for the batch (health is read, changed, written)."""
+    first: dict[str, FetchFacts] = {}
+    for _, facts in items:
+        first.setdefault(site_host(facts.url), facts)
+    new = [
+        {"host": host, "status": "active", "status_since": facts.fetched_at, "shows_closure_notice": False,
+         "health": {}}
+        for host, facts in sorted(first.items())
+    ]
+    conn.execute(_upsert(m.Site, tuple(new[0]), ("host",)), new)
+    c = SITES.c
+    rows = conn.execute(
+        select(c.host, c.id, c.name, c.base_url, c.status, c.status_since, c.shows_closure_notice, c.health)
+        .where(c.host.in_(sorted(first)))
+        .order_by(c.id)
+        .with_for_update()
+    ).tuples()
+    return {host: _SiteState(*rest) for host, *rest in rows}
+
+
+_PAGE_COLS = ("site_id", "last_fetched_at", "last_verdict", "last_good_at", "etag", "last_modified", "content_hash")
+
+
+def _lock_pages(conn: Connection, items: Sequence[Item]) -> dict[str, dict[str, Any]]:
+    """The batch's page rows (created if new), locked: ``newer`` and ``last_good_at`` are read-modify-write."""
+    new = sorted((facts.url, facts.fetched_at) for _, facts in items)
+    conn.execute(_upsert(m.Page, ("url", "first_seen"), ("url",)), [{"url": u, "first_seen": t} for u, t in new])
+    c = PAGES.c
+    rows = conn.execute(
+        select(c.url, c.id, *(c[name] for name in _PAGE_COLS))
+        .where(c.url.in_([u for u, _ in new]))
+        .order_by(c.id)
+        .with_for_update()
+    ).mappings()
+    return {row["url"]: dict(row) for row in rows}
+
+
+def _fetch_row(page_id: int, load_id: str, result: PageResult, facts: FetchFacts) -> dict[str, Any]:
+    verdict = result.verdict
+    return {
+        "page_id": page_id,
+        "load_id": load_id,
+        "fetched_at": facts.fetched_at,
+        "http_status": facts.http_status,
+        "final_url": facts.final_url,
+        "status_chain": [list(hop) for hop in facts.status_chain],
+        "verdict": verdict.name,
+        "evidence": [{"rule": e.rule, "match": e.match, "where": e.where} for e in verdict.evidence],
+        "text_length": verdict.text_length,
+        "main_length": verdict.main_length,
+        "probe": (
+            {"url": verdict.probe.url, "status": verdict.probe.status, "similarity": verdict.probe.similarity}
+            if verdict.probe
+            else None
+        ),
+        "content_hash": facts.content_hash,
+        "encoding": result.encoding,
+        "error": facts.error,
+    }
+
+
+_FETCH_COLS = (
+    "page_id", "load_id", "fetched_at", "http_status", "final_url", "status_chain", "verdict", "evidence",
+    "text_length", "main_length", "probe", "content_hash", "encoding", "error",
+)
+
+
+def _load_group(
+    conn: Connection, items: Sequence[Item], load_id: str, parser_version: str, policy: health.HealthPolicy
+) -> list[LoadOutcome]:
+    """Pages with distinct URLs, applied in order, in the caller's transaction."""
+    sites = _lock_sites(conn, items)
+    pages = _lock_pages(conn, items)
+    fetches = [_fetch_row(pages[f.url]["id"], load_id, r, f) for r, f in items if not f.replay]
+    if fetches:
+        conn.execute(_upsert(m.Fetch, _FETCH_COLS, ("page_id", "load_id"), _FETCH_COLS[2:]), fetches)
+    c = ARTICLES.c
+    existing = {
+        row["page_id"]: dict(row)
+        for row in conn.execute(
+            select(c.page_id, c.id, c.text_hash, c.parser_version, c.last_good_at)
+            .where(c.page_id.in_([p["id"] for p in pages.values()]))
+            .order_by(c.id)
+            .with_for_update()
+        ).mappings()
+    }
+    goods: list[tuple[int, str, PageResult, dt.datetime]] = []
+    transitions: list[tuple[str, str] | None] = []
+    history: list[dict[str, Any]] = []
+    for result, facts in items:
+        page, site = pages[facts.url], sites[site_host(facts.url)]
+        verdict = result.verdict.name
+        if facts.site_name and site.name != facts.site_name:
+            site.name = facts.site_name
+        if facts.base_url and site.base_url != facts.base_url:
+            site.base_url = facts.base_url
+        page["site_id"] = site.id
+        last = page["last_fetched_at"]
+        newer = last is None or _aware(last) <= facts.fetched_at
+        if newer:
+            page["last_fetched_at"] = facts.fetched_at
+            page["last_verdict"] = verdict
+            page["content_hash"] = facts.content_hash or page["content_hash"]
+        if verdict in GOOD_VERDICTS and result.article is not None:
+            if newer:
+                page["etag"] = facts.etag
+                page["last_modified"] = facts.last_modified
+            previous = _aware(page["last_good_at"]) if page["last_good_at"] else facts.fetched_at
+            page["last_good_at"] = max(previous, facts.fetched_at)
+            goods.append((page["id"], facts.url, result, facts.fetched_at))
+        transition = None if facts.replay else site.observe(facts.url, verdict, facts.fetched_at, policy)
+        transitions.append(transition)
+        if transition is not None:
+            at, why = facts.fetched_at, f"{verdict} at {facts.url}"
+            history.append({"site_id": site.id, "from_status": transition[0], "to_status": transition[1], "at": at,
+                            "reason": why})
+    conn.execute(
+        _update_by_id(m.Page, _PAGE_COLS), [{"_id": p["id"], **{k: p[k] for k in _PAGE_COLS}} for p in pages.values()]
+    )
+    written = _write_articles(conn, goods, existing, parser_version)
+    ordered = sorted(sites.values(), key=lambda s: s.id)
+    conn.execute(_update_by_id(m.Site, tuple(ordered[0].row())[1:]), [s.row() for s in ordered])
+    _link(conn, m.SiteStatusChange, history)
+    outcomes = []
+    for (result, facts), transition in zip(items, transitions, strict=True):
+        page_id = pages[facts.url]["id"]
+        good = result.verdict.name in GOOD_VERDICTS and result.article is not None
+        outcomes.append(
+            LoadOutcome(
+                facts.url,
+                result.verdict.name,
+                article_written=page_id in written,
+                records_written=written.get(page_id, 0),
+                # A page that is not good now but has an article: the last good copy stayed as it was.
+                kept_good_copy=not good and page_id in existing,
+                site_transition=transition,
+            )
+        )
+    return outcomes
+
+
+def _groups(items: Sequence[Item]) -> Iterator[list[Item]]:
+    """Consecutive runs of distinct URLs, at most ``GROUP`` long: a repeated URL must see its earlier load."""
+    group: list[Item] = []
+    urls: set[str] = set()
+    for item in items:
+        if item[1].url in urls or len(group) >= GROUP:
+            yield group
+            group, urls = [], set()
+        group.append(item)
+        urls.add(item[1].url)
+    if group:
+        yield group
+
+
+def _load(
+    conn: Connection, items: Sequence[Item], load_id: str, parser_version: str, policy: health.HealthPolicy
+) -> list[LoadOutcome]:
+    return [o for group in _groups(items) for o in _load_group(conn, group, load_id, parser_version, policy)]
+
+
+def _why(exc: BaseException) -> str:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {first}"[:500]
+
+
+def load_pages(
+    engine: Engine,
+    items: Sequence[Item],
+    load_id: str,
+    parser_version: str,
+    policy: health.HealthPolicy | None = None,
+) -> list[LoadOutcome]:
+    """Store a batch of pages in one transaction; one outcome per item, in order.
+
+    If the batch fails it is rolled back and loaded page by page, each page in its own transaction: a
+    page the database still refuses gets an outcome with ``error`` set and nothing of it is written.
+    Transient errors (``TRANSIENT``) are raised instead, for the caller to retry the batch.
+    """
+    policy = policy or health.HealthPolicy()
+    if not items:
+        return []
+    with engine.connect() as conn:
+        try:
+            with conn.begin():
+                return _load(conn, items, load_id, parser_version, policy)
+        except TRANSIENT:
+            raise
+        except Exception as exc:
+            if len(items) == 1:
+                return [_refused(items[0], exc)]
+            log.warning("batch of %d pages failed (%s); loading page by page", len(items), _why(exc))
+        outcomes: list[LoadOutcome] = []
+        for item in items:
+            try:
+                with conn.begin():
+                    outcomes += _load(conn, [item], load_id, parser_version, policy)
+            except TRANSIENT:
+                raise
+            except Exception as exc:
+                outcomes.append(_refused(item, exc))
+    return outcomes
+
+
+def _refused(item: Item, exc: Exception) -> LoadOutcome:
+    result, facts = item
+    log.warning("page %s not loaded: %s", facts.url, _why(exc))
+    return LoadOutcome(facts.url, result.verdict.name, error=_why(exc))
 
 
 def load_page(
@@ -314,64 +661,9 @@ def load_page(
     parser_version: str,
     policy: health.HealthPolicy | None = None,
 ) -> LoadOutcome:
-    """Store one page's fetch, verdict, article and records in a single transaction."""
-    policy = policy or health.HealthPolicy()
-    verdict = result.verdict
-    with Session(engine) as session, session.begin():
-        host = site_host(facts.url)
-        new_site = {"status": "active", "status_since": facts.fetched_at, "shows_closure_notice": False, "health": {}}
-        site_id = _upsert_id(session, m.Site, {"host": host}, new_site)
-        site = session.get(m.Site, site_id)
-        assert site is not None
-        if facts.site_name and site.name != facts.site_name:
-            site.name = facts.site_name
-        if facts.base_url and site.base_url != facts.base_url:
-            site.base_url = facts.base_url
-        page_id = _upsert_id(session, m.Page, {"url": facts.url}, {"first_seen": facts.fetched_at})
-        page = session.get(m.Page, page_id)
-        assert page is not None
-        page.site_id = site_id
-        fetch_values: dict[str, Any] = {
-            "fetched_at": facts.fetched_at,
-            "http_status": facts.http_status,
-            "final_url": facts.final_url,
-            "status_chain": [list(hop) for hop in facts.status_chain],
-            "verdict": verdict.name,
-            "evidence": [{"rule": e.rule, "match": e.match, "where": e.where} for e in verdict.evidence],
-            "text_length": verdict.text_length,
-            "main_length": verdict.main_length,
-            "probe": (
-                {"url": verdict.probe.url, "status": verdict.probe.status, "similarity": verdict.probe.similarity}
-                if verdict.probe
-                else None
-            ),
-            "content_hash": facts.content_hash,
-            "encoding": result.encoding,
-            "error": facts.error,
-        }
-        if not facts.replay:
-            row = {"page_id": page_id, "load_id": load_id, **fetch_values}
-            session.execute(_upsert(m.Fetch, tuple(row), ("page_id", "load_id"), tuple(fetch_values)), row)
-        newer = page.last_fetched_at is None or _aware(page.last_fetched_at) <= facts.fetched_at
-        if newer:
-            page.last_fetched_at = facts.fetched_at
-            page.last_verdict = verdict.name
-            page.content_hash = facts.content_hash or page.content_hash
-        article_written, records = False, 0
-        good = verdict.name in GOOD_VERDICTS and result.article is not None
-        if good:
-            if newer:
-                page.etag = facts.etag
-                page.last_modified = facts.last_modified
-            previous = _aware(page.last_good_at) if page.last_good_at else facts.fetched_at
-            page.last_good_at = max(previous, facts.fetched_at)
-            article_written, records = _write_article(session, page, result, facts.fetched_at, parser_version)
-        transition = (
-            None if facts.replay else _observe_site(session, site, facts.url, verdict.name, facts.fetched_at, policy)
-        )
-        # A page that is not good now but has an article: the last good copy stayed as it was.
-        kept = not good and session.scalar(select(m.Article.id).where(m.Article.page_id == page_id)) is not None
-    return LoadOutcome(facts.url, verdict.name, article_written, records, kept, transition)
+    """Store one page's fetch, verdict, article and records in a single transaction; raises if refused."""
+    with engine.begin() as conn:
+        return _load(conn, [(result, facts)], load_id, parser_version, policy or health.HealthPolicy())[0]
 
 
 def record_run(engine: Engine, load_id: str, flow: str, started_at: dt.datetime, stats: Mapping[str, Any]) -> None:
