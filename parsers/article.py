@@ -437,7 +437,7 @@ def _assemble(
         after_img = b.after_img or (after_img and is_image_name(blocks[i - 1].text))
         if text in notices or _key(text) == title_key or is_image_name(text):
             continue
-        if any(text in n for n in notices if len(text) >= 6):
+        if notices and len(text) >= 6 and any(text in n for n in notices):
             continue
         if _is_chrome(b):
             if not seen_prose:
