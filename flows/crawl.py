@@ -122,7 +122,7 @@ def run_targets(
             yield pages
 
     # Parsing is submitted to the flow's task runner (threads, or Dask processes) a few batches ahead;
-    # loading stays in order in the flow, one transaction per page.
+    # loading stays in order in the flow, one transaction per batch (a refused page fails alone).
     parsed = runners.in_order(fetched(), lambda pages: parse_task.submit(key, pages, sites, policy, probes))
     for pages, results in parsed:
         outcomes = load_task(settings.database, pages, results, sites, load_id)

@@ -22,9 +22,9 @@ from flows.batches import RunStats
 from flows.crawl import load_config, publish, run_key
 from flows.sources import Site
 from parsers.pipeline import PARSER_VERSION, process
-from parsers.records import RawPage
+from parsers.records import PageResult, RawPage
 from schema.db import make_engine, upgrade
-from schema.loader import FetchFacts, LoadOutcome, load_page
+from schema.loader import FetchFacts, LoadOutcome, load_pages
 
 
 def check_range(since: dt.date | None, until: dt.date | None) -> None:
@@ -38,7 +38,7 @@ def reparse_batch(
     """Process archived bodies and load them as replays; a missing body is reported, not fatal."""
     archive = RawArchive(Path(raw_dir))
     engine = make_engine(database)
-    outcomes: list[LoadOutcome] = []
+    items: list[tuple[PageResult, FetchFacts]] = []
     problems: list[str] = []
     try:
         for body in bodies:
@@ -53,7 +53,9 @@ def reparse_batch(
                                final_url=body.final_url, content_hash=body.content_hash,
                                site_name=site.name if site else None, base_url=site.base_url if site else None,
                                replay=True)
-            outcomes.append(load_page(engine, result, facts, load_id, PARSER_VERSION))
+            items.append((result, facts))
+        # one transaction for the batch (a page the database refuses fails alone; see load_pages)
+        outcomes = load_pages(engine, items, load_id, PARSER_VERSION)
     finally:
         engine.dispose()
     return outcomes, problems

@@ -9,7 +9,6 @@ import time
 
 import httpx
 
-from flows.archive import RawArchive, content_hash
 from flows.fetch import Conditional, Fetcher, FetchPolicy
 
 FAST = FetchPolicy(min_delay=0.0, backoff=0.01, retries=2, max_bytes=1000, obey_robots=False)
