@@ -3,8 +3,7 @@
 httpx's own connection pool costs several milliseconds of CPU per request at 32 in flight; aiohttp's costs
 a tenth of that (docs/crawling.md has the figures). The ``httpx-aiohttp`` package bridges the two, but
 hands httpx a stream that is re-wrapped per 16 KB chunk and decoded a second time in Python; this one reads
-the body inside aiohttp (decompressed in C as it arrives) and gives httpx finished bytes, which was a
-third of the bridge's cost. Reading stops one byte past the request's ``max_bytes`` extension, counted
+the body inside aiohttp (decompressed in C as it arrives) and gives httpx finished bytes. Reading stops one byte past the request's ``max_bytes`` extension, counted
 after decompression, so an endless body or a gzip bomb costs at most that much memory; the fetcher sees
 the overflow and refuses the page.
 
