@@ -2,10 +2,10 @@
 
 httpx's own connection pool costs several milliseconds of CPU per request at 32 in flight; aiohttp's costs
 a tenth of that (docs/crawling.md has the figures). The ``httpx-aiohttp`` package bridges the two, but
-hands httpx a stream that is re-wrapped per 16 KB chunk and decoded a second time in Python; this one reads
-the body inside aiohttp (decompressed in C as it arrives) and gives httpx finished bytes. Reading stops one byte past the request's ``max_bytes`` extension, counted
-after decompression, so an endless body or a gzip bomb costs at most that much memory; the fetcher sees
-the overflow and refuses the page.
+hands httpx a stream that is re-wrapped per 16 KB chunk and decoded a second time in Python; this one
+reads the body inside aiohttp (decompressed in C as it arrives) and gives httpx finished bytes. Reading
+stops one byte past the request's ``max_bytes`` extension, counted after decompression, so an endless
+body or a gzip bomb costs at most that much memory; the fetcher sees the overflow and refuses the page.
 
 aiohttp's errors become the httpx exceptions the fetcher already handles: refused or unresolvable hosts
 are ``ConnectError`` (not retried), timeouts are ``ConnectTimeout``/``ReadTimeout``, a dropped connection
