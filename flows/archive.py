@@ -45,6 +45,9 @@ _SCHEMA = (
 )
 
 
+_INSERT_BODY = "INSERT OR IGNORE INTO bodies (sha256, pack, offset, length) VALUES (?, ?, ?, ?)"
+
+
 def index_name() -> str:
     return f"index-{socket.gethostname()}.sqlite3"
 
@@ -80,6 +83,8 @@ class RawArchive:
         return sqlite3.connect(self.root / index_name(), timeout=60.0, isolation_level=None)
 
     def _ensure_index(self) -> None:
+        if self._ready:
+            return
         with self._ready_lock:
             if self._ready:
                 return
@@ -131,10 +136,7 @@ class RawArchive:
             path.parent.mkdir(parents=True, exist_ok=True)
             _atomic_write(path, b"".join(chunks))
             with self._transaction() as db:
-                db.executemany(
-                    "INSERT OR IGNORE INTO bodies (sha256, pack, offset, length) VALUES (?, ?, ?, ?)",
-                    [(d, name, o, n) for d, o, n in records],
-                )
+                db.executemany(_INSERT_BODY, [(d, name, o, n) for d, o, n in records])
                 db.execute("INSERT OR IGNORE INTO packs (name) VALUES (?)", (name,))
         return digests
 
@@ -167,9 +169,9 @@ class RawArchive:
         with open(self.root / PACKS / pack, "rb") as fh:
             fh.seek(offset)
             data = fh.read(length)
-        first = zlib.decompressobj(wbits=31)
-        meta = json.loads(first.decompress(data))
-        body = gzip.decompress(first.unused_data)
+        meta_line, rest = _first_member(data)
+        meta = json.loads(meta_line)
+        body = gzip.decompress(rest)
         if content_hash(body) != digest:
             raise ArchiveError(f"{pack}@{offset}: body does not match sha256 {digest}")
         return dict(meta.get("headers") or {}), body
@@ -201,11 +203,9 @@ class RawArchive:
             meta = path.with_suffix("").with_suffix(".json")
             old: dict[str, str] = json.loads(meta.read_text(encoding="utf-8")) if meta.exists() else {}
             return old, gzip.decompress(path.read_bytes())
-        data = path.read_bytes()
-        first = zlib.decompressobj(wbits=31)
-        meta_bytes = first.decompress(data)
+        meta_bytes, rest = _first_member(path.read_bytes())
         headers: dict[str, str] = json.loads(meta_bytes) if meta_bytes else {}
-        return headers, gzip.decompress(first.unused_data)
+        return headers, gzip.decompress(rest)
 
 
 def _index_new_packs(conn: sqlite3.Connection, root: Path) -> int:
@@ -222,15 +222,12 @@ def _index_new_packs(conn: sqlite3.Connection, root: Path) -> int:
             data = path.read_bytes()
             offset = 0
             while offset < len(data):
-                first = zlib.decompressobj(wbits=31)
-                meta = json.loads(first.decompress(data[offset:]))
+                meta_line, rest = _first_member(data[offset:])
+                meta = json.loads(meta_line)
                 second = zlib.decompressobj(wbits=31)
-                second.decompress(first.unused_data)
+                second.decompress(rest)
                 length = len(data) - offset - len(second.unused_data)
-                conn.execute(
-                    "INSERT OR IGNORE INTO bodies (sha256, pack, offset, length) VALUES (?, ?, ?, ?)",
-                    (meta["sha256"], name, offset, length),
-                )
+                conn.execute(_INSERT_BODY, (meta["sha256"], name, offset, length))
                 offset += length
                 count += 1
             conn.execute("INSERT OR IGNORE INTO packs (name) VALUES (?)", (name,))
@@ -239,6 +236,12 @@ def _index_new_packs(conn: sqlite3.Connection, root: Path) -> int:
         raise
     conn.execute("COMMIT")
     return count
+
+
+def _first_member(data: bytes) -> tuple[bytes, bytes]:
+    """The first gzip member of ``data`` decompressed (a record's header line), and the bytes after it."""
+    first = zlib.decompressobj(wbits=31)
+    return first.decompress(data), first.unused_data
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

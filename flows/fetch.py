@@ -35,7 +35,8 @@ ROBOTS_MAX_BYTES = 512 * 1024
 #: reason prefixes of outcomes that are the crawler's own choice, not the site's fault (never loaded).
 ROBOTS_FORBIDS = "robots.txt forbids this URL"
 
-TransportName = Literal["auto", "httpx", "aiohttp"]
+#: "auto" is the aiohttp transport for http:// (flows/transport.py); "httpx" forces httpx's own pool.
+TransportName = Literal["auto", "httpx"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,6 +75,7 @@ async def fetch_and_archive(
     fetcher: Fetcher, archive: RawArchive, targets: Sequence[Target], executor: Executor | None = None
 ) -> list[FetchedPage]:
     """Fetch a batch concurrently, then archive it; hashing, compressing and the pack write run on
-    ``executor`` when given (zlib, hashlib and file writes release the GIL), off the event loop."""
+    ``executor`` (the loop's default one when None), off the event loop: zlib, hashlib and file writes
+    release the GIL."""
     pages = await asyncio.gather(*(fetch_page(fetcher, archive, t) for t in targets))
     return await asyncio.get_running_loop().run_in_executor(executor, archive_pages, archive, pages)
