@@ -382,8 +382,13 @@ class Fetcher:
     async def _request(
         self, url: str, headers: dict[str, str], max_bytes: int
     ) -> tuple[int, dict[str, str], bytes, str | None]:
-        assert self._client is not None, "use Fetcher as an async context manager"
-        async with self._client.stream("GET", url, headers=headers, extensions={"max_bytes": max_bytes}) as response:
+        client = self._client
+        assert client is not None, "use Fetcher as an async context manager"
+        # send(stream=True) + aclose rather than ``client.stream()``: the same request without an async
+        # generator context manager per page.
+        request = client.build_request("GET", url, headers=headers, extensions={"max_bytes": max_bytes})
+        response = await client.send(request, stream=True)
+        try:
             resp_headers = _header_dict(response.headers)
             declared = resp_headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > max_bytes:
@@ -397,6 +402,8 @@ class Fetcher:
                     return response.status_code, resp_headers, b"", f"body too large: over {max_bytes} bytes"
                 chunks.append(chunk)
             return response.status_code, resp_headers, b"".join(chunks), None
+        finally:
+            await response.aclose()
 
 
 def _header_dict(headers: httpx.Headers) -> dict[str, str]:
