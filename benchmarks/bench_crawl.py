@@ -5,7 +5,8 @@ fixed latency on 127.0.0.1. Each measurement runs in a fresh child process (so p
 no warm cache leaks between contenders), rounds are interleaved, and the table shows medians:
 
 - ``ours fetch+archive``: ``flows.session.FetchSession`` (the crawler's shared httpx client, robots.txt,
-  politeness, conditional GET, raw archive on disk) — the fetch stage alone;
+  politeness, conditional GET, raw archive on disk) — the fetch stage alone; its CPU and peak memory
+  include the archive writer's child process (peak = the two processes' peaks added);
 - ``ours httpx-pool``: the same with httpx's own connection pool for plain http, the transport we did not
   pick (kept to show why);
 - ``ours pipeline``: fetch + verdict + extraction + records + load into SQLite, with CPU split per stage;
@@ -40,8 +41,24 @@ LOOKAHEAD = 3
 
 
 def _usage() -> dict[str, float]:
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    return {"cpu": ru.ru_utime + ru.ru_stime, "peak_mb": ru.ru_maxrss / 1024}
+    """CPU of this process plus its finished children (our archive writer: children count once they
+    have exited, so read this after the crawler is closed), and this process's peak memory."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"cpu": me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime,
+            "peak_mb": me.ru_maxrss / 1024, "children_cpu": kids.ru_utime + kids.ru_stime}
+
+
+def _children_peak_mb() -> float:
+    """Peak memory of the live child processes (Linux /proc). ``RUSAGE_CHILDREN`` cannot say: its
+    maxrss counts a child's pages from between fork and exec, when it was still a copy of this process."""
+    total = 0.0
+    for tasks in Path("/proc/self/task").glob("*/children"):
+        for pid in tasks.read_text().split():
+            status = Path(f"/proc/{pid}/status")
+            for line in status.read_text().splitlines() if status.exists() else []:
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1]) / 1024
+    return total
 
 
 def _urls(base: str, n: int) -> list[str]:
@@ -93,11 +110,13 @@ def run_ours(base: str, n: int, transport: str, pipeline: bool) -> dict[str, Any
                     stage["load"] += time.thread_time() - t1
             fetch_cpu = session.cpu_seconds() - loop_cpu0
             elapsed = time.perf_counter() - started
-            usage = _usage()
+            children_mb = _children_peak_mb()
+        usage = _usage()  # after the session closed: the archive writer has exited and counts
         if engine is not None:
             engine.dispose()
-    return {"pages": pages_ok, "seconds": elapsed, "cpu": usage["cpu"] - start_cpu, "peak_mb": usage["peak_mb"],
-            "stage_cpu": {"fetch+archive": fetch_cpu, **stage}}
+    return {"pages": pages_ok, "seconds": elapsed, "cpu": usage["cpu"] - start_cpu,
+            "peak_mb": usage["peak_mb"] + children_mb,
+            "stage_cpu": {"fetch+archive": fetch_cpu + usage["children_cpu"], **stage}}
 
 
 def run_aiohttp(base: str, n: int) -> dict[str, Any]:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Sequence
-from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 
 from flows.archive import RawArchive
+from flows.archive_writer import ArchiveWriter
 from flows.fetch import Conditional, Fetcher
 from parsers.records import RawPage
 
@@ -61,21 +61,14 @@ async def fetch_page(fetcher: Fetcher, archive: RawArchive, target: Target) -> F
     return FetchedPage(target, raw, fetched.fetched_at, fetched.elapsed, None, raw.status)
 
 
-def archive_pages(archive: RawArchive, pages: Sequence[FetchedPage]) -> list[FetchedPage]:
-    """Store a batch's new bodies in one pack and give each page its body's sha256."""
-    todo = [i for i, p in enumerate(pages) if p.raw.body and p.content_hash is None]
-    digests = archive.put_many([(pages[i].raw.body, pages[i].raw.headers) for i in todo])
-    out = list(pages)
-    for i, digest in zip(todo, digests, strict=True):
-        out[i] = replace(pages[i], content_hash=digest)
-    return out
-
-
 async def fetch_and_archive(
-    fetcher: Fetcher, archive: RawArchive, targets: Sequence[Target], executor: Executor | None = None
+    fetcher: Fetcher, archive: RawArchive, targets: Sequence[Target], writer: ArchiveWriter
 ) -> list[FetchedPage]:
-    """Fetch a batch concurrently, then archive it; hashing, compressing and the pack write run on
-    ``executor`` (the loop's default one when None), off the event loop: zlib, hashlib and file writes
-    release the GIL."""
+    """Fetch a batch concurrently, then store its new bodies in one pack (through ``writer``, off this
+    process's event loop) and give each page its body's sha256."""
     pages = await asyncio.gather(*(fetch_page(fetcher, archive, t) for t in targets))
-    return await asyncio.get_running_loop().run_in_executor(executor, archive_pages, archive, pages)
+    todo = [i for i, p in enumerate(pages) if p.raw.body and p.content_hash is None]
+    digests = await writer.put_many([(pages[i].raw.body, pages[i].raw.headers) for i in todo])
+    for i, digest in zip(todo, digests, strict=True):
+        pages[i] = replace(pages[i], content_hash=digest)
+    return pages

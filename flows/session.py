@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from flows import politeness
 from flows.archive import RawArchive
+from flows.archive_writer import ArchiveWriter
 from flows.fetch import Fetcher, FetchPolicy, HostLimiter
 from flows.pages import FetchedPage, Target, fetch_and_archive
 
@@ -47,7 +48,7 @@ class FetchSession:
         self._loop = _new_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fetch-loop", daemon=True)
         self._fetcher: Fetcher | None = None
-        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="archive")
+        self._writer = ArchiveWriter(archive.root)
 
     def __enter__(self) -> FetchSession:
         self._thread.start()
@@ -57,10 +58,10 @@ class FetchSession:
     def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
         if self._fetcher is not None:
             self.run(self._fetcher.__aexit__(None, None, None))
+        self.run(self._writer.aclose())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._loop.close()
-        self._executor.shutdown(wait=True)
 
     async def _open(self) -> Fetcher:
         fetcher = Fetcher(self.policy, self._transport, self._limiter)
@@ -84,10 +85,11 @@ class FetchSession:
         return self.submit_batch(targets).result()
 
     async def _batch(self, targets: Sequence[Target]) -> list[FetchedPage]:
-        return await fetch_and_archive(self.fetcher, self.archive, targets, self._executor)
+        return await fetch_and_archive(self.fetcher, self.archive, targets, self._writer)
 
     def cpu_seconds(self) -> float:
-        """CPU time used so far by the loop thread: fetching and archiving, for the per-stage split."""
+        """CPU time used so far by the loop thread, for the per-stage split (archive writes run in the
+        writer's child process and count there)."""
         return self.run(_thread_time())
 
 

@@ -1,0 +1,140 @@
+"""Archive writes in a child process, so hashing and compressing never compete with the fetch loop.
+
+In a thread the writes were cheap in CPU (about 0.1 ms per 30 KB page) but not in throughput: every
+``hashlib``/``zlib`` call drops and retakes the GIL, and each retake can stall the event loop that is
+serving 32 connections (docs/crawling.md has the figures). Here the loop writes a batch's bodies to the
+child's stdin (the loop's pipe transport copies them in C, no pickling) and reads back one line of
+sha256s; the child stores them with ``RawArchive.put_many``, so the archive on disk is the same as an
+in-process write. The child is ``python -m flows.archive_writer``, not a ``multiprocessing`` worker, so
+it never re-imports the caller's main module (a script without a ``__main__`` guard still works).
+
+Wire format, both ways one message at a time, answered in order:
+  request  = one JSON line ``{"sizes": [...], "headers": [...]}`` then the bodies back to back
+  response = one JSON line ``{"digests": [...]}`` or ``{"error": "..."}``
+
+A child that dies fails the batches it was given (the task's retries repeat them) and the next write
+starts a new one. The child ignores Ctrl-C: the parent decides when to stop, and a pack is renamed into
+place whole or not at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import json
+import signal
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from flows.archive import RawArchive
+
+Items = Sequence[tuple[bytes, Mapping[str, str]]]
+
+
+class ArchiveWriterError(Exception):
+    """The child could not store a batch, or exited before answering."""
+
+
+class ArchiveWriter:
+    """One child per writer, started on the first write; use it from one event loop."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._child: _Child | None = None
+        self._starting: asyncio.Lock | None = None
+
+    async def put_many(self, items: Items) -> list[str]:
+        """``RawArchive.put_many`` in the child: every item's sha256, once its pack is on disk."""
+        if self._starting is None:
+            self._starting = asyncio.Lock()
+        async with self._starting:  # batches arriving together share one new child
+            if self._child is None or self._child.dead:
+                self._child = await _Child.start(self.root)
+            child = self._child
+        return await child.put_many(items)
+
+    async def aclose(self) -> None:
+        child, self._child = self._child, None
+        if child is not None:
+            await child.aclose()
+
+
+class _Child:
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self._proc = proc
+        self._waiting: collections.deque[asyncio.Future[list[str]]] = collections.deque()
+        self._reader = asyncio.ensure_future(self._read_answers())
+        self._exited = False
+
+    @property
+    def dead(self) -> bool:
+        stdin = self._proc.stdin
+        return self._exited or self._proc.returncode is not None or stdin is None or stdin.is_closing()
+
+    @classmethod
+    async def start(cls, root: Path) -> _Child:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "flows.archive_writer", str(root),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        )
+        return cls(proc)
+
+    async def put_many(self, items: Items) -> list[str]:
+        stdin = self._proc.stdin
+        if stdin is None or self.dead:
+            raise ArchiveWriterError("archive writer exited before this batch was sent")
+        header = {"sizes": [len(body) for body, _ in items], "headers": [dict(h) for _, h in items]}
+        stdin.write(json.dumps(header, ensure_ascii=False).encode() + b"\n")
+        stdin.writelines(body for body, _ in items)
+        answer: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
+        self._waiting.append(answer)
+        # A child gone mid-write: the reader sees it exit and fails every waiting batch with the reason.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            await stdin.drain()
+        return await answer
+
+    async def _read_answers(self) -> None:
+        assert self._proc.stdout is not None
+        while line := await self._proc.stdout.readline():
+            answer = json.loads(line)
+            waiter = self._waiting.popleft()
+            if "error" in answer:
+                waiter.set_exception(ArchiveWriterError(answer["error"]))
+            else:
+                waiter.set_result(answer["digests"])
+        self._exited = True
+        code = await self._proc.wait()
+        while self._waiting:
+            self._waiting.popleft().set_exception(
+                ArchiveWriterError(f"archive writer exited (code {code}) before storing the batch"))
+
+    async def aclose(self) -> None:
+        assert self._proc.stdin is not None
+        self._proc.stdin.close()
+        await self._reader
+        await self._proc.wait()
+
+
+def serve(root: Path) -> None:
+    """The child: answer requests on stdin until it closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    archive = RawArchive(root)
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    while line := stdin.readline():
+        request = json.loads(line)
+        sizes: list[int] = request["sizes"]
+        items = [(stdin.read(size), headers) for size, headers in zip(sizes, request["headers"], strict=True)]
+        if any(len(body) != size for (body, _), size in zip(items, sizes, strict=True)):
+            return  # the parent died mid-request: store nothing from a cut-off batch
+        try:
+            answer: dict[str, object] = {"digests": archive.put_many(items)}
+        except Exception as exc:  # reported to the batch that asked; the child keeps serving
+            answer = {"error": f"{root}: {type(exc).__name__}: {exc}"}
+        stdout.write(json.dumps(answer).encode() + b"\n")
+        stdout.flush()
+
+
+if __name__ == "__main__":
+    serve(Path(sys.argv[1]))

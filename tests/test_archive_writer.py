@@ -1,0 +1,108 @@
+"""The archive writer's child process stores exactly what ``RawArchive`` would, and survives its child dying."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flows import archive_writer
+from flows.archive import RawArchive, content_hash
+from flows.archive_writer import ArchiveWriter, ArchiveWriterError
+from flows.session import _new_loop
+
+BODIES = [f"第{i}篇:中国航发东安党委构建“2+4+N”工作体系".encode() * 40 for i in range(4)]
+
+
+def run(coro: object) -> object:
+    """On the loop the fetch session uses (uvloop where it exists), as in production."""
+    loop = _new_loop()
+    try:
+        return loop.run_until_complete(coro)  # type: ignore[arg-type]
+    finally:
+        loop.close()
+
+
+def test_bodies_written_by_the_child_are_read_here(tmp_path: Path) -> None:
+    async def go() -> tuple[list[str], list[str]]:
+        writer = ArchiveWriter(tmp_path)
+        try:
+            first, second = await asyncio.gather(  # two batches in flight: answered in order
+                writer.put_many([(b, {"etag": f'"{i}"'}) for i, b in enumerate(BODIES)] + [(BODIES[0], {})]),
+                writer.put_many([(BODIES[1], {}), (b"new", {"x": "1"})]),
+            )
+        finally:
+            await writer.aclose()
+        return first, second
+
+    digests, again = run(go())  # type: ignore[misc]
+    assert digests == [content_hash(b) for b in [*BODIES, BODIES[0]]]
+    assert again == [content_hash(BODIES[1]), content_hash(b"new")]
+    archive = RawArchive(tmp_path)
+    for i, body in enumerate(BODIES):
+        assert archive.page(digests[i]) == ({"etag": f'"{i}"'}, body)
+    assert archive.page(again[1]) == ({"x": "1"}, b"new")
+    assert len(list((tmp_path / "packs").glob("*/*.pack"))) == 2  # one pack per batch, repeats stored once
+
+
+def test_a_dead_child_fails_its_batch_and_the_next_write_starts_a_new_one(tmp_path: Path) -> None:
+    async def go() -> list[str]:
+        writer = ArchiveWriter(tmp_path)
+        try:
+            await writer.put_many([(BODIES[0], {})])
+            assert writer._child is not None
+            os.kill(writer._child._proc.pid, signal.SIGKILL)
+            await writer._child._proc.wait()
+            return await writer.put_many([(BODIES[1], {})])
+        finally:
+            await writer.aclose()
+
+    assert run(go()) == [content_hash(BODIES[1])]
+    assert RawArchive(tmp_path).get(content_hash(BODIES[1])) == BODIES[1]
+
+
+def test_a_batch_in_flight_when_the_child_dies_fails_with_the_reason(tmp_path: Path) -> None:
+    async def go() -> None:
+        writer = ArchiveWriter(tmp_path)
+        try:
+            await writer.put_many([(BODIES[0], {})])
+            assert writer._child is not None
+            proc = writer._child._proc
+            batch = asyncio.ensure_future(writer.put_many([(b"x" * 5_000_000, {})]))
+            await asyncio.sleep(0)
+            os.kill(proc.pid, signal.SIGKILL)
+            with pytest.raises(ArchiveWriterError, match="exited"):
+                await batch
+        finally:
+            await writer.aclose()
+
+    run(go())
+
+
+def test_a_failed_write_is_reported_and_the_child_keeps_serving(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+
+    async def go() -> None:
+        writer = ArchiveWriter(blocker / "raw")
+        try:
+            for _ in range(2):
+                with pytest.raises(ArchiveWriterError, match=r"raw: .*Error"):
+                    await writer.put_many([(BODIES[0], {})])
+        finally:
+            await writer.aclose()
+
+    run(go())
+
+
+def test_the_child_stores_nothing_from_a_cut_off_request(tmp_path: Path) -> None:
+    request = b'{"sizes": [10, 10], "headers": [{}, {}]}\n' + b"0123456789" + b"01234"
+    done = subprocess.run([sys.executable, "-m", archive_writer.__name__, str(tmp_path)], input=request,
+                          capture_output=True, check=False, timeout=60)
+    assert done.returncode == 0 and done.stdout == b""
+    assert not list(tmp_path.glob("packs/*/*.pack"))
