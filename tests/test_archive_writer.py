@@ -50,7 +50,7 @@ def test_bodies_written_by_the_child_are_read_here(tmp_path: Path) -> None:
     assert len(list((tmp_path / "packs").glob("*/*.pack"))) == 2  # one pack per batch, repeats stored once
 
 
-def test_a_dead_child_fails_its_batch_and_the_next_write_starts_a_new_one(tmp_path: Path) -> None:
+def test_after_the_child_dies_the_next_write_starts_a_new_one(tmp_path: Path) -> None:
     async def go() -> list[str]:
         writer = ArchiveWriter(tmp_path)
         try:
