@@ -116,7 +116,8 @@ def run_ours(base: str, n: int, transport: str, pipeline: bool) -> dict[str, Any
             engine.dispose()
     return {"pages": pages_ok, "seconds": elapsed, "cpu": usage["cpu"] - start_cpu,
             "peak_mb": usage["peak_mb"] + children_mb,
-            "stage_cpu": {"fetch+archive": fetch_cpu + usage["children_cpu"], **stage}}
+            "stage_cpu": {"fetch+archive": fetch_cpu + usage["children_cpu"], **stage},
+            "fetch_split": {"loop": fetch_cpu, "writer": usage["children_cpu"]}}
 
 
 def run_aiohttp(base: str, n: int) -> dict[str, Any]:

@@ -17,14 +17,14 @@ import datetime as dt
 import email.utils
 import random
 import time
-import urllib.robotparser
 from collections.abc import Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import httpx
+from protego import Protego
 
 from flows.transport import AiohttpTransport
 from parsers.records import RawPage
@@ -156,7 +156,7 @@ class _HostSlot:
 class Robots:
     """A host's robots.txt as read once: rules, or the reason everything is refused."""
 
-    parser: urllib.robotparser.RobotFileParser | None
+    parser: Protego | None
     refused: str | None
     read_at: float
 
@@ -248,11 +248,6 @@ class Fetcher:
         return list(await asyncio.gather(*(self.fetch(u, conditionals.get(u)) for u in urls)))
 
     # --- robots.txt -------------------------------------------------------------------------------
-    async def robots(self, url: str) -> Robots:
-        """The rules for ``url``'s host, read once per ``robots_ttl`` (concurrent callers share one read)."""
-        parts = urlsplit(url)
-        return await self._robots_for(f"{parts.scheme}://{parts.netloc.lower()}")
-
     async def _robots_for(self, key: str) -> Robots:
         entry = self._robots.get(key)
         if entry is not None:
@@ -289,9 +284,7 @@ class Fetcher:
             return Robots(None, f"robots.txt unavailable (HTTP {raw.status})", now)
         if raw.status != 200:  # 4xx: no rules, everything allowed
             return Robots(None, None, now)
-        parser = urllib.robotparser.RobotFileParser(url)
-        parser.parse(raw.body[:ROBOTS_MAX_BYTES].decode("utf-8", "replace").splitlines())
-        return Robots(parser, None, now)
+        return Robots(Protego.parse(raw.body[:ROBOTS_MAX_BYTES].decode("utf-8", "replace")), None, now)
 
     async def _robots_verdict(self, url: str, origin: str) -> tuple[str | None, float]:
         """(refusal reason or None, crawl delay) for ``url`` on ``origin`` (``scheme://host``)."""
@@ -301,7 +294,7 @@ class Fetcher:
         if rules.parser is None:
             return None, 0.0
         agent = self.policy.user_agent
-        if not rules.parser.can_fetch(agent, url):
+        if not rules.parser.can_fetch(url, agent):
             return ROBOTS_FORBIDS, 0.0
         delay = rules.parser.crawl_delay(agent)
         return None, min(float(delay), self.policy.max_crawl_delay) if delay else 0.0
@@ -314,15 +307,21 @@ class Fetcher:
         current = url
         for _hop in range(self.policy.max_redirects + 1):
             crawl_delay = 0.0
-            parts = urlsplit(current)
-            host = parts.netloc.lower()
+            # Parsed once per hop, by httpx, and the parsed URL is what gets requested: parsing is one of
+            # the larger CPU costs of a request (docs/crawling.md).
+            try:
+                target = parse_url(current)
+            except (httpx.InvalidURL, ValueError) as exc:  # e.g. "http://[::1/x", a port out of range
+                return RawPage(url=url, body=b"", status=None, final_url=current,
+                               status_chain=tuple(chain), error=f"invalid URL: {exc}")
+            host = host_of(target)
             if robots:
-                refused, crawl_delay = await self._robots_verdict(current, f"{parts.scheme}://{host}")
+                refused, crawl_delay = await self._robots_verdict(current, f"{target.scheme}://{host}")
                 if refused:
                     return RawPage(url=url, body=b"", status=None, final_url=current,
                                    status_chain=tuple(chain), error=refused)
             response_or_error = await self._attempt(
-                current, host, conditional if not chain else None, crawl_delay, max_bytes or self.policy.max_bytes
+                target, host, conditional if not chain else None, crawl_delay, max_bytes or self.policy.max_bytes
             )
             if isinstance(response_or_error, str):
                 return RawPage(url=url, body=b"", status=None, final_url=current,
@@ -343,7 +342,7 @@ class Fetcher:
                        status_chain=tuple(chain), error=f"too many redirects (>{self.policy.max_redirects})")
 
     async def _attempt(
-        self, url: str, host: str, conditional: Conditional | None, crawl_delay: float, max_bytes: int
+        self, url: httpx.URL, host: str, conditional: Conditional | None, crawl_delay: float, max_bytes: int
     ) -> tuple[int, dict[str, str], bytes, str | None] | str:
         """One request with retries; a string result is the final transport error."""
         headers: dict[str, str] = {}
@@ -380,7 +379,7 @@ class Fetcher:
         return base + random.uniform(0, base)
 
     async def _request(
-        self, url: str, headers: dict[str, str], max_bytes: int
+        self, url: httpx.URL, headers: dict[str, str], max_bytes: int
     ) -> tuple[int, dict[str, str], bytes, str | None]:
         client = self._client
         assert client is not None, "use Fetcher as an async context manager"
@@ -404,6 +403,21 @@ class Fetcher:
             return response.status_code, resp_headers, b"".join(chunks), None
         finally:
             await response.aclose()
+
+
+def parse_url(url: str) -> httpx.URL:
+    """httpx's parse, plus the port range check it leaves to the transport (aiohttp would raise a plain
+    ``ValueError`` mid-request). Raises ``httpx.InvalidURL`` or ``ValueError``."""
+    parsed = httpx.URL(url)
+    if parsed.port is not None and parsed.port > 65535:
+        raise httpx.InvalidURL(f"port {parsed.port} out of range")
+    return parsed
+
+
+def host_of(url: str | httpx.URL) -> str:
+    """``host[:port]`` as httpx normalises it (lower case, IDNA-encoded, default port dropped): the key of
+    per-host politeness and of the robots.txt cache, so a configured site and its fetched URLs agree."""
+    return (url if isinstance(url, httpx.URL) else parse_url(url)).netloc.decode("ascii")
 
 
 def _header_dict(headers: httpx.Headers) -> dict[str, str]:

@@ -6,13 +6,16 @@ the line and the field, because operators edit this by hand.
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from flows.fetch import host_of
 from parsers.records import SiteSelectors
 
 
@@ -66,6 +69,10 @@ class Site(_Strict):
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("must be an absolute http(s) URL")
+        try:
+            host_of(value)
+        except (httpx.InvalidURL, ValueError) as exc:
+            raise ValueError(f"not a valid URL: {exc}") from exc
         return value
 
     @field_validator("allow")
@@ -78,12 +85,15 @@ class Site(_Strict):
                 raise ValueError(f"bad regex {pattern!r}: {exc}") from exc
         return value
 
-    @property
+    @functools.cached_property
     def host(self) -> str:
-        return urlsplit(self.base_url).netloc.lower()
+        return host_of(self.base_url)
 
     def allows(self, url: str) -> bool:
-        if urlsplit(url).netloc.lower() != self.host:
+        try:
+            if host_of(url) != self.host:
+                return False
+        except (httpx.InvalidURL, ValueError):
             return False
         return not self.allow or any(re.search(p, url) for p in self.allow)
 

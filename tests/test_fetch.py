@@ -202,3 +202,12 @@ def test_min_delay_spaces_request_starts_on_one_host() -> None:
     asyncio.run(go())
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert len(starts) == 4 and min(gaps) >= 0.045
+
+
+def test_unparseable_url_is_data_not_exception() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(f"nothing should be requested, got {request.url}")
+
+    for url in ("http://[::1/x", "http://127.0.0.1:99999/"):
+        raw = run(httpx.MockTransport(handler), url)
+        assert raw.status is None and raw.error is not None and raw.error.startswith("invalid URL"), url

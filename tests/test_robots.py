@@ -59,3 +59,24 @@ def test_agent_specific_rules_and_redirect_target_checked() -> None:
 
     page = fetch_all(httpx.MockTransport(handler), ["http://127.0.0.1/old"])[0]
     assert page.error == ROBOTS_FORBIDS and page.status_chain == ((301, "http://127.0.0.1/old"),)
+
+
+def test_rfc9309_longest_match_and_wildcards() -> None:
+    """RFC 9309: the most specific rule wins whatever its order, ``*`` and ``$`` are patterns.
+    (``urllib.robotparser`` takes the first match and reads ``*`` literally: it would fetch the PDF and
+    refuse the public page.)"""
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        if request.url.path == "/robots.txt":
+            rules = "User-agent: *\nDisallow: /private/\nAllow: /private/public/\nDisallow: /*.pdf$\n"
+            return httpx.Response(200, text=rules)
+        return httpx.Response(200, text="x")
+
+    urls = ["http://127.0.0.1/private/public/a.html", "http://127.0.0.1/files/report.pdf",
+            "http://127.0.0.1/files/report.pdf.html", "http://127.0.0.1/private/b.html"]
+    public, pdf, html, private = fetch_all(httpx.MockTransport(handler), urls)
+    assert public.status == 200 and html.status == 200
+    assert pdf.error == ROBOTS_FORBIDS and private.error == ROBOTS_FORBIDS
+    assert "/files/report.pdf" not in seen and "/private/b.html" not in seen
