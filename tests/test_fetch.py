@@ -211,3 +211,32 @@ def test_unparseable_url_is_data_not_exception() -> None:
     for url in ("http://[::1/x", "http://127.0.0.1:99999/"):
         raw = run(httpx.MockTransport(handler), url)
         assert raw.status is None and raw.error is not None and raw.error.startswith("invalid URL"), url
+
+
+def test_responses_are_freed_without_the_cyclic_gc() -> None:
+    """httpx links a response and its stream both ways (encode/httpx#3733); the fetcher unlinks them once
+    read, so a long crawl does not leave every response, with its request and headers, for the GC."""
+    import gc
+    import weakref
+
+    seen: list[weakref.ref[httpx.Response]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text="<p>ok</p>")
+
+    async def remember(response: httpx.Response) -> None:
+        seen.append(weakref.ref(response))
+
+    async def go() -> None:
+        async with Fetcher(FAST, transport=httpx.MockTransport(handler)) as f:
+            assert f._client is not None
+            f._client.event_hooks["response"] = [remember]
+            assert (await f.fetch("http://127.0.0.1/a")).raw.status == 200
+
+    gc.collect()
+    gc.disable()
+    try:
+        asyncio.run(go())
+        assert len(seen) == 1 and seen[0]() is None, "response kept alive by a reference cycle"
+    finally:
+        gc.enable()
