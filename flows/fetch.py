@@ -312,7 +312,7 @@ class Fetcher:
             # the larger CPU costs of a request (docs/crawling.md).
             try:
                 target = parse_url(current)
-            except (httpx.InvalidURL, ValueError) as exc:  # e.g. "http://[::1/x", a port out of range
+            except httpx.InvalidURL as exc:  # e.g. "http://[::1/x", a port out of range
                 return RawPage(url=url, body=b"", status=None, final_url=current,
                                status_chain=tuple(chain), error=f"invalid URL: {exc}")
             host = host_of(target)
@@ -412,7 +412,7 @@ class Fetcher:
 
 def parse_url(url: str) -> httpx.URL:
     """httpx's parse, plus the port range check it leaves to the transport (aiohttp would raise a plain
-    ``ValueError`` mid-request). Raises ``httpx.InvalidURL`` or ``ValueError``."""
+    ``ValueError`` mid-request). Raises ``httpx.InvalidURL``."""
     parsed = httpx.URL(url)
     if parsed.port is not None and parsed.port > 65535:
         raise httpx.InvalidURL(f"port {parsed.port} out of range")

@@ -71,7 +71,7 @@ class Site(_Strict):
             raise ValueError("must be an absolute http(s) URL")
         try:
             host_of(value)
-        except (httpx.InvalidURL, ValueError) as exc:
+        except httpx.InvalidURL as exc:
             raise ValueError(f"not a valid URL: {exc}") from exc
         return value
 
@@ -93,7 +93,7 @@ class Site(_Strict):
         try:
             if host_of(url) != self.host:
                 return False
-        except (httpx.InvalidURL, ValueError):
+        except httpx.InvalidURL:
             return False
         return not self.allow or any(re.search(p, url) for p in self.allow)
 

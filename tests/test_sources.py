@@ -80,3 +80,5 @@ def test_site_host_is_normalised_like_the_fetcher() -> None:
     assert site.host == host_of("http://xn--fiqs8s.example.com/a.html") == "xn--fiqs8s.example.com"
     assert site.allows("http://XN--FIQS8S.example.com/a.html")
     assert not site.allows("http://example.com/a.html") and not site.allows("http://[::1/a")
+    with pytest.raises(ValueError, match="not a valid URL"):
+        Site(name="bad", base_url="http://example.com:abc/")
