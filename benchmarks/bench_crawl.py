@@ -114,11 +114,11 @@ def run_ours(base: str, n: int, transport: str, pipeline: bool) -> dict[str, Any
         usage = _usage()  # after the session closed: the archive writer has exited and counts
         if engine is not None:
             engine.dispose()
+    # the fetch loop thread, and the archive writer child (flows/archive_writer.py)
+    fetch_split = {"loop": fetch_cpu, "writer": usage["children_cpu"]}
     return {"pages": pages_ok, "seconds": elapsed, "cpu": usage["cpu"] - start_cpu,
             "peak_mb": usage["peak_mb"] + children_mb,
-            "stage_cpu": {"fetch+archive": fetch_cpu + usage["children_cpu"], **stage},
-            # the fetch loop thread, and the archive writer child (flows/archive_writer.py)
-            "fetch_split": {"loop": fetch_cpu, "writer": usage["children_cpu"]}}
+            "stage_cpu": {"fetch+archive": sum(fetch_split.values()), **stage}, "fetch_split": fetch_split}
 
 
 def run_aiohttp(base: str, n: int) -> dict[str, Any]:
