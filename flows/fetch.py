@@ -4,10 +4,11 @@ Every URL yields a ``RawPage`` — a transport failure is data (``RawPage.error`
 one bad host never stops a batch and every attempt can be recorded. This module never imports Prefect:
 ``initiatives inspect`` uses it and must start fast.
 
-Transport (chosen by measurement, see docs/crawling.md): plain ``http://`` goes through an aiohttp-backed
-httpx transport (``flows/transport.py``), because httpx's own pool costs several milliseconds of CPU per
-request at 32 in flight; ``https://`` goes through httpx's transport with HTTP/2 enabled, so a
-server that offers h2 in ALPN gets one multiplexed connection. The client API is httpx either way.
+Transport (chosen by measurement, see docs/crawling.md): plain ``http://`` goes through our own HTTP/1.1
+transport (``flows/transport.py``), because httpx's own pool costs several milliseconds of CPU per request
+at 32 in flight and aiohttp's request path most of the rest; ``https://`` goes through httpx's transport
+with HTTP/2 enabled, so a server that offers h2 in ALPN gets one multiplexed connection. The client API
+is httpx either way.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from urllib.parse import urljoin
 import httpx
 from protego import Protego
 
-from flows.transport import AiohttpTransport
+from flows.transport import Http1Transport
 from parsers.records import RawPage
 
 _CLOSED = httpx.ByteStream(b"")
@@ -36,7 +37,7 @@ ROBOTS_MAX_BYTES = 512 * 1024
 #: reason prefixes of outcomes that are the crawler's own choice, not the site's fault (never loaded).
 ROBOTS_FORBIDS = "robots.txt forbids this URL"
 
-#: "auto" is the aiohttp transport for http:// (flows/transport.py); "httpx" forces httpx's own pool.
+#: "auto" is our HTTP/1.1 transport for http:// (flows/transport.py); "httpx" forces httpx's own pool.
 TransportName = Literal["auto", "httpx"]
 
 
@@ -193,7 +194,7 @@ def make_transports(policy: FetchPolicy) -> dict[str, httpx.AsyncBaseTransport]:
     if policy.transport == "httpx":
         http = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
     else:
-        http = AiohttpTransport(limits, policy.max_bytes)
+        http = Http1Transport(limits, policy.max_bytes)
     return {"http://": http, "https://": https}
 
 
@@ -411,8 +412,8 @@ class Fetcher:
 
 
 def parse_url(url: str) -> httpx.URL:
-    """httpx's parse, plus the port range check it leaves to the transport (aiohttp would raise a plain
-    ``ValueError`` mid-request). Raises ``httpx.InvalidURL``."""
+    """httpx's parse, plus the port range check it leaves to the connection (``connect()`` would raise an
+    ``OverflowError`` mid-request). Raises ``httpx.InvalidURL``."""
     parsed = httpx.URL(url)
     if parsed.port is not None and parsed.port > 65535:
         raise httpx.InvalidURL(f"port {parsed.port} out of range")
