@@ -106,3 +106,23 @@ def test_the_child_stores_nothing_from_a_cut_off_request(tmp_path: Path) -> None
                           capture_output=True, check=False, timeout=60)
     assert done.returncode == 0 and done.stdout == b""
     assert not list(tmp_path.glob("packs/*/*.pack"))
+
+
+def test_the_writer_hands_the_cpu_over_between_bodies_after_a_stretch_of_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    yields: list[float] = []
+    monkeypatch.setattr(archive_writer.os, "sched_yield", lambda: yields.append(1))
+    between = archive_writer._yielding(0.05)
+    between()
+    assert yields == []  # not after a moment's work
+    clock = [archive_writer.time.perf_counter() + 0.06]
+    monkeypatch.setattr(archive_writer.time, "perf_counter", lambda: clock[0])
+    between()
+    between()
+    assert yields == [1]  # once the stretch is over, and then a new stretch starts
+
+    calls: list[int] = []
+    digests = RawArchive(tmp_path / "raw").put_many([(b, {}) for b in BODIES], lambda: calls.append(1))
+    assert len(calls) == 2 * len(BODIES)  # after each hash and each compression
+    assert digests == [content_hash(b) for b in BODIES]
