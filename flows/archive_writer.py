@@ -47,15 +47,23 @@ class ArchiveWriter:
         self._child: _Child | None = None
         self._starting: asyncio.Lock | None = None
 
+    async def start(self) -> None:
+        """Start the child now and wait until it answers (an empty batch), rather than at the first write:
+        a Python start-up is ~0.1 s the first batch would wait. Writes start a child anyway if none runs."""
+        await (await self._live_child()).put_many([])
+
     async def put_many(self, items: Items) -> list[str]:
         """``RawArchive.put_many`` in the child: every item's sha256, once its pack is on disk."""
+        child = await self._live_child()
+        return await child.put_many(items)
+
+    async def _live_child(self) -> _Child:
         if self._starting is None:
             self._starting = asyncio.Lock()
         async with self._starting:  # batches arriving together share one new child
             if self._child is None or self._child.dead:
                 self._child = await _Child.start(self.root)
-            child = self._child
-        return await child.put_many(items)
+            return self._child
 
     async def aclose(self) -> None:
         child, self._child = self._child, None

@@ -53,6 +53,7 @@ class FetchSession:
     def __enter__(self) -> FetchSession:
         self._thread.start()
         self._fetcher = self.run(self._open())
+        self.run(self._writer.start())
         return self
 
     def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:

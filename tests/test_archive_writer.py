@@ -126,3 +126,17 @@ def test_the_writer_hands_the_cpu_over_between_bodies_after_a_stretch_of_work(
     digests = RawArchive(tmp_path / "raw").put_many([(b, {}) for b in BODIES], lambda: calls.append(1))
     assert len(calls) == 2 * len(BODIES)  # after each hash and each compression
     assert digests == [content_hash(b) for b in BODIES]
+
+
+def test_start_waits_for_a_ready_child_and_writes_follow(tmp_path: Path) -> None:
+    async def scenario() -> tuple[bool, list[str]]:
+        writer = ArchiveWriter(tmp_path / "raw")
+        await writer.start()
+        ready = writer._child is not None and not writer._child.dead
+        digests = await writer.put_many([(BODIES[0], {})])
+        await writer.aclose()
+        return ready, digests
+
+    ready, digests = run(scenario())  # type: ignore[misc]
+    assert ready and digests == [content_hash(BODIES[0])]
+    assert RawArchive(tmp_path / "raw").get(digests[0]) == BODIES[0]
