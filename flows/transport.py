@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import zlib
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import httptools
 import httpx
@@ -33,7 +34,16 @@ import httpx
 #: A response head larger than this is refused: llhttp itself accepts heads of any size.
 MAX_HEAD_BYTES = 64 * 1024
 _STALE_WHEN_DECODED = frozenset({b"content-encoding", b"content-length"})
-_Result = tuple[int, bytes, list[tuple[bytes, bytes]], bytes, bool]
+
+
+class _Reply(NamedTuple):
+    status: int
+    reason: bytes
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    http10: bool
+    #: whether the connection can carry another request
+    keep: bool
 
 
 class Http1Transport(httpx.AsyncBaseTransport):
@@ -65,43 +75,41 @@ class Http1Transport(httpx.AsyncBaseTransport):
             else:
                 await slots.acquire()
         try:
-            status, reason, headers, body, http10 = await self._exchange(request, head, cap, timeouts)
+            reply = await self._exchange(request, head, cap, timeouts)
         finally:
             if slots is not None:
                 slots.release()
-        extensions: dict[str, Any] = {"http_version": b"HTTP/1.0" if http10 else b"HTTP/1.1"}
-        if reason:
-            extensions["reason_phrase"] = reason
-        return httpx.Response(status, headers=headers, content=body, request=request, extensions=extensions)
+        extensions: dict[str, Any] = {"http_version": b"HTTP/1.0" if reply.http10 else b"HTTP/1.1"}
+        if reply.reason:
+            extensions["reason_phrase"] = reply.reason
+        return httpx.Response(reply.status, headers=reply.headers, content=reply.body, request=request,
+                              extensions=extensions)
 
     async def _exchange(
         self, request: httpx.Request, head: bytes, cap: int, timeouts: dict[str, float | None]
-    ) -> tuple[int, bytes, list[tuple[bytes, bytes]], bytes, bool]:
+    ) -> _Reply:
         url = request.url
         key = (url.host, url.port or 80)
-        for _attempt in range(2):
-            conn = self._checkout(key)
+        # A pooled connection first; if the server had closed it while idle, once more on a new one.
+        for conn in (self._checkout(key), None):
             reused = conn is not None
             if conn is None:
                 conn = await self._connect(request, key, timeouts.get("connect"))
             try:
-                status, reason, headers, body, keep = await conn.exchange(
-                    request, head, cap, timeouts.get("read"), request.method == "HEAD"
-                )
+                reply = await conn.exchange(request, head, cap, timeouts.get("read"), request.method == "HEAD")
             except _Stale:
                 conn.close()
-                if reused:  # the server closed it while idle; nothing was processed, so ask once more
+                if reused:  # nothing was processed, so asking again is safe
                     continue
-                raise httpx.RemoteProtocolError("server closed the connection without answering",
-                                                request=request) from None
+                break
             except BaseException:  # an error or a cancelled caller mid-response: the connection is unusable
                 conn.close()
                 raise
-            if keep:
+            if reply.keep:
                 self._checkin(key, conn)
             else:
                 conn.close()
-            return status, reason, headers, body, conn.http10
+            return reply
         raise httpx.RemoteProtocolError("server closed the connection without answering", request=request)
 
     async def _connect(
@@ -166,12 +174,11 @@ class _Connection(asyncio.Protocol):
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
-        self.on_lost: Any = None
+        self.on_lost: Callable[[_Connection], None] | None = None
         self.idle_since = 0.0
-        self.http10 = False
         self._closed = False
         self._loop = asyncio.get_running_loop()
-        self._waiter: asyncio.Future[_Result] | None = None
+        self._waiter: asyncio.Future[_Reply] | None = None
         self._request: httpx.Request | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._parser: Any = None
@@ -182,6 +189,7 @@ class _Connection(asyncio.Protocol):
         self._read_timeout = 0.0
         # the message being read (reset for each one, 1xx included)
         self._status = 0
+        self._http10 = False
         self._reason = b""
         self._head_size = 0
         self._headers: list[tuple[bytes, bytes]] = []
@@ -199,7 +207,7 @@ class _Connection(asyncio.Protocol):
 
     async def exchange(
         self, request: httpx.Request, head: bytes, cap: int, read_timeout: float | None, head_only: bool
-    ) -> _Result:
+    ) -> _Reply:
         assert self.transport is not None
         self._request = request
         self._cap = cap
@@ -207,7 +215,7 @@ class _Connection(asyncio.Protocol):
         self._parser = httptools.HttpResponseParser(self)
         self._reset_message()
         self._received = 0
-        waiter: asyncio.Future[_Result] = self._loop.create_future()
+        waiter: asyncio.Future[_Reply] = self._loop.create_future()
         self._waiter = waiter
         self._last_read = self._loop.time()
         if read_timeout is not None:
@@ -279,7 +287,7 @@ class _Connection(asyncio.Protocol):
         if status < 200:  # 1xx (100 Continue, 103 Early Hints): an interim answer, the real one follows
             return
         self._status = status
-        self.http10 = self._parser.get_http_version() == "1.0"
+        self._http10 = self._parser.get_http_version() == "1.0"
         if self._encoding in (b"gzip", b"x-gzip", b"deflate"):
             self._headers = [(k, v) for k, v in self._headers if k.lower() not in _STALE_WHEN_DECODED]
         else:
@@ -313,6 +321,7 @@ class _Connection(asyncio.Protocol):
     # --- internals ---------------------------------------------------------------------------------
     def _reset_message(self) -> None:
         self._status = 0
+        self._http10 = False
         self._reason = b""
         self._head_size = 0
         self._headers = []
@@ -343,7 +352,7 @@ class _Connection(asyncio.Protocol):
             self._body.append(tail)
             self._size += len(tail)
         body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
-        waiter.set_result((self._status, self._reason, self._headers, body[: self._cap + 1], keep))
+        waiter.set_result(_Reply(self._status, self._reason, self._headers, body[: self._cap + 1], self._http10, keep))
         if not keep:
             self.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import itertools
 import socket
 import zlib
 from collections.abc import Awaitable, Callable
@@ -121,9 +122,9 @@ def test_refused_connection_and_read_timeout_become_httpx_errors() -> None:
 
 
 # --- HTTP/1.1 framing and connection reuse, against scripted raw servers --------------------------------
-#: what a scripted server does with one request head: the bytes to answer and whether to hang up after
-#: them, or None to hang up without answering.
-Script = Callable[[bytes], "tuple[bytes, bool] | None"]
+#: what a scripted server does with a request head (and the request's number on its connection, from 0):
+#: the bytes to answer and whether to hang up after them, or None to hang up without answering.
+Script = Callable[[bytes, int], "tuple[bytes, bool] | None"]
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
 
@@ -133,12 +134,12 @@ def with_raw_server(script: Script, check: Callable[[str], Awaitable[Any]]) -> i
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         accepted.append(1)
-        while True:
+        for number in itertools.count():
             try:
                 head = await reader.readuntil(b"\r\n\r\n")
             except (asyncio.IncompleteReadError, ConnectionError):
                 break
-            answer = script(head)
+            answer = script(head, number)
             if answer is None:
                 break
             writer.write(answer[0])
@@ -183,13 +184,13 @@ def test_chunked_close_delimited_and_interim_responses() -> None:
         assert (r2.status_code, r2.content, r2.http_version) == (200, b"until the end", "HTTP/1.0")
         assert (r3.status_code, r3.content) == (200, b"ok") and "link" not in r3.headers
 
-    with_raw_server(lambda head: answers[path_of(head)], check)
+    with_raw_server(lambda head, _: answers[path_of(head)], check)
 
 
 def test_keep_alive_reuses_a_connection_and_retries_a_stale_one_once() -> None:
     served: list[bytes] = []
 
-    def script(head: bytes) -> tuple[bytes, bool] | None:
+    def script(head: bytes, _: int) -> tuple[bytes, bool] | None:
         served.append(path_of(head))
         if path_of(head) == b"/3" and served.count(b"/3") == 1:
             return None  # hang up on the fourth request unanswered, as a server whose idle timeout just ran out
@@ -204,6 +205,17 @@ def test_keep_alive_reuses_a_connection_and_retries_a_stale_one_once() -> None:
     assert served == [b"/0", b"/1", b"/2", b"/3", b"/3", b"/4"]
 
 
+def test_the_retry_after_a_stale_connection_opens_a_new_one() -> None:
+    async def check(base: str) -> None:
+        async with client() as c:
+            await asyncio.gather(c.get(f"{base}/a"), c.get(f"{base}/b"))  # two connections, both kept
+            assert (await c.get(f"{base}/c")).content == b"ok"
+
+    # Both kept connections are dead by the time /c is sent; retrying on the other one would fail too.
+    connections = with_raw_server(lambda head, number: (OK, False) if number == 0 else None, check)
+    assert connections == 3
+
+
 def test_unasked_bytes_and_connection_close_end_reuse() -> None:
     close = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"
     answers = [(OK + b"GARBAGE", False), (close, False), (OK, False)]
@@ -212,14 +224,14 @@ def test_unasked_bytes_and_connection_close_end_reuse() -> None:
         async with client() as c:
             assert [(await c.get(f"{base}/{i}")).content for i in range(3)] == [b"ok"] * 3
 
-    assert with_raw_server(lambda head: answers[int(path_of(head)[1:])], check) == 3
+    assert with_raw_server(lambda head, _: answers[int(path_of(head)[1:])], check) == 3
 
 
 def test_deflate_both_ways_and_a_corrupt_body() -> None:
     raw = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
     bodies = {b"/zlib": zlib.compress(PAGE), b"/raw": raw.compress(PAGE) + raw.flush(), b"/bad": b"not deflate"}
 
-    def script(head: bytes) -> tuple[bytes, bool]:
+    def script(head: bytes, _: int) -> tuple[bytes, bool]:
         body = bodies[path_of(head)]
         return b"HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nContent-Length: %d\r\n\r\n" % len(body) + body, False
 
@@ -260,7 +272,7 @@ def test_malformed_answers_are_protocol_errors() -> None:
                     raise AssertionError(f"{path!r} must raise RemoteProtocolError")
 
     # /endless-head stays open: only the size check can end it (the read timeout is 2 s, the test 1 s)
-    with_raw_server(lambda head: (answers[path_of(head)], path_of(head) != b"/endless-head"), check)
+    with_raw_server(lambda head, _: (answers[path_of(head)], path_of(head) != b"/endless-head"), check)
 
 
 def test_head_does_not_wait_for_the_declared_body() -> None:
@@ -273,7 +285,7 @@ def test_head_does_not_wait_for_the_declared_body() -> None:
 
     head = b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n"
     # the HEAD answer's connection is not reused: the GET gets a connection of its own
-    assert with_raw_server(lambda h: (head if h.startswith(b"HEAD") else OK, False), check) == 2
+    assert with_raw_server(lambda h, _: (head if h.startswith(b"HEAD") else OK, False), check) == 2
 
 
 def test_line_breaks_in_headers_are_refused_before_sending() -> None:
@@ -306,5 +318,5 @@ def test_pool_timeout_and_unsupported_scheme() -> None:
         else:
             raise AssertionError("only http:// is spoken")
 
-    never: Script = lambda head: (b"", False)  # noqa: E731 - read the request, answer nothing
+    never: Script = lambda head, _: (b"", False)  # noqa: E731 - read the request, answer nothing
     with_raw_server(never, check)
