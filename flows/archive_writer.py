@@ -136,7 +136,7 @@ def _yielding(every: float) -> Callable[[], None]:
 
     A batch is several milliseconds of hashing and compressing, and the fetch loop beside it wakes every
     few hundred microseconds; a woken loop could wait for the rest of the writer's time slice. Yielding
-    each millisecond took bench-crawl from 4,284 to 4,496 pages/s at 5 ms (A/B, medians of 4 rounds),
+    each millisecond took bench-crawl from 4,154 to 4,430 pages/s at 5 ms (A/B, medians of 4 rounds),
     and with two CPU hogs running beside it cost nothing (2,301 against 2,276 pages/s). A lower priority
     does not: at SCHED_IDLE the same hogs left the writer 33 pages/s, since it then runs only on idle CPUs.
     """
