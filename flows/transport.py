@@ -47,7 +47,10 @@ class _Reply(NamedTuple):
 
 
 class Http1Transport(httpx.AsyncBaseTransport):
-    """``http://`` only (``https://`` is mounted on httpx's own transport, for HTTP/2); one event loop."""
+    """``http://`` only (``https://`` is mounted on httpx's own transport, for HTTP/2); one event loop.
+
+    ``limits.max_connections`` bounds the requests in flight (each has a connection to itself),
+    ``max_keepalive_connections`` the idle connections kept for reuse."""
 
     def __init__(self, limits: httpx.Limits, max_bytes: int) -> None:
         self._max_bytes = max_bytes
@@ -227,6 +230,7 @@ class _Connection(asyncio.Protocol):
         finally:
             self._waiter = None
             self._request = None
+            self._reset_message()  # an idle connection holds no body
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
