@@ -16,10 +16,11 @@ import asyncio
 import datetime as dt
 import sys
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
+
+from flows.session import new_event_loop
 
 PER_LISTING = 20
 EPOCH = dt.date(2024, 12, 31)
@@ -168,14 +169,6 @@ class Background:
         self.thread.join(timeout=5)
 
 
-def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - Windows
-        return asyncio.new_event_loop
-    return uvloop.new_event_loop
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--articles", type=int, default=10_000)
@@ -185,7 +178,7 @@ def main() -> None:
     try:
         # uvloop, as the crawler's fetch loop uses: the server's per-request CPU shares this machine's
         # cores with the crawler under test and sits in every request's round trip.
-        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        with asyncio.Runner(loop_factory=new_event_loop) as runner:
             runner.run(serve(args.articles, args.latency, args.port))
     except KeyboardInterrupt:
         sys.exit(0)

@@ -14,14 +14,14 @@ import pytest
 from flows import archive_writer
 from flows.archive import RawArchive, content_hash
 from flows.archive_writer import ArchiveWriter, ArchiveWriterError
-from flows.session import _new_loop
+from flows.session import new_event_loop
 
 BODIES = [f"第{i}篇:中国航发东安党委构建“2+4+N”工作体系".encode() * 40 for i in range(4)]
 
 
 def run(coro: object) -> object:
     """On the loop the fetch session uses (uvloop where it exists), as in production."""
-    loop = _new_loop()
+    loop = new_event_loop()
     try:
         return loop.run_until_complete(coro)  # type: ignore[arg-type]
     finally:
