@@ -23,9 +23,8 @@ from parsers.decode import decode
 from parsers.document import Document
 from parsers.records import RawPage, Verdict
 from tests.article_support import body_f1, gold_date
-from tests.conftest import ROOT
+from tests.conftest import ROOT, shared_path
 
-NEWS = ROOT.parent / "shared" / "corpus" / "news"
 FIXTURES = ROOT / "tests" / "fixtures" / "article"
 OK = Verdict(name="ok")
 
@@ -83,10 +82,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=5, help="interleaved timing rounds (best is kept)")
     args = ap.parse_args()
+    news = shared_path("corpus/news")
     pages = [
         (p.name, (p / "page.html").read_bytes(), (p / "cleaned.txt").read_text("utf-8"),
          gold_date((p / "date.txt").read_text("utf-8")))
-        for p in sorted(NEWS.iterdir()) if p.is_dir()
+        for p in sorted(news.iterdir()) if p.is_dir()
     ]
     fixtures = _fixtures()
     tools: dict[str, Callable[[bytes], Out]] = {
@@ -115,7 +115,7 @@ def main() -> None:
         )
         t_hits = sum(1 for raw, title in fixtures if (fn(raw).title or "").strip() == title)
         rows[name] = (f1, hits / len(known), len(known), t_hits, len(fixtures), len(pages) / best[name])
-    print(f"{len(pages)} pages from {NEWS}, best of {args.repeat} interleaved rounds, one core\n")
+    print(f"{len(pages)} pages from {news}, best of {args.repeat} interleaved rounds, one core\n")
     print(f"{'tool':<18}{'body F1':>9}{'date acc':>10}{'title acc':>11}{'pages/s':>10}")
     for name, (f1, acc, _n, th, tn, pps) in rows.items():
         print(f"{name:<18}{f1:>9.3f}{acc:>9.0%} {th:>5}/{tn:<4}{pps:>10.1f}")

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from parsers.cjkfold import fold
 from parsers.initiatives import _campaign_occurrences, campaigns, no_records_reason, parse
 from parsers.units import gazetteer
-from tests.conftest import GOLD, SEED
+from tests.conftest import GOLD_FILE, SEED_FILE, shared_path
 from tests.initiatives_support import (
     FIELDS,
     Report,
@@ -72,8 +72,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=3.0)
     args = ap.parse_args()
 
-    seed = seed_article(SEED)
-    gold = json.loads(GOLD.read_text(encoding="utf-8"))
+    seed = seed_article(shared_path(SEED_FILE))
+    gold = json.loads(shared_path(GOLD_FILE).read_text(encoding="utf-8"))
     quality_table("seed vs gold (frameworks: gold lists the minimum, extras count as fp)", score(parse(seed), gold))
     fixtures = Report()
     for text_path, expected_path in fixture_cases():

@@ -24,21 +24,19 @@ from parsers.decode import looks_binary
 from parsers.document import Document
 from parsers.records import CLOSURE_VERDICTS, GOOD_VERDICTS, VERDICTS, RawPage
 from parsers.verdict import judge
-from tests.conftest import ROOT
+from tests.conftest import shared_path
 
-SHARED = ROOT.parent / "shared"
-PAGES = SHARED / "corpus" / "pages"
-NEWS = SHARED / "corpus" / "news"
 NAIVE_WORDS = ("到期", "续费", "关闭", "过期", "暂停", "expired", "suspended", "parked", "for sale", "404")
 
 
 def load() -> list[tuple[str, str, RawPage]]:
     rows: list[tuple[str, str, RawPage]] = []
-    with (PAGES / "labels.tsv").open(encoding="utf-8") as fh:
+    pages, news = shared_path("corpus/pages"), shared_path("corpus/news")
+    with (pages / "labels.tsv").open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh, delimiter="\t"):
-            body = (PAGES / row["file"]).read_bytes()
+            body = (pages / row["file"]).read_bytes()
             rows.append((row["file"], row["verdict"], RawPage(url=f"http://example.com/p/{row['file']}", body=body)))
-    for folder in sorted(p for p in NEWS.iterdir() if (p / "page.html").is_file()):
+    for folder in sorted(p for p in news.iterdir() if (p / "page.html").is_file()):
         body = (folder / "page.html").read_bytes()
         raw = RawPage(url=f"http://news.example.com/{folder.name}.html", body=body)
         rows.append((f"news/{folder.name}", "ok", raw))

@@ -12,10 +12,9 @@ from sqlalchemy import Engine
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
-#: ../shared beside the project root: seed, gold, reference data and the labelled corpora.
-SHARED = ROOT.parent / "shared"
-SEED = SHARED / "seed" / "000_369957bb338a4502.txt"
-GOLD = SHARED / "gold" / "seed_article.gold.json"
+#: the founding article and its gold records, relative to the shared corpora folder.
+SEED_FILE = "seed/000_369957bb338a4502.txt"
+GOLD_FILE = "gold/seed_article.gold.json"
 #: the bundled demo site's live pages, and a sources file for it (each test fills in {url} and {delay}).
 DEMO_SITE = ROOT / "initiatives" / "demo_site" / "live"
 DEMO_SOURCES = """\
@@ -34,18 +33,63 @@ min_delay = {delay}
 """
 
 
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+# --- the external corpora --------------------------------------------------------------------------
+# Seed, gold, reference data and labelled corpora live outside the repository (INITIATIVES_SHARED_DIR,
+# default ../shared). A clone without them still passes: tests that need them skip with the reason, and
+# under CI=true, where they must run, fail instead. Only fixtures touch the folder, never import time.
+def shared_root() -> Path:
+    """The configured corpora folder (it may not exist); benchmarks use it too."""
+    from initiatives.settings import Settings
+
+    return Settings().shared_dir
+
+
+def shared_missing(path: Path) -> str:
+    return (f"{path} is missing: this test reads the external corpora "
+            "(set INITIATIVES_SHARED_DIR to their folder; default ../shared beside the project)")
+
+
+def shared_path(relative: str) -> Path:
+    """A file or folder of the corpora, for a benchmark: one line and exit when it is absent."""
+    path = shared_root() / relative
+    if not path.exists():
+        raise SystemExit(shared_missing(path).replace("this test", "this benchmark"))
+    return path
+
+
+def _require(path: Path) -> Path:
+    if not path.exists():
+        if IN_CI:
+            pytest.fail(f"{shared_missing(path)} (mandatory under CI)")
+        pytest.skip(shared_missing(path))
+    return path
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
-    if not SHARED.is_dir():
-        pytest.fail(f"{SHARED} is missing: tests read the seed, gold and corpora from ../shared")
-    return SHARED
+    """The corpora folder; skips the test (fails it under CI=true) when it is absent."""
+    return _require(shared_root())
+
+
+@pytest.fixture(scope="session")
+def seed_path(shared_dir: Path) -> Path:
+    """The founding article as a text dump."""
+    return _require(shared_dir / SEED_FILE)
+
+
+@pytest.fixture(scope="session")
+def gold_path(shared_dir: Path) -> Path:
+    """The founding article's gold article fields and records."""
+    return _require(shared_dir / GOLD_FILE)
 
 
 # --- databases -------------------------------------------------------------------------------------
 # The same tests run on SQLite and PostgreSQL. PostgreSQL tests create and drop their own database; under
 # CI=true an unreachable server is a failure, elsewhere a skip with the reason.
 PG_ADMIN_URL = os.environ.get("INITIATIVES_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def _pg_unavailable_reason() -> str | None:

@@ -14,9 +14,7 @@ from parsers.article import Extraction, extract, is_image_name
 from parsers.document import Document
 from parsers.records import RawPage, Verdict
 from tests.article_support import body_f1, gold_date
-from tests.conftest import GOLD, SEED, SHARED
 
-NEWS = SHARED / "corpus" / "news"
 FIXTURES = Path(__file__).parent / "fixtures" / "article"
 OK = Verdict(name="ok")
 
@@ -29,20 +27,20 @@ def _page(path: Path) -> Document:
     return Document.from_raw(RawPage(url=f"file://{path}", body=path.read_bytes()))
 
 
-def _seed_extraction(notices: tuple[str, ...]) -> Extraction:
-    doc = Document.from_text(str(SEED), SEED.read_text("utf-8"))
+def _seed_extraction(seed: Path, notices: tuple[str, ...]) -> Extraction:
+    doc = Document.from_text(str(seed), seed.read_text("utf-8"))
     return extract(doc, Verdict(name="ok_with_notice", notice_blocks=notices))
 
 
 @pytest.fixture(scope="module")
-def gold() -> dict[str, object]:
-    data: dict[str, object] = json.loads(GOLD.read_text("utf-8"))["article"]
+def gold(gold_path: Path) -> dict[str, object]:
+    data: dict[str, object] = json.loads(gold_path.read_text("utf-8"))["article"]
     return data
 
 
-def test_seed_fields_match_gold(gold: dict[str, object]) -> None:
+def test_seed_fields_match_gold(gold: dict[str, object], seed_path: Path) -> None:
     notice = tuple(gold["closure_notice"]["text"])  # type: ignore[index]
-    ex = _seed_extraction(notice)
+    ex = _seed_extraction(seed_path, notice)
     assert ex.reason is None and ex.article is not None
     art = ex.article
     assert art.title == gold["title"]
@@ -56,10 +54,10 @@ def test_seed_fields_match_gold(gold: dict[str, object]) -> None:
     assert art.campaigns == ()
 
 
-def test_seed_paragraphs_kept_verbatim(gold: dict[str, object]) -> None:
-    art = _seed_extraction(tuple(gold["closure_notice"]["text"])).article  # type: ignore[index]
+def test_seed_paragraphs_kept_verbatim(gold: dict[str, object], seed_path: Path) -> None:
+    art = _seed_extraction(seed_path, tuple(gold["closure_notice"]["text"])).article  # type: ignore[index]
     assert art is not None
-    lines = SEED.read_text("utf-8").splitlines()
+    lines = seed_path.read_text("utf-8").splitlines()
     for para in art.paragraphs:
         assert para in lines
     assert art.paragraphs[0].startswith("一分部署,九分落实。")
@@ -81,14 +79,10 @@ def test_image_name_lines(line: str, expected: bool) -> None:
     assert is_image_name(line) is expected
 
 
-def _corpus() -> list[Path]:
-    return sorted(p for p in NEWS.iterdir() if p.is_dir())
-
-
-def test_corpus_quality_floor() -> None:
+def test_corpus_quality_floor(shared_dir: Path) -> None:
     f1s: list[float] = []
     hits = known = 0
-    for page in _corpus():
+    for page in sorted(p for p in (shared_dir / "corpus" / "news").iterdir() if p.is_dir()):
         ex = extract(_page(page / "page.html"), OK)
         body = "\n".join(b.text for b in ex.article.body) if ex.article else ""
         f1s.append(body_f1(body, (page / "cleaned.txt").read_text("utf-8")))

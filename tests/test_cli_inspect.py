@@ -10,20 +10,22 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from initiatives.cli import app
-from tests.conftest import GOLD, ROOT, SEED
+from tests.conftest import ROOT
 
 runner = CliRunner()
+#: one of the project's own pages (a text dump), for tests that need any page rather than the seed.
+PAGE = ROOT / "tests" / "fixtures" / "initiatives" / "casc_party_building.txt"
 
 ARTICLE_KEYS = {"title", "published", "source", "sections", "paragraphs", "campaigns"}
 RECORD_KEYS = {"section", "statement", "org_body", "units", "metrics", "documents", "frameworks", "people"}
 UNIT_KEYS = {"mention", "name", "full_name", "aliases", "resolved"}
 
 
-def test_seed_prints_the_contract() -> None:
-    result = runner.invoke(app, ["inspect", str(SEED), "--format", "json"])
+def test_seed_prints_the_contract(seed_path: Path, gold_path: Path) -> None:
+    result = runner.invoke(app, ["inspect", str(seed_path), "--format", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    gold = json.loads(GOLD.read_text(encoding="utf-8"))
+    gold = json.loads(gold_path.read_text(encoding="utf-8"))
     assert set(data) == {"target", "verdict", "evidence", "article", "initiatives"}
     assert data["verdict"] == gold["article"]["expected_verdict"]
     assert all(set(e) == {"rule", "match"} for e in data["evidence"])
@@ -40,7 +42,7 @@ def test_seed_prints_the_contract() -> None:
 
 
 def test_folder_gives_one_json_line_per_page(tmp_path: Path) -> None:
-    (tmp_path / "a.txt").write_text(SEED.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "a.txt").write_text(PAGE.read_text(encoding="utf-8"), encoding="utf-8")
     html = ROOT / "initiatives" / "demo_site" / "live" / "aecc-gbk.html"
     (tmp_path / "b.html").write_bytes(html.read_bytes())
     (tmp_path / "notes.md").write_text("ignored", encoding="utf-8")
@@ -61,7 +63,7 @@ def test_missing_file_is_one_line_and_nonzero(tmp_path: Path) -> None:
 def test_binary_and_empty_files_fail_but_others_still_print(tmp_path: Path) -> None:
     (tmp_path / "blob.html").write_bytes(bytes(range(256)) * 40)
     (tmp_path / "empty.html").write_bytes(b"")
-    result = runner.invoke(app, ["inspect", str(tmp_path / "blob.html"), str(tmp_path / "empty.html"), str(SEED),
+    result = runner.invoke(app, ["inspect", str(tmp_path / "blob.html"), str(tmp_path / "empty.html"), str(PAGE),
                                  "--format", "jsonl"])
     assert result.exit_code == 1
     errors = result.stderr.strip().splitlines()
@@ -71,9 +73,9 @@ def test_binary_and_empty_files_fail_but_others_still_print(tmp_path: Path) -> N
 
 
 def test_json_takes_one_target_and_unknown_option_fails() -> None:
-    two = runner.invoke(app, ["inspect", str(SEED), str(SEED), "--format", "json"])
+    two = runner.invoke(app, ["inspect", str(PAGE), str(PAGE), "--format", "json"])
     assert two.exit_code != 0 and "jsonl" in two.stderr
-    bad = runner.invoke(app, ["inspect", str(SEED), "--no-such-option"])
+    bad = runner.invoke(app, ["inspect", str(PAGE), "--no-such-option"])
     assert bad.exit_code != 0 and "No such option" in bad.stderr
 
 
@@ -87,7 +89,7 @@ def test_unreachable_url_is_an_error_line() -> None:
 def test_inspect_does_not_import_prefect() -> None:
     code = (
         "import sys; from typer.testing import CliRunner; from initiatives.cli import app; "
-        f"r = CliRunner().invoke(app, ['inspect', {str(SEED)!r}, '--format', 'json']); "
+        f"r = CliRunner().invoke(app, ['inspect', {str(PAGE)!r}, '--format', 'json']); "
         "assert r.exit_code == 0, r.output; print('prefect' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)

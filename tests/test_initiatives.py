@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from parsers.initiatives import campaigns, no_records_reason, parse
 from parsers.numbers import to_number
 from parsers.records import Article, Block, Initiative
-from tests.conftest import GOLD, SEED
 from tests.initiatives_support import (
     fixture_article,
     fixture_cases,
@@ -34,14 +33,14 @@ def article(*lines: str, title: str = "测试") -> Article:
 
 
 @pytest.fixture(scope="module")
-def gold() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(GOLD.read_text(encoding="utf-8"))
+def gold(gold_path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(gold_path.read_text(encoding="utf-8"))
     return data
 
 
 @pytest.fixture(scope="module")
-def seed_records() -> tuple[Initiative, ...]:
-    return parse(seed_article(SEED))
+def seed_records(seed_path: Path) -> tuple[Initiative, ...]:
+    return parse(seed_article(seed_path))
 
 
 def assert_matches_expected(records: tuple[Initiative, ...], expected: dict[str, Any]) -> None:
@@ -58,7 +57,7 @@ def assert_matches_expected(records: tuple[Initiative, ...], expected: dict[str,
         assert rec.section == g["section"], where
         assert [(u.mention, u.name) for u in rec.units] == [(u["mention"], u["short"]) for u in g["units"]]
         assert rec.org_body == g["org_body"], where
-        assert rec.statement.index(g["statement_starts"]) >= 0
+        assert g["statement_starts"] in rec.statement, where
         assert {(m.value, m.measure, m.object) for m in rec.metrics} == {
             (m["value"], m["measure"], m["object"]) for m in g["metrics"]
         }, where
@@ -78,8 +77,8 @@ def test_seed_records_are_in_article_order(seed_records: tuple[Initiative, ...],
     assert [ids[i] for i in range(len(seed_records))] == [g["id"] for g in gold["initiatives"]]
 
 
-def test_seed_campaigns(gold: dict[str, Any]) -> None:
-    assert list(campaigns(seed_article(SEED))) == gold["article"]["campaigns"]
+def test_seed_campaigns(gold: dict[str, Any], seed_path: Path) -> None:
+    assert list(campaigns(seed_article(seed_path))) == gold["article"]["campaigns"]
 
 
 def test_seed_statements_stop_at_the_next_record(seed_records: tuple[Initiative, ...]) -> None:

@@ -10,20 +10,20 @@ import pytest
 
 from parsers.pipeline import process_file
 from parsers.records import PageResult
-from tests.conftest import GOLD, ROOT, SEED
+from tests.conftest import ROOT
 
 SEED_HTML = ROOT / "initiatives" / "demo_site" / "live" / "aecc-zhuxin.html"
 
 
 @pytest.fixture(scope="module")
-def gold() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(GOLD.read_text(encoding="utf-8"))
+def gold(gold_path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(gold_path.read_text(encoding="utf-8"))
     return data
 
 
-@pytest.fixture(scope="module", params=[SEED, SEED_HTML], ids=["text-dump", "html-page"])
+@pytest.fixture(scope="module", params=["text-dump", "html-page"])
 def result(request: pytest.FixtureRequest) -> PageResult:
-    path: Path = request.param
+    path: Path = request.getfixturevalue("seed_path") if request.param == "text-dump" else SEED_HTML
     return process_file(path)
 
 

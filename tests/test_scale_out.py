@@ -26,7 +26,7 @@ from sqlalchemy import create_engine, func, select
 from flows.runners import in_order, task_runner
 from initiatives.testsite import SiteServer
 from schema import models as m
-from tests.conftest import DEMO_SITE, DEMO_SOURCES, ROOT, SEED, SHARED
+from tests.conftest import DEMO_SITE, DEMO_SOURCES, ROOT
 
 
 # --- the in-order pipeline --------------------------------------------------------------------------
@@ -75,11 +75,10 @@ def test_task_runner_choices(monkeypatch: pytest.MonkeyPatch) -> None:
 
 # --- Dask gives the same results as threads ---------------------------------------------------------
 def _pages() -> list[Path]:
-    pages = [*sorted(DEMO_SITE.glob("*.html")), SEED]
-    corpus = SHARED / "corpus" / "pages"
-    if corpus.is_dir():
-        pages += sorted(p for p in corpus.iterdir() if p.suffix in (".html", ".htm"))[:12]
-    return pages
+    """The demo site and the project's own labelled fixture pages (articles and closed sites alike)."""
+    own = ROOT / "tests" / "fixtures"
+    return [*sorted(DEMO_SITE.glob("*.html")), *sorted((own / "verdict").glob("*.html"))[:12],
+            *sorted((own / "initiatives").glob("*.txt"))[:3]]
 
 
 @task(cache_policy=NO_CACHE)

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from parsers.units import Gazetteer, gazetteer, load_units
-from tests.conftest import SHARED
 
 
 def names(text: str, *, unknown: bool = True) -> list[tuple[str, str, bool]]:
@@ -33,8 +32,8 @@ def test_units_only_in_the_founding_article_are_marked_unverified() -> None:
         assert "unverified" in unit.note
 
 
-def test_full_names_come_from_the_reference_data() -> None:
-    with (SHARED / "reference" / "aecc_units.tsv").open(encoding="utf-8") as fh:
+def test_full_names_come_from_the_reference_data(shared_dir: Path) -> None:
+    with (shared_dir / "reference" / "aecc_units.tsv").open(encoding="utf-8") as fh:
         reference = {row["canonical_full_name"] for row in csv.DictReader(fh, delimiter="\t")}
     aecc = [u for u in gazetteer().units if u.group == "AECC" and u.full_name]
     assert aecc

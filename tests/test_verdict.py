@@ -13,10 +13,7 @@ from parsers.decode import looks_binary
 from parsers.document import Document
 from parsers.records import CLOSURE_VERDICTS, GOOD_VERDICTS, VERDICTS, Probe, RawPage, Verdict
 from parsers.verdict import catalogue, judge, needs_probe
-from tests.conftest import SEED, SHARED
 
-PAGES = SHARED / "corpus" / "pages"
-NEWS = SHARED / "corpus" / "news"
 FIXTURES = Path(__file__).parent / "fixtures" / "verdict"
 TEMPLATE_KINDS = ("expired", "parked", "suspended", "default_page")
 
@@ -43,8 +40,9 @@ def _labelled(path: Path) -> list[dict[str, str]]:
 @pytest.fixture(scope="module")
 def corpus_results(shared_dir: Path) -> list[tuple[str, str, Verdict]]:
     out = []
-    for row in _labelled(PAGES / "labels.tsv"):
-        raw = _raw(f"http://example.com/p/{row['file']}", (PAGES / row["file"]).read_bytes())
+    pages = shared_dir / "corpus" / "pages"
+    for row in _labelled(pages / "labels.tsv"):
+        raw = _raw(f"http://example.com/p/{row['file']}", (pages / row["file"]).read_bytes())
         out.append((row["file"], row["verdict"], _judge(raw)[0]))
     return out
 
@@ -80,7 +78,7 @@ def test_corpus_verdicts_carry_evidence(corpus_results: list[tuple[str, str, Ver
 
 def test_news_articles_are_ok(shared_dir: Path) -> None:
     """Real Chinese news pages (several GBK, some lying about their charset) are never closed."""
-    folders = sorted(p for p in NEWS.iterdir() if (p / "page.html").is_file())
+    folders = sorted(p for p in (shared_dir / "corpus" / "news").iterdir() if (p / "page.html").is_file())
     assert len(folders) >= 30
     for folder in folders:
         v, _ = _judge(_raw(f"http://news.example.com/a/{folder.name}.html", (folder / "page.html").read_bytes()))
@@ -90,9 +88,9 @@ def test_news_articles_are_ok(shared_dir: Path) -> None:
 # ───────────────────────────── the seed ─────────────────────────────
 
 
-def test_seed_is_ok_with_notice_and_notice_is_fully_covered(shared_dir: Path) -> None:
-    text = SEED.read_text(encoding="utf-8")
-    doc = Document.from_text(str(SEED), text)
+def test_seed_is_ok_with_notice_and_notice_is_fully_covered(seed_path: Path) -> None:
+    text = seed_path.read_text(encoding="utf-8")
+    doc = Document.from_text(str(seed_path), text)
     v = judge(RawPage(url="http://www.junkew.com/2023/1116/a.html", body=text.encode()), doc)
     assert v.name == "ok_with_notice"
     assert set(v.notice_blocks) == {"网站已关闭", "您的网站已到期,请及时续费", "联系电话:400-606-1198"}
