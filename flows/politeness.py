@@ -72,7 +72,7 @@ async def _upsert(name: str, limit: int, decay: float | None) -> None:
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, GlobalConcurrencyLimitUpdate
     from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
-    # Only set when there is one: an explicit null is rejected (422) by Prefect 3.8.8's server here.
+    # Only set when there is one: Prefect 3.8.8's server rejected an explicit null (422).
     decay_field: dict[str, Any] = {"slot_decay_per_second": decay} if decay else {}
     async with get_client() as client:
         try:

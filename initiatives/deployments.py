@@ -1,12 +1,12 @@
-"""Create or update the deployments described in ``prefect.yaml`` through the Prefect API.
+"""Create or update the deployments described in ``prefect.yaml`` through the Prefect API (``make deploy``).
 
-``prefect deploy --all`` reads the same file, but Prefect 3.8.8's CLI stops after the first deployment
-with FastAPI < 0.155 (its closing "is a worker online?" query sends ``limit: null``, which the server
-rejects with 422). This module applies the file with the client instead, resolving ``{{ $VAR }}`` the way
-the CLI does and refusing a file whose variables are unset, so a deployment never points at a literal
-placeholder. Usage, from the project root with ``PREFECT_API_URL`` set::
+``prefect deploy --all`` reads the same file and works too. This module is what ``make deploy`` runs
+because it resolves ``{{ $VAR }}`` the way the CLI does but refuses a file whose variables are unset (so a
+deployment never points at a literal placeholder), checks the work pool exists before touching anything,
+and says for each deployment whether it was created or updated. Usage, from the project root with
+``PREFECT_API_URL`` set::
 
-    INITIATIVES_PROJECT_DIR=$PWD python -m initiatives.deployments [--prefect-file prefect.yaml] [--pool NAME]
+    INITIATIVES_PROJECT_DIR=$PWD .venv/bin/python -m initiatives.deployments [--prefect-file prefect.yaml]
 """
 
 from __future__ import annotations
@@ -152,7 +152,10 @@ def load_flow(spec: DeploymentSpec, root: Path) -> Any:
 def apply(
     specs: Sequence[DeploymentSpec], root: Path, pool: str | None = None, names: Sequence[str] = ()
 ) -> list[str]:
-    """Create or update each deployment (idempotent: the server upserts on flow and name)."""
+    """Create or update each deployment (idempotent: the server upserts on flow and name).
+
+    Returns one line per deployment: "flow/name created" or "flow/name updated".
+    """
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import DeploymentScheduleCreate
     from prefect.client.schemas.objects import ConcurrencyLimitStrategy, ConcurrencyOptions
@@ -177,6 +180,11 @@ def apply(
                     "(prefect work-pool create initiatives --type process --base-job-template deploy/process-pool.json)"
                 ) from None
             flow = flows[spec.name]
+            try:
+                client.read_deployment_by_name(f"{flow.name}/{spec.name}")
+                verb = "updated"
+            except ObjectNotFound:
+                verb = "created"
             flow_id = client.create_flow_from_name(flow.name)
             client.create_deployment(
                 flow_id=flow_id,
@@ -202,7 +210,7 @@ def apply(
                 job_variables=dict(spec.job_variables),
                 pull_steps=[dict(step) for step in spec.pull_steps],
             )
-            done.append(f"{flow.name}/{spec.name}")
+            done.append(f"{flow.name}/{spec.name} {verb}")
     return done
 
 
@@ -214,8 +222,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         specs = read_prefect_file(args.prefect_file)
-        for name in apply(specs, args.prefect_file.resolve().parent, args.pool, args.name):
-            print(f"deployment {name} is up to date")
+        for line in apply(specs, args.prefect_file.resolve().parent, args.pool, args.name):
+            print(f"deployment {line}")
     except DeployError as exc:
         print(f"initiatives.deployments: error: {exc}", file=sys.stderr)
         return 2

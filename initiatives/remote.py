@@ -90,15 +90,9 @@ def _schema_problems(parameters: Mapping[str, Any], schema: Mapping[str, Any]) -
 
 
 def deployment_names(client: Any) -> list[str]:
-    """Every "flow/deployment" on the server.
-
-    Posts the filter bodies itself: Prefect 3.8.8's ``read_flows``/``read_deployments`` send explicit
-    nulls (``"flows": null``, ``"limit": null``) that its own server rejects with 422 under FastAPI < 0.155.
-    """
-    body = {"limit": 200, "offset": 0}
-    flows = {f["id"]: f["name"] for f in client.request("POST", "/flows/filter", json=body).json()}
-    deployments = client.request("POST", "/deployments/filter", json=body).json()
-    return sorted(f"{flows.get(d['flow_id'], '?')}/{d['name']}" for d in deployments)
+    """Every "flow/deployment" on the server, to name the choices when a deployment is not found."""
+    flows = {f.id: f.name for f in client.read_flows(limit=200)}
+    return sorted(f"{flows.get(d.flow_id, '?')}/{d.name}" for d in client.read_deployments(limit=200))
 
 
 def trigger(

@@ -166,7 +166,7 @@ def test_compose_services_agree_with_prefect_yaml_and_settings() -> None:
     assert "deploy/process-pool.json" in setup and "initiatives-database-url" in setup
     assert "initiatives.deployments" in setup
     server = services["prefect-server"]
-    assert server["image"].startswith("prefecthq/prefect:3.8.8")
+    assert server["image"].startswith("prefecthq/prefect:3.9.1")
     assert server["command"][:3] == ["prefect", "server", "start"]
     init = services["postgres"]["volumes"]
     assert any(v.startswith("./postgres-init.sql:") for v in init)

@@ -29,7 +29,6 @@ POOL = "initiatives"
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with prefect_server(tmp_path_factory.mktemp("prefect")) as srv:
@@ -66,8 +65,19 @@ def deployed(server: Server) -> Server:
     assert pool.returncode == 0, pool.stdout + pool.stderr
     done = run_cli([str(BIN / "python"), "-m", "initiatives.deployments", "--prefect-file", "prefect.yaml"], env)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "deployment crawl/crawl is up to date" in done.stdout
+    assert "deployment crawl/crawl created" in done.stdout
+    again = run_cli([str(BIN / "python"), "-m", "initiatives.deployments", "--prefect-file", "prefect.yaml"], env)
+    assert again.returncode == 0 and "deployment crawl/crawl updated" in again.stdout, again.stdout + again.stderr
     return server
+
+
+def prefect_cli(server: Server, *args: str, **env: str) -> str:
+    """Prefect's own CLI against the server, as an operator types it; any failure or traceback fails the test."""
+    done = run_cli([str(BIN / "prefect"), *args], server.env(COLUMNS="250", **env), timeout=180)
+    output = done.stdout + done.stderr
+    failed = f"prefect {' '.join(args)}: exit {done.returncode}\n{output[-3000:]}"
+    assert done.returncode == 0 and "Traceback" not in output, failed
+    return done.stdout
 
 
 def _save_secret(api_url: str, value: str) -> None:
@@ -184,6 +194,27 @@ def test_crawl_runs_on_a_worker_and_loads_postgres(deployed: Server, pg_url: str
     # Flow runs log structured JSON lines that carry their flow run id (set by the pool template).
     records = [json.loads(line) for line in worker_log.splitlines() if line.startswith("{")]
     assert any(r.get("flow_run_id") and r.get("message") for r in records)
+    # The operator reads the same run with Prefect's own CLI.
+    logs = prefect_cli(deployed, "flow-run", "logs", flow_run_id)
+    assert "crawl" in logs and database not in logs
+    assert flow_run_id[:8] in prefect_cli(deployed, "flow-run", "ls")
+    assert "crawl-summary" in prefect_cli(deployed, "artifact", "ls")
+
+
+def test_prefect_cli_lists_and_deploys(deployed: Server) -> None:
+    """Prefect's CLI and the server agree (3.8.8 with FastAPI < 0.155 answered these with 422)."""
+    deployed_all = prefect_cli(deployed, "--no-prompt", "deploy", "--all", "--prefect-file", "prefect.yaml",
+                               INITIATIVES_PROJECT_DIR=str(ROOT))
+    names = ["backfill/backfill", "crawl/crawl", "recheck/recheck", "reparse/reparse"]
+    assert all(f"'{name}'" in deployed_all for name in names)
+    listing = prefect_cli(deployed, "deployment", "ls")
+    assert all(name in listing for name in names)
+    assert POOL in prefect_cli(deployed, "work-pool", "ls")
+    prefect_cli(deployed, "flow-run", "ls")
+    prefect_cli(deployed, "artifact", "ls")
+    with _client(deployed.api_url) as client:
+        backfill = client.read_deployment_by_name("backfill/backfill")
+    assert backfill.enforce_parameter_schema  # prefect.yaml asks for it, as initiatives.deployments does
 
 
 def test_remote_errors_come_before_any_run(deployed: Server) -> None:
