@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -191,12 +190,11 @@ def test_reason_is_none_when_there_are_records() -> None:
     assert recs and no_records_reason(art, recs) is None
 
 
-def test_extremely_long_paragraph_is_linear() -> None:
+def test_extremely_long_paragraph_is_parsed() -> None:
+    # Speed on such input is benchmarks/bench_initiatives.py's job; pytest-timeout catches a hang.
     filler = "坚持问题导向,强化过程管控," * 20_000  # ~280k characters
     art = article(filler + "中国航发东安党委发布3项举措。" + filler)
-    t0 = time.perf_counter()
     recs = parse(art)
-    assert time.perf_counter() - t0 < 5
     assert [r.units[0].name for r in recs] == ["东安"]
 
 
@@ -209,10 +207,8 @@ def test_extremely_long_paragraph_is_linear() -> None:
         ("“铸心”" * 50_000, 0, 0),
     ],
 )
-def test_pathological_paragraphs_stay_fast(text: str, records: int, units: int) -> None:
-    t0 = time.perf_counter()
+def test_pathological_paragraphs_give_the_right_records(text: str, records: int, units: int) -> None:
     recs = parse(article(text))
-    assert time.perf_counter() - t0 < 5
     assert len(recs) == records
     assert all(len(r.units) == units for r in recs)
 
