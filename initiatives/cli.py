@@ -8,14 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 
+from initiatives.problems import ConfigProblem, load_settings
 from initiatives.settings import Settings
+
+# Prefect sends anonymous usage data unless told not to; an operator's command should not phone home by
+# default (make does the same). Set before Prefect is imported; an explicit choice in the environment wins.
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 app = typer.Typer(
     add_completion=False,
@@ -35,6 +43,38 @@ class InputError(Exception):
 def fail(message: str, code: int = 2) -> NoReturn:
     typer.echo(f"initiatives: error: {message}", err=True)
     raise typer.Exit(code)
+
+
+@contextmanager
+def one_line() -> Iterator[None]:
+    """A bad setting or an unusable database ends the command with its one line, exit code 2."""
+    try:
+        yield
+    except ConfigProblem as exc:
+        fail(str(exc))
+
+
+def settings() -> Settings:
+    with one_line():
+        return load_settings()
+    raise AssertionError("unreachable")
+
+
+def read_database() -> Any:
+    """The configured database for a read command: opened, never created (one line when it is absent).
+
+    A database on an older revision is migrated first, as every writer does.
+    """
+    from initiatives.problems import existing_database
+    from schema.db import upgrade
+    from schema.revision import current_revision, head_revision
+
+    config = settings()
+    with one_line():
+        engine = existing_database(config)
+    if current_revision(engine) != head_revision(config.database):
+        upgrade(config.database)
+    return engine
 
 
 def _expand(target: str) -> Iterator[str]:
@@ -146,12 +186,32 @@ def inspect(
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Apply Alembic migrations to the configured database (idempotent)."""
-    from schema.db import upgrade
+    """Create the schema in the configured database, or migrate it to the newest revision (idempotent)."""
+    from sqlalchemy.exc import SQLAlchemyError
 
-    settings = Settings()
-    upgrade(settings.database)
-    typer.echo("database is at the newest migration")
+    from initiatives.problems import engine_for, mask
+    from schema.db import upgrade
+    from schema.revision import current_revision, head_revision
+
+    config = settings()
+    with one_line():
+        engine = engine_for(config)
+    try:
+        before = current_revision(engine)
+        head = head_revision(config.database)
+        if before != head:
+            upgrade(config.database)
+    except SQLAlchemyError as exc:
+        fail(f"{mask(config.database)}: migration failed: {str(getattr(exc, 'orig', None) or exc).splitlines()[0]}")
+    finally:
+        engine.dispose()
+    where = mask(config.database)
+    if before is None:
+        typer.echo(f"created the schema at revision {head} in {where}")
+    elif before == head:
+        typer.echo(f"already at revision {head}: {where}")
+    else:
+        typer.echo(f"upgraded from revision {before} to {head}: {where}")
 
 
 @app.command()
@@ -217,7 +277,7 @@ def _date(value: str | None, option: str) -> Any:
 def _check_sources(sources: Path | None, site: list[str] | None) -> Path:
     from flows.sources import ConfigError, load_sources
 
-    path = sources or Settings().sources_file
+    path = sources or settings().sources_file
     try:
         load_sources(path).select(site)
     except ConfigError as exc:
@@ -234,15 +294,20 @@ def _dispatch(
     """
     import datetime as dt
 
+    from initiatives.problems import engine_for
     from initiatives.remote import RemoteError, Triggered, trigger_or_run
 
     remote = {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in params.items() if v is not None}
     if sources is not None:  # otherwise a worker reads its own INITIATIVES_SOURCES_FILE
         remote["sources_file"] = str(sources.resolve())
+
+    def local() -> Any:
+        with one_line():  # the database answers before Prefect starts, or the run never begins
+            engine_for(settings()).dispose()
+        return _with_progress(lambda: call(**params, sources_file=str(path)))
+
     try:
-        result = trigger_or_run(
-            deployment, remote, lambda: _with_progress(lambda: call(**params, sources_file=str(path)))
-        )
+        result = trigger_or_run(deployment, remote, local)
     except RemoteError as exc:
         fail(str(exc))
     if isinstance(result, Triggered):
@@ -332,12 +397,9 @@ def units(
     from sqlalchemy.orm import Session
 
     from schema import models as m
-    from schema.db import make_engine, upgrade
     from schema.report import unresolved_units
 
-    settings = Settings()
-    upgrade(settings.database)
-    engine = make_engine(settings.database)
+    engine = read_database()
     if unresolved:
         rows = unresolved_units(engine, limit)
         if not rows:
@@ -359,7 +421,7 @@ def demo(
     """Serve bundled sample pages on 127.0.0.1, crawl them with the real flow, print what was stored."""
     from initiatives.demo import run_demo
 
-    run_demo(Settings(), fresh=not keep)
+    run_demo(settings(), fresh=not keep)
 
 
 def main() -> None:

@@ -11,8 +11,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 _DEFAULT_SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
+ENV_PREFIX = "INITIATIVES_"
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="INITIATIVES_", env_file=None, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=None, extra="ignore")
 
     #: everything the pipeline writes locally: the SQLite database and the raw archive.
     data_dir: Path = Path("./data")
