@@ -28,7 +28,7 @@ from flows.archive import RawArchive
 from flows.batches import RunStats, Target
 from flows.crawl import load_config, publish, run_targets
 from flows.fetch import FetchPolicy
-from flows.reparse import check_range
+from flows.params import Day, SiteName, check_request
 from flows.sources import ConfigError, Site
 from initiatives.settings import Settings
 from schema.db import make_engine, upgrade
@@ -69,6 +69,13 @@ def backfill_key(sites: list[str] | None, since: dt.date | None, until: dt.date 
     return "backfill-" + hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def known_as_conditional(engine: Engine, candidates: list[tuple[str, str]]) -> list[Target]:
+    """(site, url) pairs as targets; a page stored before (by any run) gets a conditional GET with its
+    ETag / Last-Modified, as the crawl's start URLs do, so an overlapping backfill costs a 304 per page."""
+    targets, _ = batches.plan(engine, candidates, frozenset(url for _, url in candidates))
+    return targets
+
+
 def _site_for(url: str, sites: tuple[Site, ...]) -> str:
     host = urlsplit(url).netloc.lower()
     return next((s.name for s in sites if s.host == host), "")
@@ -90,7 +97,7 @@ def walk_listing(
                 stats.problems.append(found.problem)
             break  # past the last page, or a layout change: nothing more to walk
         todo = [f for f in found.links if discover.in_range(f, since, until) and f.url not in finished]
-        targets = [Target(f.url, site.name) for f in todo]
+        targets = known_as_conditional(engine, [(site.name, f.url) for f in todo])
         if targets:
             run_targets(key, targets, sites, settings, policy, load_id, stats)
             finished.update(state.finished_urls(engine, load_id, [t.url for t in targets]))
@@ -103,16 +110,16 @@ def walk_listing(
                 break
 
 
-@flow(name="backfill", log_prints=True, task_runner=runners.task_runner())
+@flow(name="backfill", log_prints=True, task_runner=runners.task_runner(Settings()))
 def backfill(
-    sites: list[str] | None = None,
-    since: dt.date | None = None,
-    until: dt.date | None = None,
+    sites: list[SiteName] | None = None,
+    since: Day | None = None,
+    until: Day | None = None,
     urls_file: str | None = None,
     sources_file: str | None = None,
 ) -> dict[str, Any]:
     """Fetch a date range of the named sites' history (or a file of URLs); rerun to resume."""
-    check_range(since, until)
+    check_request(sites, since, until)
     urls = read_url_file(urls_file) if urls_file else None
     settings, sources, chosen = load_config(sources_file, sites)
     upgrade(settings.database)
@@ -133,20 +140,20 @@ def _backfill(
     stats = RunStats()
     if finished:
         stats.skipped["finished by an earlier attempt"] += len(finished)
-    policy = batches.policy_for(every if urls else chosen, settings.user_agent)
+    policy = batches.policy_for(every if urls else chosen, settings.user_agent, host_limits=settings.host_limits)
     with session.shared(key, policy, RawArchive(settings.raw_dir)) as shared:
         if urls is not None:
-            todo = [Target(u, _site_for(u, every)) for u in urls if u not in finished]
-            progress.start("backfill", len(todo))
+            todo = known_as_conditional(engine, [(_site_for(u, every), u) for u in urls if u not in finished])
+            progress.start("backfill", len(todo), settings.progress_every)
             run_targets(key, todo, {s.name: s for s in every}, settings, policy, load_id, stats)
         else:
-            progress.start("backfill", None)
+            progress.start("backfill", None, settings.progress_every)
             for site in chosen:
                 extra = batches.read_feeds_and_sitemaps(shared, site)
                 listed = [f for f in extra.links if discover.in_range(f, since, until) and f.url not in finished]
                 if listed:
-                    run_targets(key, [Target(f.url, site.name) for f in listed], {site.name: site}, settings,
-                                policy, load_id, stats)
+                    run_targets(key, known_as_conditional(engine, [(site.name, f.url) for f in listed]),
+                                {site.name: site}, settings, policy, load_id, stats)
                     finished.update(state.finished_urls(engine, load_id, [f.url for f in listed]))
                 for index in range(len(site.listings)):
                     walk_listing(key, engine, site, index, since, until, finished, settings, policy, load_id, stats)

@@ -24,6 +24,7 @@ from flows import batches, progress, runners, session, signals
 from flows.archive import RawArchive
 from flows.batches import FetchedPage, RunStats, Target
 from flows.fetch import FetchPolicy
+from flows.params import SiteName, check_request
 from flows.sources import Site, Sources, load_sources
 from initiatives.settings import Settings
 from parsers.records import PageResult
@@ -123,13 +124,15 @@ def run_targets(
 
     # Parsing is submitted to the flow's task runner (threads, or Dask processes) a few batches ahead;
     # loading stays in order in the flow, one transaction per batch (a refused page fails alone).
-    parsed = runners.in_order(fetched(), lambda pages: parse_task.submit(key, pages, sites, policy, probes))
+    parsed = runners.in_order(
+        fetched(), lambda pages: parse_task.submit(key, pages, sites, policy, probes), settings.parse_ahead
+    )
     for pages, results in parsed:
         outcomes = load_task(settings.database, pages, results, sites, load_id)
         site_of = {p.target.url: p.target.site for p in pages}
         signals.emit_site_transitions(outcomes, site_of.get)
         stats.add(outcomes, pages)
-        progress.advance(len(pages))
+        progress.advance(len(pages), stats.verdicts)
     return stats
 
 
@@ -178,21 +181,22 @@ def plan_crawl(engine: Engine, sites: tuple[Site, ...], key: str, policy: FetchP
     return targets
 
 
-@flow(name="crawl", log_prints=True, task_runner=runners.task_runner())
-def crawl(sources_file: str | None = None, sites: list[str] | None = None) -> dict[str, Any]:
+@flow(name="crawl", log_prints=True, task_runner=runners.task_runner(Settings()))
+def crawl(sources_file: str | None = None, sites: list[SiteName] | None = None) -> dict[str, Any]:
     """One pass over the configured sources (all sites, or the named ones): new URLs only, plus start
     URLs by conditional GET; retired sites only when a periodic probe is due."""
+    check_request(sites)
     settings, _, chosen = load_config(sources_file, sites)
     upgrade(settings.database)
     load_id = key = run_key("crawl")
-    policy = batches.policy_for(chosen, settings.user_agent)
+    policy = batches.policy_for(chosen, settings.user_agent, host_limits=settings.host_limits)
     site_map = {s.name: s for s in chosen}
     stats = RunStats()
     engine = make_engine(settings.database)
     try:
         with session.shared(key, policy, RawArchive(settings.raw_dir)):
             targets = plan_crawl(engine, chosen, key, policy, settings.raw_dir, stats)
-            progress.start("crawl", len(targets))
+            progress.start("crawl", len(targets), settings.progress_every)
             run_targets(key, targets, site_map, settings, policy, load_id, stats)
     finally:
         engine.dispose()

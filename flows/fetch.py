@@ -71,6 +71,9 @@ class FetchPolicy:
     max_crawl_delay: float = 60.0
     transport: TransportName = "auto"
     http2: bool = True
+    #: where per-host politeness is counted: "local" (this process) or "prefect" (across workers);
+    #: from ``Settings.host_limits``, see flows/politeness.py.
+    host_limits: str = "local"
 
     def rule(self, host: str) -> tuple[int, float]:
         for r in self.host_rules:

@@ -8,14 +8,14 @@ slot that decays in ``min_delay`` seconds) taken before each request. Limits are
 and updated when the site's politeness changes, so adding a site needs no server-side setup; an operator
 can still see, tighten or pause them under Concurrency in the UI.
 
-Select it with ``INITIATIVES_HOST_LIMITS=prefect``; the default (``local``) keeps the in-process limiter.
+Select it with ``INITIATIVES_HOST_LIMITS=prefect`` (``Settings.host_limits``, carried to every fetch
+session by ``FetchPolicy.host_limits``); the default (``local``) keeps the in-process limiter.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from flows.fetch import FetchPolicy, HostLimiter
 
-ENV_HOST_LIMITS = "INITIATIVES_HOST_LIMITS"
 CONCURRENCY_PREFIX = "initiatives-host:"
 RATE_PREFIX = "initiatives-host-rate:"
 #: a request waiting longer than this for its host's slot fails like a timeout instead of hanging a run.
@@ -94,12 +93,12 @@ async def _upsert(name: str, limit: int, decay: float | None) -> None:
 
 
 def host_limiter(policy: FetchPolicy, mode: str | None = None) -> HostLimiter | None:
-    """The limiter ``INITIATIVES_HOST_LIMITS`` asks for; None means the fetcher's in-process default."""
-    choice = (mode if mode is not None else os.environ.get(ENV_HOST_LIMITS, "local")).strip().lower() or "local"
+    """The limiter ``mode`` (default: the policy's ``host_limits``) asks for; None means the fetcher's own."""
+    choice = (mode if mode is not None else policy.host_limits).strip().lower() or "local"
     factories: dict[str, Callable[[FetchPolicy], HostLimiter | None]] = {
         "local": lambda _: None,
         "prefect": PrefectHostLimiter,
     }
     if choice not in factories:
-        raise ValueError(f"{ENV_HOST_LIMITS}={choice!r}: choose {' or '.join(factories)}")
+        raise ValueError(f"INITIATIVES_HOST_LIMITS={choice!r}: choose {' or '.join(factories)}")
     return factories[choice](policy)

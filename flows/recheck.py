@@ -16,16 +16,19 @@ from flows import batches, progress, runners, session, state
 from flows.archive import RawArchive
 from flows.batches import RunStats
 from flows.crawl import load_config, publish, run_key, run_targets
+from flows.params import SiteName, check_request
+from initiatives.settings import Settings
 from schema.db import make_engine, upgrade
 
 
-@flow(name="recheck", log_prints=True, task_runner=runners.task_runner())
-def recheck(sites: list[str] | None = None, sources_file: str | None = None) -> dict[str, Any]:
+@flow(name="recheck", log_prints=True, task_runner=runners.task_runner(Settings()))
+def recheck(sites: list[SiteName] | None = None, sources_file: str | None = None) -> dict[str, Any]:
     """Refetch every known page of the named sites (default: all configured sites)."""
+    check_request(sites)
     settings, _, chosen = load_config(sources_file, sites)
     upgrade(settings.database)
     load_id = key = run_key("recheck")
-    policy = batches.policy_for(chosen, settings.user_agent)
+    policy = batches.policy_for(chosen, settings.user_agent, host_limits=settings.host_limits)
     stats = RunStats()
     engine = make_engine(settings.database)
     try:
@@ -40,6 +43,6 @@ def recheck(sites: list[str] | None = None, sources_file: str | None = None) -> 
     if not targets:
         stats.problems.append("no known pages to recheck")
     with session.shared(key, policy, RawArchive(settings.raw_dir)):
-        progress.start("recheck", len(targets))
+        progress.start("recheck", len(targets), settings.progress_every)
         run_targets(key, targets, {s.name: s for s in chosen}, settings, policy, load_id, stats)
     return publish(stats, load_id, "recheck", settings.database)

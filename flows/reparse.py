@@ -7,7 +7,6 @@ fetch row, site health untouched — re-reading old bytes says nothing about the
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from pathlib import Path
 from typing import Any
@@ -20,16 +19,13 @@ from flows import progress, runners, state
 from flows.archive import RawArchive
 from flows.batches import RunStats
 from flows.crawl import load_config, publish, run_key
+from flows.params import Day, SiteName, check_request
 from flows.sources import Site
+from initiatives.settings import Settings
 from parsers.pipeline import PARSER_VERSION, process
 from parsers.records import PageResult, RawPage
 from schema.db import make_engine, upgrade
 from schema.loader import FetchFacts, LoadOutcome, load_pages
-
-
-def check_range(since: dt.date | None, until: dt.date | None) -> None:
-    if since is not None and until is not None and until < since:
-        raise ValueError(f"until {until} is before since {since}")
 
 
 def reparse_batch(
@@ -68,16 +64,16 @@ def reparse_task(
     return reparse_batch(database, raw_dir, bodies, sites_by_host, load_id)
 
 
-@flow(name="reparse", log_prints=True, task_runner=runners.task_runner())
+@flow(name="reparse", log_prints=True, task_runner=runners.task_runner(Settings()))
 def reparse(
-    sites: list[str] | None = None,
-    since: dt.date | None = None,
-    until: dt.date | None = None,
+    sites: list[SiteName] | None = None,
+    since: Day | None = None,
+    until: Day | None = None,
     parser_version: str | None = None,
     sources_file: str | None = None,
 ) -> dict[str, Any]:
     """Re-parse stored pages (optionally only those of some sites, article dates, or an old parser version)."""
-    check_range(since, until)
+    check_request(sites, since, until)
     settings, sources, chosen = load_config(sources_file, sites)
     upgrade(settings.database)
     engine = make_engine(settings.database)
@@ -90,14 +86,14 @@ def reparse(
     load_id = f"reparse-{hashlib.sha256(params.encode()).hexdigest()[:12]}-{run_key('r')[-8:]}"
     by_host = {s.host: s for s in sources.sites}
     stats = RunStats()
-    progress.start("reparse", len(bodies))
+    progress.start("reparse", len(bodies), settings.progress_every)
     size = settings.batch_size
     for i in range(0, len(bodies), size):
         part = bodies[i : i + size]
         outcomes, problems = reparse_task(settings.database, str(settings.raw_dir), part, by_host, load_id)
         stats.add(outcomes)
         stats.problems += problems
-        progress.advance(len(part))
+        progress.advance(len(part), stats.verdicts)
     if not bodies:
         stats.problems.append("no stored article matched the selection")
     return publish(stats, load_id, "reparse", settings.database)

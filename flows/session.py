@@ -43,7 +43,7 @@ class FetchSession:
         self.policy = policy
         self.archive = archive
         self._transport = transport
-        # Per-host politeness shared across workers when INITIATIVES_HOST_LIMITS=prefect; in-process otherwise.
+        # Per-host politeness shared across workers when the policy says "prefect"; in-process otherwise.
         self._limiter = limiter if limiter is not None else politeness.host_limiter(policy)
         self._loop = new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fetch-loop", daemon=True)

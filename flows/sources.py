@@ -51,8 +51,12 @@ class Selectors(_Strict):
         return SiteSelectors(self.title, self.body, self.published, self.source, self.drop)
 
 
+#: what a site's name may be; flows.params gives the flows' ``sites`` parameter the same pattern.
+SITE_NAME_PATTERN = r"^[A-Za-z0-9_.\-]+$"
+
+
 class Site(_Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
+    name: str = Field(pattern=SITE_NAME_PATTERN)
     base_url: str
     start_urls: tuple[str, ...] = ()
     listings: tuple[Listing, ...] = ()

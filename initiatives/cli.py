@@ -218,10 +218,11 @@ def db_upgrade() -> None:
 def run(
     sources: Annotated[Path | None, typer.Option(help="Sources file (default: INITIATIVES_SOURCES_FILE).")] = None,
     site: Annotated[list[str] | None, typer.Option(help="Only these sites (repeatable).")] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="With a Prefect server: follow the run to its end.")] = False,
 ) -> None:
     """One crawl pass over the configured sources, through the Prefect flow."""
     path = _check_sources(sources, site)
-    _dispatch("crawl/crawl", call_crawl, {"sites": site}, sources, path)
+    _dispatch("crawl/crawl", call_crawl, {"sites": site}, sources, path, wait)
 
 
 def call_crawl(**params: Any) -> Any:
@@ -234,10 +235,11 @@ class _Bar:
     """A rich progress bar fed by flows.progress (batches, not pages, so it costs nothing)."""
 
     def __init__(self) -> None:
+        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), transient=False)
+                                 TimeElapsedColumn(), transient=False, console=Console(stderr=True))
         self.task: Any = None
 
     def start(self, label: str, total: int | None) -> None:
@@ -251,13 +253,33 @@ class _Bar:
             self.progress.advance(self.task, done)
 
 
+@contextmanager
+def _logs_above_the_bar() -> Iterator[None]:
+    """Prefect's console handlers write to the stream they were built with, which would draw over the bar;
+    while it shows, they write to ``sys.stderr`` as rich redirects it, so each line lands above the bar."""
+    import logging
+
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    loggers = [logging.getLogger(), *(logging.getLogger(n) for n in list(logging.root.manager.loggerDict))]
+    handlers = {id(h): h for lg in loggers for h in getattr(lg, "handlers", ()) if isinstance(h, PrefectConsoleHandler)}
+    saved = [(h, h.stream, h.console.file) for h in handlers.values()]
+    for handler, _, _ in saved:
+        handler.stream = handler.console.file = sys.stderr
+    try:
+        yield
+    finally:
+        for handler, stream, file in saved:
+            handler.stream, handler.console.file = stream, file
+
+
 def _with_progress(call: Any) -> Any:
     from flows import progress
 
     bar = _Bar()
     progress.install(bar)
     try:
-        with bar.progress:
+        with bar.progress, _logs_above_the_bar():
             return call()
     finally:
         progress.install(None)
@@ -274,6 +296,17 @@ def _date(value: str | None, option: str) -> Any:
         fail(f"{option} {value}: expected a date as YYYY-MM-DD")
 
 
+def _check_request(site: list[str] | None, since: Any, until: Any) -> None:
+    """The flows' own rules (flows.params), so the CLI refuses exactly what a flow would."""
+    from flows.params import check_request
+    from flows.sources import ConfigError
+
+    try:
+        check_request(site, since, until)
+    except ConfigError as exc:
+        fail(str(exc))
+
+
 def _check_sources(sources: Path | None, site: list[str] | None) -> Path:
     from flows.sources import ConfigError, load_sources
 
@@ -286,16 +319,21 @@ def _check_sources(sources: Path | None, site: list[str] | None) -> Path:
 
 
 def _dispatch(
-    deployment: str, call: Callable[..., Any], params: dict[str, Any], sources: Path | None, path: Path
+    deployment: str, call: Callable[..., Any], params: dict[str, Any], sources: Path | None, path: Path,
+    wait: bool = False,
 ) -> None:
     """Trigger ``deployment`` on the configured Prefect server, or run the flow here with a progress bar.
 
-    Input was checked before this, so a bad request fails the same way locally and remotely.
+    Input was checked before this, so a bad request fails the same way locally and remotely. Only the
+    result goes to stdout (the run's JSON summary, or the created run's line), so ``> file`` captures it
+    clean; the bar, Prefect's log lines and ``--wait``'s state changes go to stderr. With ``--wait`` the
+    exit code is the run's: 0 when it completed, 1 when it failed, crashed or was cancelled.
     """
     import datetime as dt
 
     from initiatives.problems import engine_for
     from initiatives.remote import RemoteError, Triggered, trigger_or_run
+    from initiatives.remote import wait as follow
 
     remote = {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in params.items() if v is not None}
     if sources is not None:  # otherwise a worker reads its own INITIATIVES_SOURCES_FILE
@@ -312,6 +350,13 @@ def _dispatch(
         fail(str(exc))
     if isinstance(result, Triggered):
         typer.echo(f"flow run {result.flow_run_name} ({result.flow_run_id}) created from {deployment}: {result.ui_url}")
+        if wait:
+            try:
+                final = follow(result, lambda line: typer.echo(line, err=True))
+            except Exception as exc:  # the server went away while we waited: say so, once
+                fail(f"lost track of flow run {result.flow_run_id} on {result.api_url}: {type(exc).__name__}: {exc}")
+            if final != "COMPLETED":
+                raise typer.Exit(1)
         return
     typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
 
@@ -342,14 +387,14 @@ def backfill(
     until: Annotated[str | None, typer.Option(help="Newest article date, YYYY-MM-DD.")] = None,
     urls: Annotated[Path | None, typer.Option(help="File of URLs (one per line) instead of listings.")] = None,
     sources: Annotated[Path | None, typer.Option(help="Sources file (default: INITIATIVES_SOURCES_FILE).")] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="With a Prefect server: follow the run to its end.")] = False,
 ) -> None:
     """Fetch a site's history over a date range (or a file of URLs); rerun the same command to resume."""
     from flows.backfill import read_url_file
     from flows.sources import ConfigError
 
     start, end = _date(since, "--since"), _date(until, "--until")
-    if start and end and end < start:
-        fail(f"--until {until} is before --since {since}")
+    _check_request(site, start, end)
     if urls is not None:
         try:
             read_url_file(str(urls))
@@ -357,7 +402,7 @@ def backfill(
             fail(str(exc))
     path = _check_sources(sources, site)
     params = {"sites": site, "since": start, "until": end, "urls_file": str(urls.resolve()) if urls else None}
-    _dispatch("backfill/backfill", call_backfill, params, sources, path)
+    _dispatch("backfill/backfill", call_backfill, params, sources, path, wait)
 
 
 @app.command()
@@ -367,24 +412,25 @@ def reparse(
     until: Annotated[str | None, typer.Option(help="Articles published on or before, YYYY-MM-DD.")] = None,
     parser_version: Annotated[str | None, typer.Option(help="Only articles written by this parser version.")] = None,
     sources: Annotated[Path | None, typer.Option(help="Sources file (default: INITIATIVES_SOURCES_FILE).")] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="With a Prefect server: follow the run to its end.")] = False,
 ) -> None:
     """Rebuild articles and records from the raw archive with the current parser (no network)."""
     start, end = _date(since, "--since"), _date(until, "--until")
-    if start and end and end < start:
-        fail(f"--until {until} is before --since {since}")
+    _check_request(site, start, end)
     path = _check_sources(sources, site)
     params = {"sites": site, "since": start, "until": end, "parser_version": parser_version}
-    _dispatch("reparse/reparse", call_reparse, params, sources, path)
+    _dispatch("reparse/reparse", call_reparse, params, sources, path, wait)
 
 
 @app.command()
 def recheck(
     site: Annotated[list[str] | None, typer.Option(help="Only these sites (repeatable).")] = None,
     sources: Annotated[Path | None, typer.Option(help="Sources file (default: INITIATIVES_SOURCES_FILE).")] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="With a Prefect server: follow the run to its end.")] = False,
 ) -> None:
     """Refetch known pages to notice sites that died (conditional GET: unchanged pages cost a 304)."""
     path = _check_sources(sources, site)
-    _dispatch("recheck/recheck", call_recheck, {"sites": site}, sources, path)
+    _dispatch("recheck/recheck", call_recheck, {"sites": site}, sources, path, wait)
 
 
 @app.command()
@@ -412,6 +458,39 @@ def units(
             select(m.Unit.name, m.Unit.full_name).where(m.Unit.resolved.is_(True)).order_by(m.Unit.name).limit(limit)
         ).tuples():
             typer.echo(f"{name}\t{full_name or ''}")
+
+
+@app.command()
+def runs(
+    limit: Annotated[int, typer.Option(min=1, help="How many of the newest runs.")] = 20,
+    flow: Annotated[str | None, typer.Option(help="Only this flow's runs (crawl, recheck, backfill, reparse).")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text or jsonl.")] = "text",
+) -> None:
+    """Recent load runs, newest first, with the pages, articles and records each one wrote."""
+    import dataclasses
+
+    from schema.report import recent_runs
+
+    if fmt not in ("text", "jsonl"):
+        fail(f"--format {fmt}: choose text or jsonl")
+    engine = read_database()
+    try:
+        rows = recent_runs(engine, limit, flow)
+    finally:
+        engine.dispose()
+    if fmt == "jsonl":
+        for row in rows:
+            typer.echo(json.dumps({**dataclasses.asdict(row), "pages": row.pages}, ensure_ascii=False))
+        return
+    if not rows:
+        typer.echo("no runs recorded yet", err=True)
+    for row in rows:
+        verdicts = ", ".join(f"{v} {n}" for v, n in sorted(row.pages_by_verdict.items(), key=lambda kv: -kv[1]))
+        typer.echo(
+            f"{row.started_at}  {row.flow:<8} {row.load_id}  pages {row.pages} ({verdicts or 'none'})  "
+            f"articles {row.articles_written}  records {row.records_written}  304s {row.not_modified}  "
+            f"errors {row.errors}" + ("" if row.finished_at else "  (unfinished)")
+        )
 
 
 @app.command()

@@ -138,3 +138,49 @@ def trigger_or_run(
     if not url:
         return local()
     return trigger(deployment, parameters, url)
+
+
+#: state types after which a flow run never changes again.
+FINAL_STATES = frozenset({"COMPLETED", "FAILED", "CRASHED", "CANCELLED"})
+
+
+def run_state(api_url: str, flow_run_id: str) -> tuple[str, str, str | None]:
+    """(state type, state name, message) of a flow run, e.g. ("RUNNING", "Running", None)."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: api_url}), get_client(sync_client=True) as client:
+        state = client.read_flow_run(UUID(flow_run_id)).state
+    if state is None:
+        return "PENDING", "Pending", None
+    return state.type.value, state.name or state.type.value.title(), state.message
+
+
+def wait(
+    run: Triggered,
+    report: Callable[[str], None],
+    *,
+    poll: float = 2.0,
+    read_state: Callable[[str, str], tuple[str, str, str | None]] | None = None,
+    sleep: Callable[[float], None] | None = None,
+) -> str:
+    """Follow ``run`` until it ends, reporting each state change once; returns the final state type.
+
+    Polling (not websockets) because it works through every proxy an operator's terminal sits behind,
+    and a state lasts seconds to hours: a poll every ``poll`` seconds costs the server nothing.
+    """
+    import time
+
+    pause = sleep or time.sleep
+    read = read_state or run_state
+    last: tuple[str, str | None] | None = None
+    while True:
+        kind, name, message = read(run.api_url, run.flow_run_id)
+        if (name, message) != last:
+            report(f"flow run {run.flow_run_name}: {name}" + (f" ({message})" if message else ""))
+            last = (name, message)
+        if kind in FINAL_STATES:
+            return kind
+        pause(poll)

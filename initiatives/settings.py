@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: ``shared`` beside the project checkout: where a developer's copy of the external corpora usually is.
@@ -28,6 +29,28 @@ class Settings(BaseSettings):
     #: the external corpora (seed, gold, labelled pages) that corpus tests and benchmarks read; absent in a
     #: plain clone, where those tests skip with the reason (and fail under CI=true).
     shared_dir: Path = _DEFAULT_SHARED
+    #: where a flow's submitted tasks (parsing) run: Prefect's thread pool, or Dask processes
+    #: (dependency group ``dask``) — a LocalCluster of ``dask_workers`` (default: CPU count), or the
+    #: scheduler at ``dask_address``. Results do not depend on it (docs/operations.md).
+    task_runner: Literal["thread", "dask"] = "thread"
+    dask_address: str | None = None
+    dask_workers: int | None = Field(default=None, ge=1, le=1024)
+    #: parse batches in flight at once: enough to keep Dask workers busy, bounded for memory.
+    parse_ahead: int = Field(default=2, ge=0, le=64)
+    #: pages between two progress lines in a run's log (pages/s and pages by verdict so far).
+    progress_every: int = Field(default=500, ge=1)
+    #: per-host politeness counted in this process (``local``) or on the Prefect server across workers.
+    host_limits: Literal["local", "prefect"] = "local"
+
+    @field_validator("task_runner", "host_limits", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("dask_address", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def database(self) -> str:

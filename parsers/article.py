@@ -13,16 +13,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from importlib import resources
 from typing import Literal
 
 from selectolax.lexbor import LexborHTMLParser
 
 from parsers import dates
+from parsers.datafiles import load_toml
 from parsers.document import Document, TextBlock, Walk, clean_space, walk_blocks
 from parsers.records import Article, Block, SiteSelectors, Verdict
 
@@ -68,7 +67,7 @@ _VALUE = r"\s*[:：/]\s*[\[【(（]?\s*([^\s\]】)）|,，;；]{2,30})"
 
 @cache
 def rules() -> _Rules:
-    raw = tomllib.loads(resources.files("parsers").joinpath("data/article_rules.toml").read_text("utf-8"))
+    raw = load_toml("article_rules.toml")
     bp, hints, meta, labels = raw["boilerplate"], raw["hints"], raw["meta"], raw["labels"]
     official = raw["official"]
     return _Rules(

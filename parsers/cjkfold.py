@@ -8,11 +8,9 @@ original text, so statements and mentions are cut from what was actually written
 from __future__ import annotations
 
 import re
-import tomllib
 from functools import cache, lru_cache
-from pathlib import Path
 
-_DATA = Path(__file__).with_name("data") / "cjk_fold.toml"
+from parsers.datafiles import load_toml
 
 
 @cache
@@ -20,7 +18,7 @@ def _table() -> dict[int, int]:
     table = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}  # full-width ASCII → ASCII
     table[0x3000] = 0x20  # ideographic space
     table[0xA0] = 0x20  # no-break space, common in pasted news text
-    pairs = tomllib.loads(_DATA.read_text(encoding="utf-8"))["pairs"].split()
+    pairs = load_toml("cjk_fold.toml")["pairs"].split()
     for pair in pairs:
         if len(pair) == 2 and pair[0] != pair[1]:
             table[ord(pair[0])] = ord(pair[1])

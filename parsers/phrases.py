@@ -7,17 +7,14 @@ the patterns are compiled a single time per process, which the throughput target
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import ahocorasick
 
+from parsers.datafiles import load_toml
 from parsers.numbers import CHINESE_NUMERAL_CHARS
-
-_DATA = Path(__file__).with_name("data") / "initiative_phrases.toml"
 
 
 def _alternation(words: list[str]) -> str:
@@ -73,7 +70,7 @@ def _automaton(words: list[str]) -> Any:
 
 @cache
 def phrases() -> Phrases:
-    data: dict[str, Any] = tomllib.loads(_DATA.read_text(encoding="utf-8"))
+    data: dict[str, Any] = load_toml("initiative_phrases.toml")
     seg, met, quo, cam, peo = (data[k] for k in ("segment", "metrics", "quotes", "campaigns", "people"))
     # one character class scans several times faster than an alternation; to_number validates the run
     numeral = rf"[0-9{CHINESE_NUMERAL_CHARS}]+(?:\.[0-9]+)?"

@@ -16,7 +16,6 @@ source (where the row was seen), note (confidence, caveats). Group prefixes live
 from __future__ import annotations
 
 import csv
-import tomllib
 from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -27,9 +26,8 @@ from typing import Any, NamedTuple
 import ahocorasick
 
 from parsers.cjkfold import fold
+from parsers.datafiles import data_path, load_toml
 from parsers.records import UnitRef
-
-_DATA = Path(__file__).with_name("data")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -292,7 +290,7 @@ def _is_word_char(ch: str) -> bool:
 
 
 def _config() -> dict[str, Any]:
-    return tomllib.loads((_DATA / "units.toml").read_text(encoding="utf-8"))
+    return load_toml("units.toml")
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -300,7 +298,7 @@ def _split(value: str) -> tuple[str, ...]:
 
 
 def load_units(path: Path | None = None) -> tuple[GazetteerUnit, ...]:
-    with (path or _DATA / "gazetteer.tsv").open(encoding="utf-8", newline="") as fh:
+    with (path or data_path("gazetteer.tsv")).open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
     units = []
     for row in rows:

@@ -18,19 +18,17 @@ from __future__ import annotations
 
 import bisect
 import re
-import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import ahocorasick
 
+from parsers.datafiles import load_toml
 from parsers.document import Document
 from parsers.records import GOOD_VERDICTS, Evidence, Probe, RawPage, Verdict, VerdictName
 
-_RULES_PATH = Path(__file__).with_name("data") / "verdict_rules.toml"
 _TEXT_WHERE = frozenset({"title", "head", "tail", "body"})
 _WHERE = _TEXT_WHERE | {"script_src", "markup", "final_url"}
 _RULE_VERDICTS = frozenset(
@@ -126,8 +124,7 @@ def _parse_rule(raw: dict[str, object]) -> Rule:
 @cache
 def catalogue() -> Catalogue:
     """The compiled rule catalogue (loaded once per process)."""
-    with _RULES_PATH.open("rb") as fh:
-        data = tomllib.load(fh)
+    data = load_toml("verdict_rules.toml")
     rules = tuple(_parse_rule(r) for r in data["rule"])
     ids = [r.id for r in rules]
     if len(set(ids)) != len(ids):

@@ -61,3 +61,46 @@ def unresolved_units(engine: Engine, limit: int = 100) -> list[UnresolvedUnit]:
             .limit(limit)
         ).tuples()
         return [UnresolvedUnit(name, int(n), ex or "") for name, n, ex in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    """One flow run's row of ``load_runs``: what an operator checks after a night of crawls."""
+
+    load_id: str
+    flow: str
+    started_at: str
+    finished_at: str | None
+    pages_by_verdict: dict[str, int]
+    articles_written: int
+    records_written: int
+    not_modified: int
+    errors: int
+
+    @property
+    def pages(self) -> int:
+        return sum(self.pages_by_verdict.values())
+
+
+def recent_runs(engine: Engine, limit: int = 20, flow: str | None = None) -> list[RunRow]:
+    """The newest load runs first, with the counts their flow recorded."""
+    q = select(m.LoadRun).order_by(m.LoadRun.started_at.desc(), m.LoadRun.id.desc()).limit(limit)
+    if flow:
+        q = q.where(m.LoadRun.flow == flow)
+    with Session(engine) as s:
+        rows = list(s.scalars(q))
+    out = []
+    for r in rows:
+        stats = r.stats or {}
+        out.append(RunRow(
+            load_id=r.load_id,
+            flow=r.flow,
+            started_at=r.started_at.isoformat(timespec="seconds"),
+            finished_at=r.finished_at.isoformat(timespec="seconds") if r.finished_at else None,
+            pages_by_verdict={str(k): int(v) for k, v in (stats.get("pages_by_verdict") or {}).items()},
+            articles_written=int(stats.get("articles_written") or 0),
+            records_written=int(stats.get("records_written") or 0),
+            not_modified=int(stats.get("not_modified") or 0),
+            errors=len(stats.get("errors") or ()),
+        ))
+    return out

@@ -91,6 +91,24 @@ def test_backfill_walks_back_through_the_range_and_stops(
 
 @pytest.mark.slow
 @pytest.mark.flow
+def test_overlapping_backfill_asks_conditionally_for_stored_pages(
+    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wider backfill over a range an earlier one stored gets a 304 for every stored page (ETag)."""
+    from flows.backfill import backfill
+
+    with Background(60) as site:
+        path = configure(tmp_path, monkeypatch, site.url)
+        first = backfill(since=published(20), until=published(6), sources_file=str(path))
+        second = backfill(since=published(30), until=published(1), sources_file=str(path))
+    assert first["pages_by_verdict"] == {"ok": 15} and first["not_modified"] == 0
+    assert second["not_modified"] == 15  # articles 6..20 again, each answered 304
+    assert second["pages_by_verdict"] == {"ok": 30}
+    assert len(article_dates(tmp_path)) == 30
+
+
+@pytest.mark.slow
+@pytest.mark.flow
 def test_killed_backfill_resumes_without_refetching(
     prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

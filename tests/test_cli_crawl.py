@@ -23,6 +23,9 @@ def sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
     for name in ("call_backfill", "call_reparse", "call_recheck", "call_crawl"):
         monkeypatch.setattr(cli, name, no_flow)
+    monkeypatch.setenv("INITIATIVES_DATA_DIR", str(tmp_path / "data"))  # a local run checks its database first
+    monkeypatch.delenv("INITIATIVES_DATABASE_URL", raising=False)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
     path = tmp_path / "sources.toml"
     path.write_text(SOURCES, encoding="utf-8")
     return path
@@ -31,7 +34,7 @@ def sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.mark.parametrize(
     ("args", "names"),
     [
-        (["backfill", "--since", "2024-02-01", "--until", "2024-01-01"], "--until 2024-01-01"),
+        (["backfill", "--since", "2024-02-01", "--until", "2024-01-01"], "until 2024-01-01 is before since 2024-02-01"),
         (["backfill", "--since", "2024-13-01"], "--since 2024-13-01"),
         (["backfill", "--site", "nope"], "unknown site nope"),
         (["backfill", "--urls", "missing.txt"], "missing.txt: URL file not found"),

@@ -10,8 +10,6 @@ from typing import Any
 import pytest
 import yaml
 
-from flows.politeness import ENV_HOST_LIMITS
-from flows.runners import ENV_DASK_ADDRESS, ENV_DASK_WORKERS, ENV_PARSE_AHEAD, ENV_TASK_RUNNER
 from initiatives.deployments import DeployError, read_prefect_file, read_raw
 from initiatives.settings import Settings
 from tests.conftest import ROOT
@@ -19,9 +17,8 @@ from tests.conftest import ROOT
 DEPLOY = ROOT / "deploy"
 PREFECT_FILE = ROOT / "prefect.yaml"
 SECRET_REF = "{{ prefect.blocks.secret.initiatives-database-url }}"
-KNOWN_VARS = {f"INITIATIVES_{name.upper()}" for name in Settings.model_fields} | {
-    ENV_TASK_RUNNER, ENV_DASK_ADDRESS, ENV_DASK_WORKERS, ENV_PARSE_AHEAD, ENV_HOST_LIMITS, "INITIATIVES_PROJECT_DIR",
-}
+#: every INITIATIVES_* variable is a field of the one settings object, plus the deploy-time project dir.
+KNOWN_VARS = {f"INITIATIVES_{name.upper()}" for name in Settings.model_fields} | {"INITIATIVES_PROJECT_DIR"}
 
 
 def _compose() -> dict[str, Any]:

@@ -230,6 +230,25 @@ def test_remote_errors_come_before_any_run(deployed: Server) -> None:
     assert _run_count(deployed.api_url) == before  # the refused requests created nothing
 
 
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        (["-p", "since=2024-13-45"], "since"),  # no such month
+        (["-p", "until=last tuesday"], "until"),
+        (["-p", 'sites=["no such site!"]'], "sites"),  # a name no sources file can hold
+        (["-p", "sites=jungong"], "sites"),  # a string where a list belongs
+    ],
+)
+def test_prefect_deployment_run_refuses_bad_parameters(deployed: Server, params: list[str], field: str) -> None:
+    """The server enforces the flows' typed parameters (flows/params.py) before any run exists."""
+    before = _run_count(deployed.api_url)
+    done = run_cli([str(BIN / "prefect"), "deployment", "run", "backfill/backfill", *params], deployed.env())
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output
+    assert f"Validation failed for field '{field}" in output and "Traceback" not in output
+    assert _run_count(deployed.api_url) == before
+
+
 def test_trigger_or_run_creates_a_run_and_never_calls_local(deployed: Server) -> None:
     def local() -> str:
         raise AssertionError("a configured server must not fall back to a local run")
@@ -250,14 +269,16 @@ def test_backfill_triggered_like_the_cli_does(deployed: Server, pg_url: str, tmp
         urls = tmp_path / "urls.txt"
         urls.write_text(f"{site.url}/aecc-gbk.html\n{site.url}/aecc-keji.html\n", encoding="utf-8")
 
-        def local() -> str:
-            raise AssertionError("a configured server must not fall back to a local run")
-
         try:
             procs.append(_worker(deployed, tmp_path, "worker-backfill"))
-            run = trigger_or_run("backfill/backfill", {"urls_file": str(urls)}, local, api_url=deployed.api_url)
-            assert isinstance(run, Triggered)
-            _wait_done(deployed, run.flow_run_id, procs)
+            # The operator's command: with PREFECT_API_URL set it creates a run and, with --wait, follows it.
+            done = run_cli([str(BIN / "initiatives"), "backfill", "--urls", str(urls), "--wait",
+                            "--sources", str(tmp_path / "sources.toml")], deployed.env(),
+                           timeout=300)
+            assert done.returncode == 0, done.stdout + done.stderr + "\n".join(p.tail(80) for p in procs)
+            assert "created from backfill/backfill" in done.stdout
+            states = done.stderr.splitlines()
+            assert states[-1].endswith(": Completed") and any(s.endswith(": Running") for s in states), states
         finally:
             for p in procs:
                 p.stop()

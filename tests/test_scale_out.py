@@ -24,6 +24,7 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import create_engine, func, select
 
 from flows.runners import in_order, task_runner
+from initiatives.settings import Settings
 from initiatives.testsite import SiteServer
 from schema import models as m
 from tests.conftest import DEMO_SITE, DEMO_SOURCES, ROOT
@@ -60,17 +61,18 @@ def test_in_order_keeps_order_and_bounds_work_in_flight() -> None:
 def test_task_runner_choices(monkeypatch: pytest.MonkeyPatch) -> None:
     from prefect.task_runners import ThreadPoolTaskRunner
     from prefect_dask.task_runners import DaskTaskRunner
+    from pydantic import ValidationError
 
     monkeypatch.delenv("INITIATIVES_TASK_RUNNER", raising=False)
-    assert isinstance(task_runner(), ThreadPoolTaskRunner)
-    monkeypatch.setenv("INITIATIVES_TASK_RUNNER", "dask")
+    assert isinstance(task_runner(Settings()), ThreadPoolTaskRunner)
+    monkeypatch.setenv("INITIATIVES_TASK_RUNNER", " Dask ")
     monkeypatch.setenv("INITIATIVES_DASK_WORKERS", "3")
-    runner = task_runner()
+    runner = task_runner(Settings())
     assert isinstance(runner, DaskTaskRunner)
     assert runner.cluster_kwargs["n_workers"] == 3
     monkeypatch.setenv("INITIATIVES_TASK_RUNNER", "ray")
-    with pytest.raises(ValueError, match="choose thread or dask"):
-        task_runner()
+    with pytest.raises(ValidationError, match="'thread' or 'dask'"):
+        Settings()
 
 
 # --- Dask gives the same results as threads ---------------------------------------------------------
@@ -105,7 +107,8 @@ def test_dask_local_cluster_parses_like_threads(prefect_harness: None) -> None:
     from prefect_dask.task_runners import DaskTaskRunner
 
     paths = [str(p) for p in _pages()]
-    threads = flow(name="parse-threads")(_parse_all).with_options(task_runner=task_runner("thread"))
+    thread_runner = task_runner(Settings(task_runner="thread"))
+    threads = flow(name="parse-threads")(_parse_all).with_options(task_runner=thread_runner)
     dask = flow(name="parse-dask")(_parse_all).with_options(
         task_runner=DaskTaskRunner(cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "processes": True})
     )
