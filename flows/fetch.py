@@ -24,7 +24,7 @@ import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpcore
@@ -91,6 +91,9 @@ class FetchPolicy:
     trust_env: bool = False
     #: seconds a host's resolved addresses are reused (the check and the connection use the same answer).
     dns_ttl: float = 60.0
+    #: the client under direct ``http://`` requests: aiohttp's (flows/aiohttp_transport.py) or httpcore's
+    #: pool (httpx's default, kept selectable for bench-crawl, which shows why it is not the default).
+    http_client: Literal["aiohttp", "httpcore"] = "aiohttp"
 
     def rule(self, host: str) -> tuple[int, float]:
         for r in self.host_rules:
@@ -253,8 +256,10 @@ class _Router(httpx.AsyncBaseTransport):
 
     def __init__(self, direct: httpx.AsyncBaseTransport, by_host: Mapping[str, httpx.AsyncBaseTransport],
                  default: httpx.AsyncBaseTransport | None, env: Mapping[str, str],
-                 env_transports: Mapping[str, httpx.AsyncBaseTransport]) -> None:
+                 env_transports: Mapping[str, httpx.AsyncBaseTransport],
+                 direct_http: httpx.AsyncBaseTransport | None = None) -> None:
         self._direct = direct
+        self._direct_http = direct_http or direct
         self._by_host = dict(by_host)
         self._default = default
         self._env = dict(env)
@@ -271,14 +276,15 @@ class _Router(httpx.AsyncBaseTransport):
             proxy = self._env.get(url.scheme) or self._env.get("all")
             if proxy and not _proxy_bypass(url.host, self._env):
                 return self._env_transports[proxy]
-        return self._direct
+        return self._direct_http if url.scheme == "http" else self._direct
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         return await self.pick(request.url).handle_async_request(request)
 
     async def aclose(self) -> None:
         seen: set[int] = set()
-        for t in (self._direct, *self._by_host.values(), self._default, *self._env_transports.values()):
+        for t in (self._direct, self._direct_http, *self._by_host.values(), self._default,
+                  *self._env_transports.values()):
             if t is not None and id(t) not in seen:
                 seen.add(id(t))
                 await t.aclose()
@@ -295,11 +301,17 @@ def environment_proxies() -> dict[str, str]:
 
 def make_transport(policy: FetchPolicy, addresses: AddressPolicy,
                    extra: Callable[[str, int], Sequence[AllowEntry]] | None = None) -> _Router:
-    """The client's transport: direct connections through the address guard, plus one pool per proxy."""
+    """The client's transport: direct connections through the address guard (aiohttp's client for http://,
+    httpx's own with HTTP/2 for https://), plus one httpx pool per proxy (HTTP(S) and SOCKS)."""
     limits = httpx.Limits(
         max_connections=policy.concurrency, max_keepalive_connections=policy.concurrency, keepalive_expiry=30.0
     )
     direct = GuardedTransport(limits, policy.http2, GuardedBackend(addresses, extra=extra))
+    direct_http: httpx.AsyncBaseTransport | None = None
+    if policy.http_client == "aiohttp":
+        from flows.aiohttp_transport import AiohttpTransport  # here: `initiatives inspect` starts faster without
+
+        direct_http = AiohttpTransport(limits, addresses, extra)
     pools: dict[str, httpx.AsyncBaseTransport] = {}
 
     def proxied(url: str) -> httpx.AsyncBaseTransport:
@@ -312,7 +324,7 @@ def make_transport(policy: FetchPolicy, addresses: AddressPolicy,
     default = proxied(policy.proxy) if policy.proxy else None
     env = environment_proxies() if policy.trust_env else {}
     env_transports = {u: proxied(u) for k, u in env.items() if k != "no"}
-    return _Router(direct, by_host, default, env, env_transports)
+    return _Router(direct, by_host, default, env, env_transports, direct_http)
 
 
 class Fetcher:

@@ -10,7 +10,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="INITIATIVES_", env_file=None, extra="ignore")
+    # hide_input_in_errors: a rejected value may hold a password (a proxy or database URL).
+    model_config = SettingsConfigDict(env_prefix="INITIATIVES_", env_file=None, extra="ignore",
+                                      hide_input_in_errors=True)
 
     #: everything the pipeline writes locally: the SQLite database and the raw archive.
     data_dir: Path = Path("./data")

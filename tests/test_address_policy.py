@@ -8,6 +8,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -273,13 +274,15 @@ def real_fetch(urls: list[str], policy: FetchPolicy, resolver: Callable[[str, in
     return asyncio.run(go())
 
 
-def test_trap_on_a_second_loopback_port_sees_no_connection() -> None:
+@pytest.mark.parametrize("client", ["aiohttp", "httpcore"])
+def test_trap_on_a_second_loopback_port_sees_no_connection(client: str) -> None:
     trap = Trap()
     trap_url = f"http://127.0.0.1:{trap.port}"
     try:
         with site_redirecting_to(trap_url) as (base, hits):
             port = base.rsplit(":", 1)[1]
-            policy = FetchPolicy(min_delay=0.0, retries=0, allow_addresses=(f"127.0.0.1:{port}",))
+            policy = FetchPolicy(min_delay=0.0, retries=0, allow_addresses=(f"127.0.0.1:{port}",),
+                                 http_client=client)  # type: ignore[arg-type]
             page, redirected, direct, spelled = real_fetch(
                 [f"{base}/a.html", f"{base}/to-trap/x", f"{trap_url}/y", f"http://2130706433:{trap.port}/z"], policy)
     finally:
@@ -293,7 +296,8 @@ def test_trap_on_a_second_loopback_port_sees_no_connection() -> None:
     assert trap.connections == 0
 
 
-def test_dns_rebinding_cannot_reach_the_address_it_switches_to() -> None:
+@pytest.mark.parametrize("client", ["aiohttp", "httpcore"])
+def test_dns_rebinding_cannot_reach_the_address_it_switches_to(client: str) -> None:
     """A name that answers an allowed address when checked and an internal one next time: the connection
     goes to the address that was checked (same cache), and with no cache the connect-time check refuses."""
     with site_redirecting_to("http://unused") as (base, hits):
@@ -308,10 +312,10 @@ def test_dns_rebinding_cannot_reach_the_address_it_switches_to() -> None:
             return next(answers)
 
         try:
-            cached = FetchPolicy(min_delay=0.0, retries=0, obey_robots=False, allow_addresses=("127.0.0.1",))
+            cached = FetchPolicy(min_delay=0.0, retries=0, obey_robots=False, allow_addresses=("127.0.0.1",),
+                                 http_client=client)  # type: ignore[arg-type]
             first = real_fetch([f"http://rebind.test:{port}/a.html"], cached, rebinding)[0]
-            uncached = FetchPolicy(min_delay=0.0, retries=0, obey_robots=False, allow_addresses=("127.0.0.1",),
-                                   dns_ttl=0.0)
+            uncached = replace(cached, dns_ttl=0.0)
             answers = iter([["127.0.0.1"], ["127.0.0.2"]])
             second = real_fetch([f"http://rebind.test:{port}/b.html"], uncached, rebinding)[0]
         finally:

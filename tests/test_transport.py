@@ -10,10 +10,12 @@ import gzip
 import itertools
 import socket
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import httpx
+import pytest
 from aiohttp import web
 
 from flows.addresses import AddressPolicy
@@ -22,6 +24,16 @@ from flows.fetch import Conditional, Fetcher, FetchPolicy, make_transport
 POLICY = FetchPolicy(min_delay=0.0, retries=0, max_bytes=100_000, read_timeout=0.5, total_timeout=5.0,
                      obey_robots=False, allow_addresses=("127.0.0.1",))
 SENT = web.AppKey("sent", list)
+
+
+@pytest.fixture(autouse=True, params=["aiohttp", "httpcore"])
+def client_under_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test runs on both clients the fetcher can use for http:// (the caps are the fetcher's own)."""
+    global POLICY
+    saved = POLICY
+    POLICY = replace(saved, http_client=request.param)
+    yield
+    POLICY = saved
 PAGE = "<html><body><p>中国航发东安党委构建“2+4+N”工作体系。</p></body></html>".encode()
 
 
@@ -97,9 +109,9 @@ def test_gzip_bomb_and_endless_body_stop_at_the_limit() -> None:
     serve(check)
 
 
-def fetch(url: str, policy: FetchPolicy = POLICY, cond: Conditional | None = None) -> Any:
+def fetch(url: str, policy: FetchPolicy | None = None, cond: Conditional | None = None) -> Any:
     async def go() -> Any:
-        async with Fetcher(policy) as f:
+        async with Fetcher(policy or POLICY) as f:
             return (await f.fetch(url, cond)).raw
 
     return go()
@@ -133,8 +145,7 @@ def test_connect_timeout_is_an_outcome() -> None:
             c.setblocking(False)
             c.connect_ex(("127.0.0.1", port))
             fillers.append(c)
-        policy = FetchPolicy(min_delay=0.0, retries=0, connect_timeout=0.3, total_timeout=5.0, obey_robots=False,
-                             allow_addresses=("127.0.0.1",))
+        policy = replace(POLICY, connect_timeout=0.3)
         raw = asyncio.run(fetch(f"http://127.0.0.1:{port}/x", policy))
     finally:
         for c in fillers:
@@ -254,7 +265,7 @@ def test_line_breaks_in_headers_are_refused_before_sending() -> None:
 
 
 def test_pool_timeout() -> None:
-    policy = FetchPolicy(concurrency=1, allow_addresses=("127.0.0.1",))
+    policy = replace(POLICY, concurrency=1)
 
     async def check(base: str) -> None:
         transport = make_transport(policy, AddressPolicy(policy.allow_addresses))
