@@ -4,12 +4,12 @@ Every URL yields a ``RawPage`` — a transport failure is data (``RawPage.error`
 one bad host never stops a batch and every attempt can be recorded. This module never imports Prefect:
 ``initiatives inspect`` uses it and must start fast.
 
-Transport: httpx's own (httpcore's connection pool), HTTP/2 offered on ``https://``, chosen by
-measurement (docs/crawling.md): at 50 ms of latency it fetches within a few percent of the latency ceiling,
-and the whole pipeline is bound by parsing, so a protocol implementation of our own no longer paid for
-itself. Every hop passes the address policy (``flows/addresses.py``) and stays on the site's hosts;
-direct connections go to the very address that was checked (``GuardedBackend``), proxied ones to the
-configured proxy (global, per site, or the environment's when ``trust_env`` is set).
+Transport (chosen by measurement, docs/crawling.md): maintained clients only, behind httpx's interface —
+aiohttp's for direct ``http://`` (``flows/aiohttp_transport.py``: httpcore's pool costs more CPU per request
+the busier the machine is), httpx's own with HTTP/2 for ``https://`` and for every proxied request. Every
+hop passes the address policy (``flows/addresses.py``) and stays on the site's hosts; direct connections
+go to the very address that was checked, proxied ones to the configured proxy (global, per site, or the
+environment's when ``trust_env`` is set).
 """
 
 from __future__ import annotations
