@@ -140,7 +140,7 @@ def _backfill(
     stats = RunStats()
     if finished:
         stats.skipped["finished by an earlier attempt"] += len(finished)
-    policy = batches.policy_for(every if urls else chosen, settings.user_agent, host_limits=settings.host_limits)
+    policy = batches.policy_for(every if urls else chosen, settings.user_agent, **settings.fetch_options())
     with session.shared(key, policy, RawArchive(settings.raw_dir)) as shared:
         if urls is not None:
             todo = known_as_conditional(engine, [(_site_for(u, every), u) for u in urls if u not in finished])
