@@ -31,6 +31,7 @@ from flows.fetch import FetchPolicy
 from flows.reparse import check_range
 from flows.sources import ConfigError, Site
 from initiatives.settings import Settings
+from parsers.hosts import host_key_or_none
 from schema.db import make_engine, upgrade
 
 #: hard stop for a listing walk whose end never shows (a site that serves page N for any N).
@@ -70,7 +71,7 @@ def backfill_key(sites: list[str] | None, since: dt.date | None, until: dt.date 
 
 
 def _site_for(url: str, sites: tuple[Site, ...]) -> str:
-    host = urlsplit(url).netloc.lower()
+    host = host_key_or_none(url)
     return next((s.name for s in sites if s.host == host), "")
 
 

@@ -27,6 +27,7 @@ from flows.sources import Site
 from parsers import health, similarity
 from parsers import verdict as verdict_stage
 from parsers.document import Document
+from parsers.hosts import NO_HOST, host_key, host_key_or_none
 from parsers.pipeline import PARSER_VERSION, parse_document, process
 from parsers.records import PageResult, Probe, RawPage
 from schema.loader import FetchFacts, LoadOutcome, load_pages
@@ -62,9 +63,10 @@ class RunStats:
             self.records_written += o.records_written
             self.kept_good_copies += int(o.kept_good_copy)
             if o.site_transition:
-                self.transitions.append(f"{urlsplit(o.url).netloc}: {o.site_transition[0]} → {o.site_transition[1]}")
+                old, new = o.site_transition
+                self.transitions.append(f"{host_key_or_none(o.url) or o.url}: {old} → {new}")
         for f in fetched:
-            host = urlsplit(f.raw.url).netloc
+            host = host_key_or_none(f.raw.url) or NO_HOST
             self.host_seconds[host] = self.host_seconds.get(host, 0.0) + f.elapsed
             self.not_modified += int(f.not_modified)
             if f.raw.error:
@@ -247,7 +249,7 @@ def probe_batch(
             docs[i] = doc
     if not suspects:
         return list(results)
-    hosts = {urlsplit(pages[i].raw.url).netloc: pages[i].raw.url for i in suspects}
+    hosts = {host_key(pages[i].raw.url): pages[i].raw.url for i in suspects}
     missing = [h for h in hosts if h not in cache]
     if missing:
         raws = session.run(_fetch_raw(session, [_sibling_url(hosts[h]) for h in missing]))
@@ -257,7 +259,7 @@ def probe_batch(
     out = list(results)
     for i in suspects:
         page, doc = pages[i], docs[i]
-        url, status, text = cache[urlsplit(page.raw.url).netloc]
+        url, status, text = cache[host_key(page.raw.url)]
         score = similarity.similarity(doc.visible_text if doc else "", text)
         site = sites.get(page.target.site)
         selectors = site.selectors.to_record() if site and site.selectors else None

@@ -28,6 +28,8 @@ import httpx
 from protego import Protego
 
 from flows.transport import Http1Transport
+from parsers.hosts import host_key as host_of
+from parsers.hosts import parse_url
 from parsers.records import RawPage
 
 _CLOSED = httpx.ByteStream(b"")
@@ -409,21 +411,6 @@ class Fetcher:
             # response, with its request, headers and URL (24 objects a page on bench-crawl), was a
             # reference cycle left for the cyclic GC. Unlinked, refcounting frees it as soon as we return.
             response.stream = _CLOSED
-
-
-def parse_url(url: str) -> httpx.URL:
-    """httpx's parse, plus the port range check it leaves to the connection (``connect()`` would raise an
-    ``OverflowError`` mid-request). Raises ``httpx.InvalidURL``."""
-    parsed = httpx.URL(url)
-    if parsed.port is not None and parsed.port > 65535:
-        raise httpx.InvalidURL(f"port {parsed.port} out of range")
-    return parsed
-
-
-def host_of(url: str | httpx.URL) -> str:
-    """``host[:port]`` as httpx normalises it (lower case, IDNA-encoded, default port dropped): the key of
-    per-host politeness and of the robots.txt cache, so a configured site and its fetched URLs agree."""
-    return (url if isinstance(url, httpx.URL) else parse_url(url)).netloc.decode("ascii")
 
 
 def _header_dict(headers: httpx.Headers) -> dict[str, str]:

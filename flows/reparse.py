@@ -11,7 +11,6 @@ import datetime as dt
 import hashlib
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
@@ -21,6 +20,7 @@ from flows.archive import RawArchive
 from flows.batches import RunStats
 from flows.crawl import load_config, publish, run_key
 from flows.sources import Site
+from parsers.hosts import host_key_or_none
 from parsers.pipeline import PARSER_VERSION, process
 from parsers.records import PageResult, RawPage
 from schema.db import make_engine, upgrade
@@ -47,7 +47,7 @@ def reparse_batch(
                 continue
             headers, data = archive.page(body.content_hash)
             raw = RawPage(body.url, data, 200, headers, body.final_url)
-            site = sites_by_host.get(urlsplit(body.url).netloc.lower())
+            site = sites_by_host.get(host_key_or_none(body.url) or "")
             result = process(raw, site.selectors.to_record() if site and site.selectors else None)
             facts = FetchFacts(url=body.url, fetched_at=body.fetched_at, http_status=body.http_status,
                                final_url=body.final_url, content_hash=body.content_hash,

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from flows.fetch import host_of
+from parsers.hosts import host_key as host_of
 from parsers.records import SiteSelectors
 
 

@@ -28,13 +28,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, cast
-from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, Engine, Table, TextClause, bindparam, delete, insert, select, text, tuple_, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from parsers import health
+from parsers.hosts import host_key
 from parsers.records import GOOD_VERDICTS, PageResult, UnitRef
 from parsers.records import Article as ArticleRecord
 from parsers.records import Initiative as InitiativeRecord
@@ -87,8 +87,8 @@ Item = tuple[PageResult, FetchFacts]
 
 
 def site_host(url: str) -> str:
-    parts = urlsplit(url)
-    return parts.netloc.lower() if parts.netloc else "local"
+    """The ``sites.host`` a page belongs to: the project's one host key (``parsers.hosts``)."""
+    return host_key(url)
 
 
 def record_key(url: str, statement: str, occurrence: int) -> str:
