@@ -52,8 +52,12 @@ def read_url_file(path: str) -> list[str]:
         text = line.split("#", 1)[0].strip()
         if not text:
             continue
-        parts = urlsplit(text)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        try:
+            parts = urlsplit(text)
+            valid = parts.scheme in ("http", "https") and bool(parts.netloc) and host_key_or_none(text) is not None
+        except ValueError:  # urlsplit refuses e.g. "http://[::1/x"
+            valid = False
+        if not valid:
             raise ConfigError(f"{path}:{number}: not an absolute http(s) URL: {text[:80]}")
         urls.append(text)
     if not urls:

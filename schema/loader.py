@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from parsers import health
 from parsers.hosts import host_key
+from parsers.pipeline import failed
 from parsers.records import GOOD_VERDICTS, PageResult, UnitRef
 from parsers.records import Article as ArticleRecord
 from parsers.records import Initiative as InitiativeRecord
@@ -633,7 +634,7 @@ def load_pages(
             raise
         except Exception as exc:
             if len(items) == 1:
-                return [_refused(items[0], exc)]
+                return [_refused(items[0], exc, conn, load_id, parser_version, policy)]
             log.warning("batch of %d pages failed (%s); loading page by page", len(items), _why(exc))
         outcomes: list[LoadOutcome] = []
         for item in items:
@@ -643,13 +644,26 @@ def load_pages(
             except TRANSIENT:
                 raise
             except Exception as exc:
-                outcomes.append(_refused(item, exc))
+                outcomes.append(_refused(item, exc, conn, load_id, parser_version, policy))
     return outcomes
 
 
-def _refused(item: Item, exc: Exception) -> LoadOutcome:
+def _refused(
+    item: Item, exc: Exception, conn: Connection, load_id: str, parser_version: str, policy: health.HealthPolicy
+) -> LoadOutcome:
+    """The outcome of a page the database refused. Its fetch is still recorded where possible, as an
+    ``error`` page whose evidence names the exception (no article, no records: nothing of what was
+    refused), so the page's story is in the database and a rerun upserts the same row."""
     result, facts = item
     log.warning("page %s not loaded: %s", facts.url, _why(exc))
+    if not facts.replay:
+        try:
+            with conn.begin():
+                _load(conn, [(failed(facts.url, exc), facts)], load_id, parser_version, policy)
+        except TRANSIENT:
+            raise
+        except Exception as again:  # e.g. a URL that names no host: nothing of it can be stored
+            log.warning("page %s: not even its failure could be recorded: %s", facts.url, _why(again))
     return LoadOutcome(facts.url, result.verdict.name, error=_why(exc))
 
 
