@@ -287,7 +287,12 @@ def loadable(page: FetchedPage) -> bool:
 
 
 def load_batch(
-    engine: Engine, pages: Sequence[FetchedPage], results: Sequence[PageResult], sites: dict[str, Site], load_id: str
+    engine: Engine,
+    pages: Sequence[FetchedPage],
+    results: Sequence[PageResult],
+    sites: dict[str, Site],
+    load_id: str,
+    policy: health.HealthPolicy | None = None,
 ) -> list[LoadOutcome]:
     """The batch in one transaction (``schema.loader.load_pages``): a crash leaves every page either fully
     loaded or untouched, and a page the database refuses fails alone, with the error in its outcome."""
@@ -311,4 +316,4 @@ def load_batch(
             base_url=site.base_url if site else None,
         )
         items.append((result, facts))
-    return load_pages(engine, items, load_id, PARSER_VERSION)
+    return load_pages(engine, items, load_id, PARSER_VERSION, policy)

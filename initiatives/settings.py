@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     #: pages per Prefect task: a task run costs ~20 ms, so per-page tasks would dominate the run.
     batch_size: int = Field(default=50, ge=1, le=5000)
     user_agent: str = "initiatives-crawler/0.1 (+https://example.invalid/initiatives)"
+    #: K of site health: site-level failures in a row (refused connection, unresolvable name, home-page
+    #: timeout) or distinct pages with a confirmed closure verdict before a site's status changes.
+    site_failures_k: int = Field(default=3, ge=1, le=1000)
 
     @property
     def database(self) -> str:

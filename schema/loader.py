@@ -416,12 +416,15 @@ class _SiteState:
     #: parsed on the first observation, serialised once when the batch is written.
     state: health.SiteHealth | None = None
 
-    def observe(self, url: str, verdict: str, at: dt.datetime, policy: health.HealthPolicy) -> tuple[str, str] | None:
+    def observe(
+        self, verdict: str, facts: FetchFacts, policy: health.HealthPolicy, run: str
+    ) -> tuple[str, str] | None:
         if self.state is None:
             self.state = health.SiteHealth.from_dict(self.health_json) if self.health_json else health.SiteHealth()
-        base = self.base_url
+        url, at, base = facts.url, facts.fetched_at, self.base_url
         is_home = is_home_url(url) or (base is not None and url.rstrip("/") == base.rstrip("/"))
-        self.state = health.observe(self.state, health.Observation(url, is_home, verdict, at), policy)
+        obs = health.Observation(url, is_home, verdict, at, facts.error, facts.http_status)
+        self.state = health.observe(self.state, obs, policy, run)
         if verdict == "ok_with_notice":
             self.shows_closure_notice = True
         if self.state.status == self.status:
@@ -554,7 +557,7 @@ def _load_group(
             previous = _aware(page["last_good_at"]) if page["last_good_at"] else facts.fetched_at
             page["last_good_at"] = max(previous, facts.fetched_at)
             goods.append((page["id"], facts.url, result, facts.fetched_at))
-        transition = None if facts.replay else site.observe(facts.url, verdict, facts.fetched_at, policy)
+        transition = None if facts.replay else site.observe(verdict, facts, policy, load_id)
         transitions.append(transition)
         if transition is not None:
             at, why = facts.fetched_at, f"{verdict} at {facts.url}"

@@ -154,7 +154,8 @@ def test_batch_writes_exactly_what_page_by_page_writes(engine: Engine, twin: Eng
     state = dump(engine)
     assert state == dump(twin)
     # the scenario did reach the cases it is about
-    assert [row[2] for row in state["history"]] == ["degraded", "active", "degraded", "expired", "active", "degraded"]
+    # at most one status change per site per run (parsers/health.py): run-1 degrades a.test, run-2 retires it
+    assert [row[2] for row in state["history"]] == ["degraded", "expired"]
     assert ("XH", "哈轴") in state["aliases"]  # the first page to name it (last mention within that page)
     assert {row[0]: row[4] for row in state["pages"]}[f"{SITE_A}/n/1.html"] == "ok"
 
