@@ -26,6 +26,8 @@ SOURCES = """\
 name = "jungong"
 base_url = "{live}/"
 start_urls = ["{live}/aecc-zhuxin.html"]
+# the demo site is on this machine, which the crawler refuses unless told otherwise
+allow_addresses = ["127.0.0.1"]
 
 [[sites.listings]]
 url = "{live}/index.html"
@@ -39,6 +41,7 @@ min_delay = 0.0
 name = "expired-site"
 base_url = "{dead}/"
 start_urls = ["{dead}/", "{dead}/news/2023/1116/zhuxin.html"]
+allow_addresses = ["127.0.0.1"]
 
 [sites.politeness]
 concurrency = 2

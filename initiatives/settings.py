@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="INITIATIVES_", env_file=None, extra="ignore")
+    # hide_input_in_errors: a rejected value may hold a password (a proxy or database URL).
+    model_config = SettingsConfigDict(env_prefix="INITIATIVES_", env_file=None, extra="ignore",
+                                      hide_input_in_errors=True)
 
     #: everything the pipeline writes locally: the SQLite database and the raw archive.
     data_dir: Path = Path("./data")
@@ -22,6 +25,43 @@ class Settings(BaseSettings):
     #: K of site health: site-level failures in a row (refused connection, unresolvable name, home-page
     #: timeout) or distinct pages with a confirmed closure verdict before a site's status changes.
     site_failures_k: int = Field(default=3, ge=1, le=1000)
+    #: internal addresses the crawler may reach (everything not public is refused): IPs, CIDRs or host
+    #: names, each with an optional port, comma-separated in the environment ("127.0.0.1,10.1.0.0/16:8080").
+    allow_addresses: Annotated[tuple[str, ...], NoDecode] = ()
+    #: proxy for every request (http://, https://, socks5://, socks5h://); a site's own proxy wins.
+    proxy: SecretStr | None = None
+    #: use HTTP_PROXY/HTTPS_PROXY/ALL_PROXY/NO_PROXY from the environment when no proxy is configured.
+    trust_env: bool = False
+
+    @field_validator("allow_addresses", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("allow_addresses")
+    @classmethod
+    def _addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from flows.addresses import parse_allow
+
+        for entry in value:
+            parse_allow(entry)  # ValueError names the entry
+        return value
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy(cls, value: SecretStr | None) -> SecretStr | None:
+        from flows.fetch import check_proxy
+
+        if value is not None and value.get_secret_value():
+            check_proxy(value.get_secret_value())  # ValueError with the password masked
+        return value
+
+    def fetch_options(self) -> dict[str, Any]:
+        """The network part of the fetch policy (``flows.fetch.FetchPolicy`` fields)."""
+        proxy = self.proxy.get_secret_value() if self.proxy is not None else ""
+        return {"allow_addresses": self.allow_addresses, "proxy": proxy or None, "trust_env": self.trust_env}
 
     @property
     def database(self) -> str:

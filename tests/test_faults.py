@@ -36,8 +36,8 @@ from tests import fault_server as fs
 pytestmark = pytest.mark.faults
 
 MAX_BYTES = 2 * 1024 * 1024
-#: whether the fetcher refuses internal addresses yet (TEMPORARY until h16fetch's branch is merged).
-ADDRESS_POLICY = False
+#: the only internal address the crawler may reach: the fault server's (the trap on 127.0.0.2 is not).
+ALLOW = ("127.0.0.1",)
 GOOD_NEWS = range(1, 7)
 
 
@@ -93,6 +93,7 @@ FAULTS = [
     Fault("robots.txt of binary junk", "faulty", "/ok/1", article=True),
     Fault("robots.txt answering 503", "robots_down", "/news/1.html"),
     Fault("redirect to a refused internal address", "faulty", "/ssrf"),
+    Fault("a site configured on a refused internal address", "internal", "/latest/meta-data/"),
     Fault("connection refused (dead host)", "refused", "/news/1.html"),
     Fault("unparseable listing link http://[::1/x", "faulty", "/list2.html"),
     Fault("4,301-digit number in an article", "faulty", "/number", article=None),
@@ -156,6 +157,7 @@ def sites_for(srv: fs.FaultServer, refused_port: int) -> list[Site]:
         site("robots_down", srv.url("robots_down"), start_urls=(f"{srv.url('robots_down')}/news/1.html",)),
         site("refused", f"http://127.0.0.1:{refused_port}",
              start_urls=(f"http://127.0.0.1:{refused_port}/news/1.html",)),
+        site("internal", srv.trap_url, start_urls=(f"{srv.trap_url}/latest/meta-data/",)),
     ]
 
 
@@ -163,7 +165,8 @@ def crawl_pass(engine: Engine, sites: list[Site], raw: Path, load_id: str, reche
     """One run as ``flows.crawl.run_targets`` does it, batch by batch; a recheck refetches every known page."""
     stats = RunStats()
     policy = batches.policy_for(sites, "initiatives-faults/1", retries=1, backoff=0.05, connect_timeout=1.0,
-                                read_timeout=1.0, total_timeout=2.5, max_bytes=MAX_BYTES, max_redirects=5)
+                                read_timeout=1.0, total_timeout=2.5, max_bytes=MAX_BYTES, max_redirects=5,
+                                allow_addresses=ALLOW)
     by_name = {s.name: s for s in sites}
     with FetchSession(policy, RawArchive(raw)) as session:
         found, problems = batches.discover(session, sites)
@@ -247,13 +250,13 @@ def test_fault_suite(server: fs.FaultServer, tmp_path: Path, capsys: pytest.Capt
         dups = duplicates(conn)
         expected = {server.url("good") + f"/news/{i}.html" for i in GOOD_NEWS}
         for fault in FAULTS:
-            base = server.url(fault.site) if fault.site in server.ports else sites[-1].base_url.rstrip("/")
+            base = next(s.base_url for s in sites if s.name == fault.site).rstrip("/")
             page_url = base + fault.path
             lost = int(fault.article is True and page_url not in with_article)
             dup = int(conn.execute(
                 text("SELECT COUNT(*) FROM articles a JOIN pages p ON p.id = a.page_id WHERE p.url = :u"),
                 {"u": page_url}).scalar_one() > 1)
-            trap = server.trap_connections if "refused internal" in fault.name else 0
+            trap = server.trap_connections if "refused internal" in fault.name else 0  # one trap for both
             rows.append(Row(fault.name, outcome_of(conn, fault, page_url, runs), lost, dup, trap))
             if fault.article:
                 expected.add(page_url)
@@ -274,10 +277,8 @@ def test_fault_suite(server: fs.FaultServer, tmp_path: Path, capsys: pytest.Capt
     assert failed_runs == 0
     assert [r.fault for r in rows if r.lost] == []
     assert dups == dict.fromkeys(dups, 0)
-    if server.trap_connections and not ADDRESS_POLICY:
-        pytest.xfail("the address policy (refusing internal addresses on every hop) is h16fetch's, not merged yet")
     assert server.trap_connections == 0, "a redirect reached an address the allow-list does not open"
     assert counts[1] == counts[2], "a rerun changed the number of articles or records"
     assert all("(nothing recorded)" not in r.outcome for r in rows)
     # page-level faults never retire a site that answers; the dead host is only degraded by K refusals
-    assert statuses["faulty"] == "active" and statuses["good"] == "active"
+    assert statuses["faulty"] == statuses["good"] == statuses["internal"] == statuses["robots_down"] == "active"

@@ -68,7 +68,8 @@ def tag(name: str, inner: st.SearchStrategy[str], attrs: str = "") -> st.SearchS
 
 fragment = st.one_of(
     st.builds(lambda u, t: f'<a href="{u}">{t}</a>', url, text),
-    st.builds(lambda u, t, d: f'<li><a class="art" href="{u}">{t}</a><span class="date">{d}</span></li>', url, text, date),
+    st.builds(lambda u, t, d: f'<li><a class="art" href="{u}">{t}</a><span class="date">{d}</span></li>',
+              url, text, date),
     tag("p", sentence), tag("h1", text), tag("h2", text), tag("title", text), tag("script", text),
     tag("div", text, ' class="content"'), tag("td", sentence),
     st.sampled_from(['<meta charset="gbk">', '<meta charset="no-such-charset">', '<meta http-equiv="refresh" '
@@ -107,11 +108,13 @@ def xml_items(kind: str, entries: list[tuple[str, str]]) -> str:
     return f'<{root} xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{items}</{root}>'
 
 
+BILLION_LAUGHS = ('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+                  "<urlset>&b;</urlset>")
 xml = st.one_of(
-    st.builds(xml_items, st.sampled_from(["rss", "atom", "urlset", "index"]), st.lists(st.tuples(url, date), max_size=20)),
+    st.builds(xml_items, st.sampled_from(["rss", "atom", "urlset", "index"]),
+              st.lists(st.tuples(url, date), max_size=20)),
     text, st.binary(max_size=500).map(lambda b: b.decode("latin-1")),
-    st.sampled_from(['<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]><urlset>&b;</urlset>',
-                     "<urlset><url><loc>", "<rss>" * 500]),
+    st.sampled_from([BILLION_LAUGHS, "<urlset><url><loc>", "<rss>" * 500]),
 )
 
 

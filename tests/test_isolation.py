@@ -138,7 +138,7 @@ def mock_session(tmp_path: Path, routes: dict[str, bytes]) -> FetchSession:
         body = routes.get(str(request.url))
         return httpx.Response(200, content=body, headers=HTML) if body is not None else httpx.Response(404)
 
-    policy = FetchPolicy(min_delay=0.0, retries=0, obey_robots=False)
+    policy = FetchPolicy(min_delay=0.0, retries=0, obey_robots=False, allow_addresses=("127.0.0.1",))
     return FetchSession(policy, RawArchive(tmp_path / "raw"), transport=httpx.MockTransport(handler))
 
 
