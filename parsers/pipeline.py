@@ -34,14 +34,14 @@ def parse_document(raw: RawPage) -> Document | None:
 FAILED_RULE = "pipeline.exception"
 
 
-def failed(url: str, exc: BaseException, encoding: str | None = None) -> PageResult:
+def failed(url: str, exc: BaseException, stage: str = "pipeline") -> PageResult:
     """The outcome of a page that broke a stage: verdict ``error``, the exception named in its evidence.
 
     Such a page is one page's problem (site health counts it as page-level), loads like any other error
     page, and the rest of its batch goes on."""
     broke = f"{type(exc).__name__}: {exc}"[:200]
-    verdict = Verdict("error", (Evidence(FAILED_RULE, broke, "pipeline"),))
-    return PageResult(url, verdict, encoding=encoding, reason=f"processing failed: {broke}")
+    verdict = Verdict("error", (Evidence(FAILED_RULE, broke, stage),))
+    return PageResult(url, verdict, reason=f"{stage} failed: {broke}")
 
 
 def is_failure(result: PageResult) -> bool:

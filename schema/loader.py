@@ -662,7 +662,7 @@ def _refused(
     if not facts.replay:
         try:
             with conn.begin():
-                _load(conn, [(failed(facts.url, exc), facts)], load_id, parser_version, policy)
+                _load(conn, [(failed(facts.url, exc, "load"), facts)], load_id, parser_version, policy)
         except TRANSIENT:
             raise
         except Exception as again:  # e.g. a URL that names no host: nothing of it can be stored

@@ -106,3 +106,18 @@ def test_migration_0004_merges_sites_keyed_the_other_way(fresh_url: str) -> None
     assert pages[f"http://{IDN}/a.html"] == pages[f"http://{IDN_ASCII}/b.html"] == 2
     assert pages["http://news.example.com:80/c.html"] == 3
     assert history == [2]
+
+
+def test_recheck_finds_the_pages_of_a_site_with_an_international_name(engine: object) -> None:
+    """The loader keys the page's site as the sources do, so recheck (``state.known_urls``) finds it."""
+    from flows import state
+    from flows.sources import Site
+    from parsers.records import PageResult, Verdict
+    from schema.loader import FetchFacts, load_page
+
+    url = f"http://{IDN}:80/news/1.html"
+    at = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+    load_page(engine, PageResult(url, Verdict("not_found")), FetchFacts(url, at, 404, url), "crawl-1", "1")  # type: ignore[arg-type]
+    site = Site(name="cn", base_url=f"http://{IDN_ASCII}/")
+    assert state.known_urls(engine, [site.host]) == [url]  # type: ignore[arg-type]
+    assert list(state.site_health(engine, [site.host])) == [IDN_ASCII]  # type: ignore[arg-type]
