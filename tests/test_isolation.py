@@ -24,24 +24,12 @@ from parsers import pipeline
 from parsers.records import RawPage
 from schema import loader
 from schema import models as m
+from tests.fault_server import huge_number_article
 
 HOST = "127.0.0.1:9"
 BASE = f"http://{HOST}"
 HTML = {"content-type": "text/html; charset=utf-8"}
 T0 = dt.datetime(2024, 5, 1, 8, 0, tzinfo=dt.UTC)
-
-
-def huge_number_article() -> bytes:
-    """An article (in our own words) whose metric carries a 4,301-digit count: past Python's int() limit."""
-    big = "7" * 4301
-    paragraphs = [
-        f"中国电科十四所党委聚焦科研攻关，组建青年突击队{big}支，完成关键任务二十八项。",
-        "航天科工二院党委坚持问题导向，开展专项调研十二次，推动整改落实到位，形成长效机制。",
-        "各级党组织结合实际抓好落实，党员先锋岗在科研一线发挥作用，职工群众普遍认可。",
-    ] * 3
-    body = "".join(f"<p>{p}</p>" for p in paragraphs)
-    return (f"<html><head><title>党建引领科研攻关见实效</title></head><body><h1>党建引领科研攻关见实效</h1>"
-            f"<div class='date'>2024-05-06</div><div class='content'>{body}</div></body></html>").encode()
 
 
 def page(n: int, body: bytes | None = None) -> FetchedPage:
@@ -226,3 +214,16 @@ def test_reparse_reports_the_page_that_breaks_and_refreshes_the_rest(
     with Session(engine) as s:
         kept = s.scalars(select(m.Page.last_verdict).where(m.Page.url == urls[1])).one()
     assert kept == "ok"  # the stored copy is left as the older parser wrote it
+
+
+def test_inspect_prints_the_pages_outcome_not_a_traceback(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from initiatives.cli import app
+
+    page_file = tmp_path / "huge.html"
+    page_file.write_bytes(huge_number_article())
+    result = CliRunner().invoke(app, ["inspect", str(page_file), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    assert '"verdict"' in result.stdout
