@@ -10,11 +10,12 @@ export UV_SYSTEM_CERTS := 1
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: help install demo deploy test pytest lint typecheck bench-verdicts bench-extract bench-initiatives bench-crawl bench clean
+.PHONY: help install demo deploy test test-faults pytest lint typecheck bench-verdicts bench-extract bench-initiatives bench-crawl bench clean
 
 help:
 	@echo "make demo    - install, serve sample pages on 127.0.0.1, run the crawl flow into ./data (SQLite)"
 	@echo "make test    - install and run the whole suite (lint, types, tests)"
+	@echo "make test-faults - the fault suite (a misbehaving server on 127.0.0.1) and 10,000 fuzz inputs"
 	@echo "make bench-verdicts | bench-extract | bench-initiatives | bench-crawl"
 
 $(CURDIR)/.tools/bin/uv:
@@ -32,6 +33,12 @@ test: install
 
 pytest:
 	$(RUN) pytest
+
+# Real crawls against tests/fault_server.py (prints fault -> outcome -> rows lost/duplicated -> trap
+# connections) and the fuzz tests at 2,000 examples each (10,000 inputs); make test runs both too, with
+# 200 fuzz examples each.
+test-faults: install
+	INITIATIVES_FUZZ_EXAMPLES=2000 $(RUN) pytest -m faults -p no:randomly
 
 lint:
 	$(RUN) ruff check .

@@ -31,6 +31,7 @@ from flows.fetch import FetchPolicy
 from flows.params import Day, SiteName, check_request
 from flows.sources import ConfigError, Site
 from initiatives.settings import Settings
+from parsers.hosts import host_key_or_none
 from schema.db import make_engine, upgrade
 
 #: hard stop for a listing walk whose end never shows (a site that serves page N for any N).
@@ -51,8 +52,12 @@ def read_url_file(path: str) -> list[str]:
         text = line.split("#", 1)[0].strip()
         if not text:
             continue
-        parts = urlsplit(text)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        try:
+            parts = urlsplit(text)
+            valid = parts.scheme in ("http", "https") and bool(parts.netloc) and host_key_or_none(text) is not None
+        except ValueError:  # urlsplit refuses e.g. "http://[::1/x"
+            valid = False
+        if not valid:
             raise ConfigError(f"{path}:{number}: not an absolute http(s) URL: {text[:80]}")
         urls.append(text)
     if not urls:
@@ -77,7 +82,7 @@ def known_as_conditional(engine: Engine, candidates: list[tuple[str, str]]) -> l
 
 
 def _site_for(url: str, sites: tuple[Site, ...]) -> str:
-    host = urlsplit(url).netloc.lower()
+    host = host_key_or_none(url)
     return next((s.name for s in sites if s.host == host), "")
 
 

@@ -12,7 +12,7 @@ import datetime as dt
 import random
 import string
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
@@ -21,13 +21,14 @@ from sqlalchemy import Engine
 from flows import discover as disc
 from flows import state
 from flows.fetch import ROBOTS_FORBIDS, FetchPolicy, HostRule
-from flows.pages import FetchedPage, Target
+from flows.pages import FetchedPage, Target, unfetched
 from flows.session import FetchSession
 from flows.sources import Site
 from parsers import health, similarity
 from parsers import verdict as verdict_stage
 from parsers.document import Document
-from parsers.pipeline import PARSER_VERSION, parse_document, process
+from parsers.hosts import NO_HOST, host_key, host_key_or_none
+from parsers.pipeline import PARSER_VERSION, is_failure, parse_document, process
 from parsers.records import PageResult, Probe, RawPage
 from schema.loader import FetchFacts, LoadOutcome, load_pages
 
@@ -62,9 +63,10 @@ class RunStats:
             self.records_written += o.records_written
             self.kept_good_copies += int(o.kept_good_copy)
             if o.site_transition:
-                self.transitions.append(f"{urlsplit(o.url).netloc}: {o.site_transition[0]} → {o.site_transition[1]}")
+                old, new = o.site_transition
+                self.transitions.append(f"{host_key_or_none(o.url) or o.url}: {old} → {new}")
         for f in fetched:
-            host = urlsplit(f.raw.url).netloc
+            host = host_key_or_none(f.raw.url) or NO_HOST
             self.host_seconds[host] = self.host_seconds.get(host, 0.0) + f.elapsed
             self.not_modified += int(f.not_modified)
             if f.raw.error:
@@ -128,8 +130,18 @@ def policy_for(sites: Sequence[Site], user_agent: str, **overrides: object) -> F
 
 # --- discovery -------------------------------------------------------------------------------------
 async def _fetch_raw(session: FetchSession, urls: Sequence[str]) -> list[RawPage]:
-    fetched = await asyncio.gather(*(session.fetcher.fetch(u) for u in urls))
-    return [f.raw for f in fetched]
+    fetched = await asyncio.gather(*(session.fetcher.fetch(u) for u in urls), return_exceptions=True)
+    return [f.raw if not isinstance(f, BaseException) else unfetched(u, f) for u, f in zip(urls, fetched, strict=True)]
+
+
+def _read(reader: Callable[..., disc.Discovery], raw: RawPage, *config: object) -> disc.Discovery:
+    """Read one listing page, feed or sitemap. Whatever breaks the reader (a link no URL parser accepts,
+    a malformed document) is that document's problem in the run summary; the site's other documents and
+    every other site are read as usual."""
+    try:
+        return reader(raw, *config)
+    except Exception as exc:
+        return disc.Discovery((), problem=f"{raw.url}: cannot read: {type(exc).__name__}: {exc}"[:300])
 
 
 def read_feeds_and_sitemaps(session: FetchSession, site: Site, max_sitemaps: int = 50) -> disc.Discovery:
@@ -137,7 +149,7 @@ def read_feeds_and_sitemaps(session: FetchSession, site: Site, max_sitemaps: int
     links: dict[str, disc.Found] = {}
     problems: list[str] = []
     for raw in session.run(_fetch_raw(session, site.feeds)):
-        d = disc.feed_links(raw, site)
+        d = _read(disc.feed_links, raw, site)
         links.update((f.url, f) for f in d.links)
         problems += [d.problem] if d.problem else []
     queue, seen = list(site.sitemaps), set[str]()
@@ -146,7 +158,7 @@ def read_feeds_and_sitemaps(session: FetchSession, site: Site, max_sitemaps: int
         queue = []
         seen.update(wave)
         for raw in session.run(_fetch_raw(session, wave)):
-            d = disc.sitemap_links(raw, site)
+            d = _read(disc.sitemap_links, raw, site)
             links.update((f.url, f) for f in d.links)
             queue += list(d.sitemaps)
             problems += [d.problem] if d.problem else []
@@ -157,7 +169,7 @@ def read_listing_page(session: FetchSession, site: Site, listing_index: int, pag
     listing = site.listings[listing_index]
     url = listing.url.format(page=page)
     raw = session.run(_fetch_raw(session, [url]))[0]
-    return disc.listing_links(raw, listing, site)
+    return _read(disc.listing_links, raw, listing, site)
 
 
 def discover(session: FetchSession, sites: Sequence[Site]) -> tuple[list[tuple[str, disc.Found]], list[str]]:
@@ -170,7 +182,7 @@ def discover(session: FetchSession, sites: Sequence[Site]) -> tuple[list[tuple[s
         pages = [(i, p) for i, listing in enumerate(site.listings) for p in range(1, listing.pages + 1)]
         raws = session.run(_fetch_raw(session, [site.listings[i].url.format(page=p) for i, p in pages]))
         for (i, _), raw in zip(pages, raws, strict=True):
-            d = disc.listing_links(raw, site.listings[i], site)
+            d = _read(disc.listing_links, raw, site.listings[i], site)
             problems += [d.problem] if d.problem else []
             for f in d.links:
                 found.setdefault(f.url, (site.name, f))
@@ -241,28 +253,32 @@ def probe_batch(
     cache: dict[str, tuple[str, int | None, str]],
 ) -> list[PageResult]:
     """Re-judge suspect pages against a random sibling path on their host (fetched once per host per run)."""
-    suspects: list[int] = []
-    docs: dict[int, Document | None] = {}
+    suspects: dict[int, Document | None] = {}
     for i, (page, result) in enumerate(zip(pages, results, strict=True)):
-        if page.not_modified:
+        if page.not_modified or is_failure(result):
             continue
-        doc = parse_document(page.raw)
-        if verdict_stage.needs_probe(page.raw, doc, result.verdict):
-            suspects.append(i)
-            docs[i] = doc
+        try:
+            doc = parse_document(page.raw)
+            if verdict_stage.needs_probe(page.raw, doc, result.verdict):
+                suspects[i] = doc
+        except Exception:  # cannot happen after a clean ``process``; if it does, the page keeps its verdict
+            continue
     if not suspects:
         return list(results)
-    hosts = {urlsplit(pages[i].raw.url).netloc: pages[i].raw.url for i in suspects}
+    hosts = {host_key(pages[i].raw.url): pages[i].raw.url for i in suspects}
     missing = [h for h in hosts if h not in cache]
     if missing:
         raws = session.run(_fetch_raw(session, [_sibling_url(hosts[h]) for h in missing]))
         for host, raw in zip(missing, raws, strict=True):
-            doc = parse_document(raw)
-            cache[host] = (raw.url, raw.status, doc.visible_text if doc else "")
+            try:
+                sibling = parse_document(raw)
+                cache[host] = (raw.url, raw.status, sibling.visible_text if sibling else "")
+            except Exception:  # an unreadable sibling page: compared as an empty one
+                cache[host] = (raw.url, raw.status, "")
     out = list(results)
-    for i in suspects:
-        page, doc = pages[i], docs[i]
-        url, status, text = cache[urlsplit(page.raw.url).netloc]
+    for i, doc in suspects.items():
+        page = pages[i]
+        url, status, text = cache[host_key(page.raw.url)]
         score = similarity.similarity(doc.visible_text if doc else "", text)
         site = sites.get(page.target.site)
         selectors = site.selectors.to_record() if site and site.selectors else None
@@ -276,7 +292,12 @@ def loadable(page: FetchedPage) -> bool:
 
 
 def load_batch(
-    engine: Engine, pages: Sequence[FetchedPage], results: Sequence[PageResult], sites: dict[str, Site], load_id: str
+    engine: Engine,
+    pages: Sequence[FetchedPage],
+    results: Sequence[PageResult],
+    sites: dict[str, Site],
+    load_id: str,
+    policy: health.HealthPolicy | None = None,
 ) -> list[LoadOutcome]:
     """The batch in one transaction (``schema.loader.load_pages``): a crash leaves every page either fully
     loaded or untouched, and a page the database refuses fails alone, with the error in its outcome."""
@@ -300,4 +321,4 @@ def load_batch(
             base_url=site.base_url if site else None,
         )
         items.append((result, facts))
-    return load_pages(engine, items, load_id, PARSER_VERSION)
+    return load_pages(engine, items, load_id, PARSER_VERSION, policy)

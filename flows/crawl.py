@@ -27,6 +27,7 @@ from flows.fetch import FetchPolicy
 from flows.params import SiteName, check_request
 from flows.sources import Site, Sources, load_sources
 from initiatives.settings import Settings
+from parsers.health import HealthPolicy
 from parsers.records import PageResult
 from schema.db import make_engine, upgrade
 from schema.loader import LoadOutcome, record_run
@@ -66,11 +67,12 @@ def parse_task(
 
 @task(name="load-batch", cache_policy=NO_CACHE, retries=2)
 def load_task(
-    database: str, pages: list[FetchedPage], results: list[PageResult], sites: dict[str, Site], load_id: str
+    database: str, pages: list[FetchedPage], results: list[PageResult], sites: dict[str, Site], load_id: str,
+    policy: HealthPolicy | None = None,
 ) -> list[LoadOutcome]:
     engine = make_engine(database)
     try:
-        return batches.load_batch(engine, pages, results, sites, load_id)
+        return batches.load_batch(engine, pages, results, sites, load_id, policy)
     finally:
         engine.dispose()
 
@@ -92,6 +94,11 @@ def summary_markdown(stats: RunStats, load_id: str, flow_name: str = "crawl") ->
     lines += ["", "Slowest hosts:"] + [f"- {h}: {s:.3f} s" for h, s in stats.slowest_hosts()]
     lines += [f"- site status: {t}" for t in stats.transitions]
     return "\n".join(lines)
+
+
+def health_policy(settings: Settings) -> HealthPolicy:
+    """The one K of site health, from settings: for failure streaks and for closed pages alike."""
+    return HealthPolicy(k_pages=settings.site_failures_k, unreachable_after=settings.site_failures_k)
 
 
 def run_key(flow_name: str) -> str:
@@ -128,7 +135,7 @@ def run_targets(
         fetched(), lambda pages: parse_task.submit(key, pages, sites, policy, probes), settings.parse_ahead
     )
     for pages, results in parsed:
-        outcomes = load_task(settings.database, pages, results, sites, load_id)
+        outcomes = load_task(settings.database, pages, results, sites, load_id, health_policy(settings))
         site_of = {p.target.url: p.target.site for p in pages}
         signals.emit_site_transitions(outcomes, site_of.get)
         stats.add(outcomes, pages)

@@ -18,10 +18,10 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 import httpx
 
-from flows.fetch import parse_url
 from flows.sources import Listing, Site
 from parsers import dates
 from parsers.document import Document
+from parsers.hosts import parse_url
 from parsers.pipeline import parse_document
 from parsers.records import RawPage
 

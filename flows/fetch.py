@@ -32,6 +32,8 @@ import httpx
 from protego import Protego
 
 from flows.addresses import REFUSED_ADDRESS, AddressPolicy, AllowEntry, GuardedBackend, Resolver, parse_allow
+from parsers.hosts import host_key as host_of
+from parsers.hosts import parse_url
 from parsers.records import RawPage
 
 _CLOSED = httpx.ByteStream(b"")
@@ -668,21 +670,6 @@ def masked_in(text: str) -> str:
         return text
     words = text.split()
     return " ".join(masked(w) if "://" in w and "@" in w else w for w in words)
-
-
-def parse_url(url: str) -> httpx.URL:
-    """httpx's parse, plus the port range check it leaves to the connection (``connect()`` would raise an
-    ``OverflowError`` mid-request). Raises ``httpx.InvalidURL``."""
-    parsed = httpx.URL(url)
-    if parsed.port is not None and parsed.port > 65535:
-        raise httpx.InvalidURL(f"port {parsed.port} out of range")
-    return parsed
-
-
-def host_of(url: str | httpx.URL) -> str:
-    """``host[:port]`` as httpx normalises it (lower case, IDNA-encoded, default port dropped): the key of
-    per-host politeness and of the robots.txt cache, so a configured site and its fetched URLs agree."""
-    return (url if isinstance(url, httpx.URL) else parse_url(url)).netloc.decode("ascii")
 
 
 def _header_dict(headers: httpx.Headers) -> dict[str, str]:

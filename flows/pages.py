@@ -61,12 +61,25 @@ async def fetch_page(fetcher: Fetcher, archive: RawArchive, target: Target) -> F
     return FetchedPage(target, raw, fetched.fetched_at, fetched.elapsed, None, raw.status)
 
 
+def unfetched(url: str, exc: BaseException) -> RawPage:
+    """A fetch that raised (the fetcher reports failures as data; this guards what it did not foresee,
+    e.g. an archive read for a 304): that URL's failed fetch, and the rest of its batch goes on."""
+    if not isinstance(exc, Exception):  # cancellation and interrupts end the batch as they should
+        raise exc
+    return RawPage(url=url, body=b"", status=None, error=f"fetch failed: {type(exc).__name__}: {exc}"[:300])
+
+
+def _failed(target: Target, exc: BaseException) -> FetchedPage:
+    return FetchedPage(target, unfetched(target.url, exc), dt.datetime.now(dt.UTC), 0.0, None, None)
+
+
 async def fetch_and_archive(
     fetcher: Fetcher, archive: RawArchive, targets: Sequence[Target], writer: ArchiveWriter
 ) -> list[FetchedPage]:
     """Fetch a batch concurrently, then store its new bodies in one pack (through ``writer``, off this
     process's event loop) and give each page its body's sha256."""
-    pages = await asyncio.gather(*(fetch_page(fetcher, archive, t) for t in targets))
+    done = await asyncio.gather(*(fetch_page(fetcher, archive, t) for t in targets), return_exceptions=True)
+    pages = [p if isinstance(p, FetchedPage) else _failed(t, p) for t, p in zip(targets, done, strict=True)]
     todo = [i for i, p in enumerate(pages) if p.raw.body and p.content_hash is None]
     digests = await writer.put_many([(pages[i].raw.body, pages[i].raw.headers) for i in todo])
     for i, digest in zip(todo, digests, strict=True):

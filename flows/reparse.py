@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
@@ -22,7 +21,8 @@ from flows.crawl import load_config, publish, run_key
 from flows.params import Day, SiteName, check_request
 from flows.sources import Site
 from initiatives.settings import Settings
-from parsers.pipeline import PARSER_VERSION, process
+from parsers.hosts import host_key_or_none
+from parsers.pipeline import PARSER_VERSION, is_failure, process
 from parsers.records import PageResult, RawPage
 from schema.db import make_engine, upgrade
 from schema.loader import FetchFacts, LoadOutcome, load_pages
@@ -41,10 +41,17 @@ def reparse_batch(
             if body.content_hash not in archive:
                 problems.append(f"{body.url}: archived body {body.content_hash[:12]} missing")
                 continue
-            headers, data = archive.page(body.content_hash)
+            try:
+                headers, data = archive.page(body.content_hash)
+            except Exception as exc:  # a damaged pack: this body's problem, the others are re-parsed
+                problems.append(f"{body.url}: archived body {body.content_hash[:12]} unreadable: {exc}"[:300])
+                continue
             raw = RawPage(body.url, data, 200, headers, body.final_url)
-            site = sites_by_host.get(urlsplit(body.url).netloc.lower())
+            site = sites_by_host.get(host_key_or_none(body.url) or "")
             result = process(raw, site.selectors.to_record() if site and site.selectors else None)
+            if is_failure(result):  # the stored copy stays as the older parser left it; reported, not loaded
+                problems.append(f"{body.url}: {result.reason}")
+                continue
             facts = FetchFacts(url=body.url, fetched_at=body.fetched_at, http_status=body.http_status,
                                final_url=body.final_url, content_hash=body.content_hash,
                                site_name=site.name if site else None, base_url=site.base_url if site else None,

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
+from parsers.hosts import NO_HOST, host_key_or_none
 from schema.loader import LoadOutcome
 
 EVENT_PREFIX = "initiatives.site."
@@ -61,7 +61,7 @@ def site_signals(
         if not outcome.site_transition:
             continue
         old, new = outcome.site_transition
-        host = urlsplit(outcome.url).netloc.lower() or "local"
+        host = host_key_or_none(outcome.url) or NO_HOST
         if (host, old, new) in seen or old == new:
             continue
         seen.add((host, old, new))

@@ -16,7 +16,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from flows.addresses import parse_allow
-from flows.fetch import check_proxy, host_of
+from flows.fetch import check_proxy
+from parsers.hosts import host_key as host_of
 from parsers.records import SiteSelectors
 
 

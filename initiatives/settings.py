@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+    #: K of site health: site-level failures in a row (refused connection, unresolvable name, home-page
+    #: timeout) or distinct pages with a confirmed closure verdict before a site's status changes.
+    site_failures_k: int = Field(default=3, ge=1, le=1000)
     #: internal addresses the crawler may reach (everything not public is refused): IPs, CIDRs or host
     #: names, each with an optional port, comma-separated in the environment ("127.0.0.1,10.1.0.0/16:8080").
     allow_addresses: Annotated[tuple[str, ...], NoDecode] = ()

@@ -5,6 +5,14 @@ or K distinct pages, give a closure verdict that a second fetch at least ``confi
 Retired sites are only probed now and then, and any real page brings them straight back. The logic is a
 pure function over a plain state record so the loader can keep it in one JSON column and tests can
 replay histories without a database.
+
+Page or site? Only what says the *site* is gone moves its status: closure verdicts, connections refused
+or names that do not resolve (on any page), and timeouts or broken connections on the home page, K times
+in a row. A redirect loop, a 30-hop chain, a 50 MB body, a 404, a URL that cannot be parsed, a refused
+internal address or a page that broke the parser are that page's story: a site that answered with them
+is reachable (an earlier failure streak ends), and nothing about them retires it. And a status changes at
+most once per site per run (``observe(..., run=load_id)``), so a site on the edge does not flap (one site
+flipped active/degraded/unreachable 12 times in one run, an event each time, before this rule).
 """
 
 from __future__ import annotations
@@ -36,10 +44,11 @@ _ORDER: tuple[SiteStatus, ...] = ("expired", "suspended", "parked")
 
 @dataclass(frozen=True, slots=True)
 class HealthPolicy:
+    #: distinct pages with a confirmed closure verdict that retire a site.
     k_pages: int = 3
     confirm_after: dt.timedelta = dt.timedelta(hours=1)
     probe_every: dt.timedelta = dt.timedelta(days=1)
-    #: consecutive transport/server errors before a site counts as unreachable.
+    #: consecutive site-level failures (see ``site_level``) before a site counts as unreachable.
     unreachable_after: int = 3
     #: closure sightings kept per site (most recent), so the JSON column stays small.
     max_tracked: int = 50
@@ -51,6 +60,28 @@ class Observation:
     is_home: bool
     verdict_name: str
     at: dt.datetime
+    #: the fetch's transport error (``RawPage.error``) and HTTP status, which tell a dead host from a bad page.
+    error: str | None = None
+    http_status: int | None = None
+
+
+#: transport errors that say the host is gone whatever page was asked for: connection refused and name
+#: resolution failures are both httpx ``ConnectError`` (the fetcher does not retry them).
+SITE_ERRORS_ANYWHERE: tuple[str, ...] = ("ConnectError",)
+#: transport errors that say so only when the home page gets them (an article may just be slow).
+SITE_ERRORS_ON_HOME: tuple[str, ...] = ("timeout", "ConnectTimeout", "ReadTimeout", "ReadError", "WriteError",
+                                        "RemoteProtocolError")
+
+
+def site_level(obs: Observation) -> bool:
+    """Is this ``error`` observation evidence against the site (rather than one page)?
+
+    Only transport failures without any HTTP answer qualify, by an explicit list: whatever the fetcher
+    or an upstream policy adds later (refused addresses, size caps, redirect limits) is page-level
+    until it is named here."""
+    if obs.verdict_name != "error" or obs.http_status is not None or not obs.error:
+        return False
+    return obs.error.startswith(SITE_ERRORS_ANYWHERE) or (obs.is_home and obs.error.startswith(SITE_ERRORS_ON_HOME))
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +104,8 @@ class SiteHealth:
     first_error: dt.datetime | None = None
     last_observed: dt.datetime | None = None
     last_good: dt.datetime | None = None
+    #: the run (load id) that last changed ``status``: a status changes at most once per run.
+    changed_in: str | None = None
 
     @property
     def retired(self) -> bool:
@@ -91,6 +124,7 @@ class SiteHealth:
             "first_error": _iso(self.first_error),
             "last_observed": _iso(self.last_observed),
             "last_good": _iso(self.last_good),
+            "changed_in": self.changed_in,
         }
 
     @classmethod
@@ -105,7 +139,7 @@ class SiteHealth:
         }
         return cls(status, _parse_opt(data.get("since")), closures, int(data.get("error_streak", 0)),
                    _parse_opt(data.get("first_error")), _parse_opt(data.get("last_observed")),
-                   _parse_opt(data.get("last_good")))
+                   _parse_opt(data.get("last_good")), data.get("changed_in"))
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -154,9 +188,22 @@ def _with_status(state: SiteHealth, status: SiteStatus, at: dt.datetime, **chang
     return replace(state, status=status, since=since, **changes)
 
 
-def observe(state: SiteHealth, obs: Observation, policy: HealthPolicy | None = None) -> SiteHealth:
-    """The site's health after one more fetch; the caller compares statuses to log a transition."""
-    pol = policy or HealthPolicy()
+def observe(
+    state: SiteHealth, obs: Observation, policy: HealthPolicy | None = None, run: str | None = None
+) -> SiteHealth:
+    """The site's health after one more fetch; the caller compares statuses to log a transition.
+
+    With ``run`` (the load id), a site whose status already changed in that run keeps it for the rest
+    of the run: the evidence is still counted, and the next run applies what it supports."""
+    new = _observe(state, obs, policy or HealthPolicy())
+    if run is None or new.status == state.status:
+        return new
+    if state.changed_in == run:
+        return replace(new, status=state.status, since=state.since)
+    return replace(new, changed_in=run)
+
+
+def _observe(state: SiteHealth, obs: Observation, pol: HealthPolicy) -> SiteHealth:
     last = max(obs.at, state.last_observed) if state.last_observed else obs.at
     name = obs.verdict_name
 
@@ -180,15 +227,19 @@ def observe(state: SiteHealth, obs: Observation, policy: HealthPolicy | None = N
         return _with_status(state, status, obs.at, closures=closures, error_streak=0, first_error=None,
                             last_observed=last)
 
-    if name == "error":
+    if site_level(obs):
         streak = state.error_streak + 1
         first = state.first_error or obs.at
-        if state.retired:  # a dead site failing to answer tells nothing new
+        if state.retired or streak < pol.unreachable_after:  # not yet K in a row, or nothing new
             return replace(state, error_streak=streak, first_error=first, last_observed=last)
-        status = "unreachable" if streak >= pol.unreachable_after else "degraded"
-        return _with_status(state, status, obs.at, error_streak=streak, first_error=first, last_observed=last)
+        return _with_status(state, "unreachable", obs.at, error_streak=streak, first_error=first,
+                            last_observed=last)
 
-    # not_found, blocked, not_html: the host answers, so it is reachable, but nothing about the site.
+    if name == "error" and obs.http_status is None:  # page-level and no answer: nothing about the host
+        return replace(state, last_observed=last)
+
+    # not_found, blocked, not_html, or an error page the host did answer (a redirect loop, a body over
+    # the cap, a page that broke the parser): the host is reachable, but nothing about the site.
     if state.status == "unreachable":
         status = "degraded" if state.closures else "active"
         return _with_status(state, status, obs.at, error_streak=0, first_error=None, last_observed=last)

@@ -13,7 +13,7 @@ from parsers import article as article_stage
 from parsers import initiatives as initiatives_stage
 from parsers import verdict as verdict_stage
 from parsers.document import Document, document_from_bytes
-from parsers.records import GOOD_VERDICTS, PageResult, Probe, RawPage, SiteSelectors
+from parsers.records import GOOD_VERDICTS, Evidence, PageResult, Probe, RawPage, SiteSelectors, Verdict
 
 #: bump when a stage changes its output, so ``reparse`` can find pages parsed by older code.
 PARSER_VERSION = "1"
@@ -30,13 +30,44 @@ def parse_document(raw: RawPage) -> Document | None:
     return document_from_bytes(raw.url, raw.body, content_type)
 
 
+#: evidence rule of a page whose processing raised: the page's outcome, never the batch's.
+FAILED_RULE = "pipeline.exception"
+
+
+def failed(url: str, exc: BaseException, stage: str = "pipeline") -> PageResult:
+    """The outcome of a page that broke a stage: verdict ``error``, the exception named in its evidence.
+
+    Such a page is one page's problem (site health counts it as page-level), loads like any other error
+    page, and the rest of its batch goes on."""
+    broke = f"{type(exc).__name__}: {exc}"[:200]
+    verdict = Verdict("error", (Evidence(FAILED_RULE, broke, stage),))
+    return PageResult(url, verdict, reason=f"{stage} failed: {broke}")
+
+
+def is_failure(result: PageResult) -> bool:
+    return any(e.rule == FAILED_RULE for e in result.verdict.evidence)
+
+
 def process(
     raw: RawPage,
     selectors: SiteSelectors | None = None,
     probe: Probe | None = None,
     doc: Document | None = None,
 ) -> PageResult:
-    """Judge, extract and parse one page. ``doc`` may be passed when the caller already parsed it."""
+    """Judge, extract and parse one page. ``doc`` may be passed when the caller already parsed it.
+
+    Never raises: this is the one per-page guard of every caller (crawl batches, reparse, ``inspect``),
+    so an input that breaks any stage (a 4,301-digit number, a markup the parser chokes on) becomes that
+    page's ``error`` outcome instead of failing its batch and every rerun of it."""
+    try:
+        return _process(raw, selectors, probe, doc)
+    except Exception as exc:
+        return failed(raw.url, exc)
+
+
+def _process(
+    raw: RawPage, selectors: SiteSelectors | None, probe: Probe | None, doc: Document | None
+) -> PageResult:
     if doc is None:
         doc = parse_document(raw)
     verdict = verdict_stage.judge(raw, doc, probe)

@@ -28,13 +28,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, cast
-from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, Engine, Table, TextClause, bindparam, delete, insert, select, text, tuple_, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from parsers import health
+from parsers.hosts import host_key
+from parsers.pipeline import failed
 from parsers.records import GOOD_VERDICTS, PageResult, UnitRef
 from parsers.records import Article as ArticleRecord
 from parsers.records import Initiative as InitiativeRecord
@@ -87,8 +88,8 @@ Item = tuple[PageResult, FetchFacts]
 
 
 def site_host(url: str) -> str:
-    parts = urlsplit(url)
-    return parts.netloc.lower() if parts.netloc else "local"
+    """The ``sites.host`` a page belongs to: the project's one host key (``parsers.hosts``)."""
+    return host_key(url)
 
 
 def record_key(url: str, statement: str, occurrence: int) -> str:
@@ -415,12 +416,15 @@ class _SiteState:
     #: parsed on the first observation, serialised once when the batch is written.
     state: health.SiteHealth | None = None
 
-    def observe(self, url: str, verdict: str, at: dt.datetime, policy: health.HealthPolicy) -> tuple[str, str] | None:
+    def observe(
+        self, verdict: str, facts: FetchFacts, policy: health.HealthPolicy, run: str
+    ) -> tuple[str, str] | None:
         if self.state is None:
             self.state = health.SiteHealth.from_dict(self.health_json) if self.health_json else health.SiteHealth()
-        base = self.base_url
+        url, at, base = facts.url, facts.fetched_at, self.base_url
         is_home = is_home_url(url) or (base is not None and url.rstrip("/") == base.rstrip("/"))
-        self.state = health.observe(self.state, health.Observation(url, is_home, verdict, at), policy)
+        obs = health.Observation(url, is_home, verdict, at, facts.error, facts.http_status)
+        self.state = health.observe(self.state, obs, policy, run)
         if verdict == "ok_with_notice":
             self.shows_closure_notice = True
         if self.state.status == self.status:
@@ -553,7 +557,7 @@ def _load_group(
             previous = _aware(page["last_good_at"]) if page["last_good_at"] else facts.fetched_at
             page["last_good_at"] = max(previous, facts.fetched_at)
             goods.append((page["id"], facts.url, result, facts.fetched_at))
-        transition = None if facts.replay else site.observe(facts.url, verdict, facts.fetched_at, policy)
+        transition = None if facts.replay else site.observe(verdict, facts, policy, load_id)
         transitions.append(transition)
         if transition is not None:
             at, why = facts.fetched_at, f"{verdict} at {facts.url}"
@@ -633,7 +637,7 @@ def load_pages(
             raise
         except Exception as exc:
             if len(items) == 1:
-                return [_refused(items[0], exc)]
+                return [_refused(items[0], exc, conn, load_id, parser_version, policy)]
             log.warning("batch of %d pages failed (%s); loading page by page", len(items), _why(exc))
         outcomes: list[LoadOutcome] = []
         for item in items:
@@ -643,13 +647,26 @@ def load_pages(
             except TRANSIENT:
                 raise
             except Exception as exc:
-                outcomes.append(_refused(item, exc))
+                outcomes.append(_refused(item, exc, conn, load_id, parser_version, policy))
     return outcomes
 
 
-def _refused(item: Item, exc: Exception) -> LoadOutcome:
+def _refused(
+    item: Item, exc: Exception, conn: Connection, load_id: str, parser_version: str, policy: health.HealthPolicy
+) -> LoadOutcome:
+    """The outcome of a page the database refused. Its fetch is still recorded where possible, as an
+    ``error`` page whose evidence names the exception (no article, no records: nothing of what was
+    refused), so the page's story is in the database and a rerun upserts the same row."""
     result, facts = item
     log.warning("page %s not loaded: %s", facts.url, _why(exc))
+    if not facts.replay:
+        try:
+            with conn.begin():
+                _load(conn, [(failed(facts.url, exc, "load"), facts)], load_id, parser_version, policy)
+        except TRANSIENT:
+            raise
+        except Exception as again:  # e.g. a URL that names no host: nothing of it can be stored
+            log.warning("page %s: not even its failure could be recorded: %s", facts.url, _why(again))
     return LoadOutcome(facts.url, result.verdict.name, error=_why(exc))
 
 

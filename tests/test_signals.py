@@ -130,3 +130,39 @@ def test_automation_ignores_degraded_only() -> None:
     data = yaml.safe_load(AUTOMATION.read_text(encoding="utf-8"))
     expected = {e.removeprefix("initiatives.site.") for e in data["trigger"]["expect"]}
     assert expected == set(STATUSES) - {"degraded"}  # a slow week is not worth a page to someone
+
+
+def test_a_flip_flopping_site_emits_one_event_per_run(engine: Any) -> None:
+    """Batches of one run in which a site refuses connections, answers, shows a closure and recovers,
+    twelve times over: one status change, one history row, one event; the next run may change it again."""
+    import datetime as dt
+
+    from sqlalchemy import text
+
+    from parsers.records import Evidence, PageResult, Verdict
+    from schema.loader import FetchFacts, load_pages
+
+    t0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    home, page = "http://flaky.test/", "http://flaky.test/n/1.html"
+    refused = "ConnectError: [Errno 111] Connection refused"
+
+    def item(url: str, verdict: str, minute: int, error: str | None = None, status: int | None = 200) -> Any:
+        evidence = (Evidence("transport.error", error, "status"),) if error else ()
+        facts = FetchFacts(url, t0 + dt.timedelta(minutes=minute), status, url, error=error)
+        return PageResult(url, Verdict(verdict, evidence)), facts  # type: ignore[arg-type]
+
+    outcomes: list[LoadOutcome] = []
+    minute = 0
+    for _ in range(12):
+        batch = [item(home, "error", minute + i, refused, None) for i in range(3)]
+        batch += [item(page, "not_found", minute + 3, status=404), item(home, "expired", minute + 4)]
+        minute += 10
+        outcomes += load_pages(engine, batch, "crawl-1", "1")
+    signals = site_signals(outcomes)
+    assert [(s.from_status, s.to_status) for s in signals] == [("active", "unreachable")]
+    # the next run applies what the evidence supports: the home page's closure, seen for over an hour
+    later = load_pages(engine, [item(home, "expired", minute + 90)], "crawl-2", "1")
+    assert [o.site_transition for o in later] == [("unreachable", "expired")]
+    with engine.connect() as conn:
+        history = conn.execute(text("SELECT from_status, to_status FROM site_status_history ORDER BY id")).all()
+    assert [tuple(h) for h in history] == [("active", "unreachable"), ("unreachable", "expired")]

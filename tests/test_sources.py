@@ -73,8 +73,8 @@ def test_select_unknown_site(tmp_path: Path) -> None:
 def test_site_host_is_normalised_like_the_fetcher() -> None:
     """Politeness rules and robots.txt are keyed by host; a configured base URL with upper case, a
     default port or a Unicode name must key the same host as the URLs fetched from it."""
-    from flows.fetch import host_of
     from flows.sources import Site
+    from parsers.hosts import host_key as host_of
 
     site = Site(name="cn", base_url="http://中国.Example.COM:80/news/")
     assert site.host == host_of("http://xn--fiqs8s.example.com/a.html") == "xn--fiqs8s.example.com"
