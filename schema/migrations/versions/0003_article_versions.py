@@ -1,0 +1,290 @@
+"""Article versions, unit groups, per-record views, NUMERIC metric values.
+
+Every article becomes its page's one ``current`` version (its sections, records and campaigns move to
+it); ``groups`` is seeded with the group keys units already carry (names come with the next load);
+``metrics.value`` turns NUMERIC so a count reads 4, not 4.0. Views are dropped first and made again at
+the end: SQLite refuses to rename a table a view reads, and every view now shows the current version.
+
+Revision ID: 0003
+Revises: 0002
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0003"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+OLD_VIEWS = ("v_initiative_metrics", "v_unit_initiatives", "v_articles")
+NEW_VIEWS = ("v_initiative_documents", "v_initiative_frameworks", "v_initiative_people", "v_initiative_campaigns")
+
+ARTICLES = """
+CREATE VIEW v_articles AS
+SELECT a.id AS article_id, p.url, a.title, a.published, a.source, a.author, a.column_tag,
+       a.last_good_at, p.last_verdict AS source_now, p.last_fetched_at,
+       s.host AS site_host, s.status AS site_status, s.shows_closure_notice AS site_shows_closure_notice
+FROM articles a
+JOIN pages p ON p.id = a.page_id
+LEFT JOIN sites s ON s.id = p.site_id
+"""
+
+# Records of current versions only, with their article and page: the base of every record view.
+CURRENT_RECORDS = """
+JOIN article_versions v ON v.id = i.version_id AND v.status = 'current'
+JOIN articles a ON a.id = i.article_id
+JOIN pages p ON p.id = a.page_id
+LEFT JOIN sections sec ON sec.id = i.section_id
+"""
+
+UNIT_INITIATIVES = """
+CREATE VIEW v_unit_initiatives AS
+SELECT i.key AS record_key, i.position AS record_position, u.name AS unit, u.full_name AS unit_full_name,
+       u.resolved AS unit_resolved, iu.mention, i.org_body, sec.heading AS section, i.statement,
+       a.title AS article_title, p.url, a.published, a.source,
+       u.group_name AS unit_group, g.name AS unit_group_name
+FROM initiatives i
+JOIN initiative_units iu ON iu.initiative_id = i.id
+JOIN units u ON u.id = iu.unit_id
+LEFT JOIN groups g ON g.key = u.group_name
+""" + CURRENT_RECORDS
+
+METRICS = """
+CREATE VIEW v_initiative_metrics AS
+SELECT i.key AS record_key, mt.position AS metric_position, mt.value, mt.measure, mt.object,
+       ({units}) AS units,
+       sec.heading AS section, i.statement, a.title AS article_title, p.url, a.published,
+       ({groups}) AS unit_groups
+FROM metrics mt
+JOIN initiatives i ON i.id = mt.initiative_id
+""" + CURRENT_RECORDS
+
+# One view per thing a record names: the thing's columns first, then the record's units and groups.
+PER_RECORD = {
+    "v_initiative_documents": (
+        "d.title AS document",
+        "JOIN initiative_documents idoc ON idoc.initiative_id = i.id JOIN documents d ON d.id = idoc.document_id",
+    ),
+    "v_initiative_frameworks": (
+        "f.name AS framework",
+        "JOIN initiative_frameworks ifw ON ifw.initiative_id = i.id JOIN frameworks f ON f.id = ifw.framework_id",
+    ),
+    "v_initiative_people": (
+        "pe.name AS person, pe.title AS person_title",
+        "JOIN initiative_people ipe ON ipe.initiative_id = i.id JOIN people pe ON pe.id = ipe.person_id",
+    ),
+    "v_initiative_campaigns": (
+        "c.name AS campaign",
+        "JOIN article_campaigns ac ON ac.version_id = i.version_id JOIN campaigns c ON c.id = ac.campaign_id",
+    ),
+}
+RECORD_VIEW = """
+CREATE VIEW {name} AS
+SELECT i.key AS record_key, {columns}, ({units}) AS units, ({groups}) AS unit_groups,
+       sec.heading AS section, i.statement, a.title AS article_title, p.url, a.published
+FROM initiatives i
+{join}
+""" + CURRENT_RECORDS
+
+# Comma-separated unit and group lists per record; the aggregates differ between the two databases.
+UNITS_SQLITE = (
+    "SELECT group_concat(u.name, '、') FROM initiative_units iu JOIN units u ON u.id = iu.unit_id "
+    "WHERE iu.initiative_id = i.id"
+)
+UNITS_POSTGRES = (
+    "SELECT string_agg(u.name, '、' ORDER BY iu.position) FROM initiative_units iu "
+    "JOIN units u ON u.id = iu.unit_id WHERE iu.initiative_id = i.id"
+)
+GROUPS_SQLITE = (
+    "SELECT group_concat(gk, '、') FROM (SELECT DISTINCT u.group_name AS gk FROM initiative_units iu "
+    "JOIN units u ON u.id = iu.unit_id WHERE iu.initiative_id = i.id AND u.group_name IS NOT NULL ORDER BY gk)"
+)
+GROUPS_POSTGRES = (
+    "SELECT string_agg(DISTINCT u.group_name, '、' ORDER BY u.group_name) FROM initiative_units iu "
+    "JOIN units u ON u.id = iu.unit_id WHERE iu.initiative_id = i.id"
+)
+
+# 0002's views, for the downgrade.
+UNIT_INITIATIVES_0002 = """
+CREATE VIEW v_unit_initiatives AS
+SELECT i.key AS record_key, i.position AS record_position, u.name AS unit, u.full_name AS unit_full_name,
+       u.resolved AS unit_resolved, iu.mention, i.org_body, sec.heading AS section, i.statement,
+       a.title AS article_title, p.url, a.published, a.source
+FROM initiatives i
+JOIN initiative_units iu ON iu.initiative_id = i.id
+JOIN units u ON u.id = iu.unit_id
+JOIN articles a ON a.id = i.article_id
+JOIN pages p ON p.id = a.page_id
+LEFT JOIN sections sec ON sec.id = i.section_id
+"""
+METRICS_0002 = """
+CREATE VIEW v_initiative_metrics AS
+SELECT i.key AS record_key, mt.position AS metric_position, mt.value, mt.measure, mt.object,
+       ({units}) AS units,
+       sec.heading AS section, i.statement, a.title AS article_title, p.url, a.published
+FROM metrics mt
+JOIN initiatives i ON i.id = mt.initiative_id
+JOIN articles a ON a.id = i.article_id
+JOIN pages p ON p.id = a.page_id
+LEFT JOIN sections sec ON sec.id = i.section_id
+"""
+
+
+def _aggregates() -> tuple[str, str]:
+    if op.get_bind().dialect.name == "postgresql":
+        return UNITS_POSTGRES, GROUPS_POSTGRES
+    return UNITS_SQLITE, GROUPS_SQLITE
+
+
+def _version_column(table: str) -> None:
+    """Add ``version_id`` and point every row at its article's (only) version."""
+    with op.batch_alter_table(table) as batch_op:
+        batch_op.add_column(sa.Column("version_id", sa.Integer(), nullable=True))
+    op.execute(
+        f"UPDATE {table} SET version_id = "
+        f"(SELECT v.id FROM article_versions v WHERE v.article_id = {table}.article_id)"
+    )
+
+
+def upgrade() -> None:
+    for view in OLD_VIEWS:
+        op.execute(f"DROP VIEW IF EXISTS {view}")
+
+    op.create_table(
+        "groups",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=255), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_groups")),
+        sa.UniqueConstraint("key", name=op.f("uq_groups_key")),
+    )
+    op.execute(
+        "INSERT INTO groups (key) SELECT DISTINCT group_name FROM units WHERE group_name IS NOT NULL "
+        "ORDER BY group_name"
+    )
+
+    op.create_table(
+        "article_versions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("article_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("text_hash", sa.String(length=64), nullable=False),
+        sa.Column("parser_version", sa.String(length=32), nullable=False),
+        sa.Column("title", sa.Text(), nullable=False),
+        sa.Column("published", sa.Date(), nullable=True),
+        sa.Column("published_precision", sa.String(length=8), nullable=False),
+        sa.Column("published_at", sa.DateTime(), nullable=True),
+        sa.Column("source", sa.String(length=255), nullable=True),
+        sa.Column("author", sa.String(length=255), nullable=True),
+        sa.Column("editor", sa.String(length=255), nullable=True),
+        sa.Column("column_tag", sa.String(length=255), nullable=True),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("seen_count", sa.Integer(), nullable=False),
+        sa.Column("likeness", sa.Float(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["article_id"], ["articles.id"], name=op.f("fk_article_versions_article_id_articles"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_article_versions")),
+        sa.UniqueConstraint("article_id", "text_hash", name=op.f("uq_article_versions_article_id_text_hash")),
+    )
+    with op.batch_alter_table("article_versions") as batch_op:
+        batch_op.create_index(batch_op.f("ix_article_versions_article_id"), ["article_id"], unique=False)
+    # Each article is its page's only known text: the current version, seen once (at its last good time:
+    # when it was first served is not recorded before this revision).
+    op.execute(
+        "INSERT INTO article_versions (article_id, status, text_hash, parser_version, title, published, "
+        "published_precision, published_at, source, author, editor, column_tag, body, first_seen, last_seen, "
+        "seen_count) "
+        "SELECT id, 'current', text_hash, parser_version, title, published, published_precision, published_at, "
+        "source, author, editor, column_tag, body, last_good_at, last_good_at, 1 FROM articles ORDER BY id"
+    )
+
+    _version_column("sections")
+    with op.batch_alter_table("sections") as batch_op:
+        batch_op.alter_column("version_id", existing_type=sa.Integer(), nullable=False)
+        batch_op.drop_constraint("uq_sections_article_id_position", type_="unique")
+        batch_op.create_unique_constraint(batch_op.f("uq_sections_version_id_position"), ["version_id", "position"])
+        batch_op.create_index(batch_op.f("ix_sections_version_id"), ["version_id"], unique=False)
+        batch_op.create_foreign_key(
+            batch_op.f("fk_sections_version_id_article_versions"), "article_versions", ["version_id"], ["id"],
+            ondelete="CASCADE",
+        )
+
+    _version_column("initiatives")
+    with op.batch_alter_table("initiatives") as batch_op:
+        batch_op.alter_column("version_id", existing_type=sa.Integer(), nullable=False)
+        batch_op.drop_constraint("uq_initiatives_key", type_="unique")
+        batch_op.create_unique_constraint(batch_op.f("uq_initiatives_version_id_key"), ["version_id", "key"])
+        batch_op.create_index(batch_op.f("ix_initiatives_key"), ["key"], unique=False)
+        batch_op.create_index(batch_op.f("ix_initiatives_version_id"), ["version_id"], unique=False)
+        batch_op.create_foreign_key(
+            batch_op.f("fk_initiatives_version_id_article_versions"), "article_versions", ["version_id"], ["id"],
+            ondelete="CASCADE",
+        )
+
+    _version_column("article_campaigns")
+    with op.batch_alter_table("article_campaigns") as batch_op:
+        batch_op.alter_column("version_id", existing_type=sa.Integer(), nullable=False)
+        batch_op.drop_constraint("pk_article_campaigns", type_="primary")
+        batch_op.create_primary_key("pk_article_campaigns", ["version_id", "campaign_id"])
+        batch_op.create_index(batch_op.f("ix_article_campaigns_article_id"), ["article_id"], unique=False)
+        batch_op.create_foreign_key(
+            batch_op.f("fk_article_campaigns_version_id_article_versions"), "article_versions", ["version_id"],
+            ["id"], ondelete="CASCADE",
+        )
+
+    # NUMERIC keeps 4 as 4 (SQLite's NUMERIC affinity stores an integral REAL as INTEGER when copied).
+    with op.batch_alter_table("metrics") as batch_op:
+        batch_op.alter_column(
+            "value", existing_type=sa.Float(), type_=sa.Numeric(), existing_nullable=False,
+            postgresql_using="value::numeric",
+        )
+
+    units, groups = _aggregates()
+    op.execute(ARTICLES)
+    op.execute(UNIT_INITIATIVES)
+    op.execute(METRICS.format(units=units, groups=groups))
+    for name, (columns, join) in PER_RECORD.items():
+        op.execute(RECORD_VIEW.format(name=name, columns=columns, join=join, units=units, groups=groups))
+
+
+def downgrade() -> None:
+    """Back to one article per page: only current versions survive (the others' records go with them)."""
+    for view in (*NEW_VIEWS, *OLD_VIEWS):
+        op.execute(f"DROP VIEW IF EXISTS {view}")
+    op.execute("DELETE FROM initiatives WHERE version_id IN (SELECT id FROM article_versions WHERE status <> 'current')")
+    op.execute("DELETE FROM sections WHERE version_id IN (SELECT id FROM article_versions WHERE status <> 'current')")
+    op.execute(
+        "DELETE FROM article_campaigns WHERE version_id IN (SELECT id FROM article_versions WHERE status <> 'current')"
+    )
+    with op.batch_alter_table("metrics") as batch_op:
+        batch_op.alter_column("value", existing_type=sa.Numeric(), type_=sa.Float(), existing_nullable=False)
+    with op.batch_alter_table("article_campaigns") as batch_op:
+        batch_op.drop_constraint("fk_article_campaigns_version_id_article_versions", type_="foreignkey")
+        batch_op.drop_index("ix_article_campaigns_article_id")
+        batch_op.drop_constraint("pk_article_campaigns", type_="primary")
+        batch_op.create_primary_key("pk_article_campaigns", ["article_id", "campaign_id"])
+        batch_op.drop_column("version_id")
+    with op.batch_alter_table("initiatives") as batch_op:
+        batch_op.drop_constraint("fk_initiatives_version_id_article_versions", type_="foreignkey")
+        batch_op.drop_index("ix_initiatives_version_id")
+        batch_op.drop_index("ix_initiatives_key")
+        batch_op.drop_constraint("uq_initiatives_version_id_key", type_="unique")
+        batch_op.create_unique_constraint("uq_initiatives_key", ["key"])
+        batch_op.drop_column("version_id")
+    with op.batch_alter_table("sections") as batch_op:
+        batch_op.drop_constraint("fk_sections_version_id_article_versions", type_="foreignkey")
+        batch_op.drop_index("ix_sections_version_id")
+        batch_op.drop_constraint("uq_sections_version_id_position", type_="unique")
+        batch_op.create_unique_constraint("uq_sections_article_id_position", ["article_id", "position"])
+        batch_op.drop_column("version_id")
+    op.drop_table("article_versions")
+    op.drop_table("groups")
+    units, _ = _aggregates()
+    op.execute(ARTICLES)
+    op.execute(UNIT_INITIATIVES_0002)
+    op.execute(METRICS_0002.format(units=units))
