@@ -256,11 +256,13 @@ def downgrade() -> None:
     """Back to one article per page: only current versions survive (the others' records go with them)."""
     for view in (*NEW_VIEWS, *OLD_VIEWS):
         op.execute(f"DROP VIEW IF EXISTS {view}")
-    op.execute("DELETE FROM initiatives WHERE version_id IN (SELECT id FROM article_versions WHERE status <> 'current')")
-    op.execute("DELETE FROM sections WHERE version_id IN (SELECT id FROM article_versions WHERE status <> 'current')")
-    op.execute(
-        "DELETE FROM article_campaigns WHERE version_id IN (SELECT id FROM article_versions WHERE status <> 'current')"
-    )
+    # Foreign keys are off during SQLite migrations (env.py), so children go first, by hand.
+    gone = "SELECT id FROM article_versions WHERE status <> 'current'"
+    records = f"SELECT id FROM initiatives WHERE version_id IN ({gone})"
+    for child in ("initiative_units", "metrics", "initiative_documents", "initiative_frameworks", "initiative_people"):
+        op.execute(f"DELETE FROM {child} WHERE initiative_id IN ({records})")
+    for table in ("initiatives", "sections", "article_campaigns"):
+        op.execute(f"DELETE FROM {table} WHERE version_id IN ({gone})")
     with op.batch_alter_table("metrics") as batch_op:
         batch_op.alter_column("value", existing_type=sa.Numeric(), type_=sa.Float(), existing_nullable=False)
     with op.batch_alter_table("article_campaigns") as batch_op:
