@@ -8,16 +8,21 @@ plausibility measure on texts written for these tests.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
+from initiatives.cli import app
 from parsers.records import Article, Block, Initiative, PageResult, UnitRef, Verdict
 from schema import models as m
 from schema import versions
+from schema.db import make_engine, upgrade
 from schema.loader import load_pages
-from tests.test_loader import T0, URL, facts, good_result
+from tests.test_loader import T0, URL, dead_result, facts, good_result
 
 SOFT_404 = PageResult(
     URL,
@@ -169,3 +174,41 @@ def test_likeness_separates_edits_from_unrelated_pages() -> None:
     assert not versions.confirmed(versions.CONFIRMATIONS, 0, 2)
     assert versions.confirmed(versions.CONFIRMATIONS, 1, 2)
     assert not versions.confirmed(versions.CONFIRMATIONS - 1, 3, 2)
+
+
+# --- initiatives history --------------------------------------------------------------------------------
+def test_history_lists_versions_and_fetches(engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    load(engine, good_result(), T0, "run-1")
+    load(engine, SOFT_404, T0 + dt.timedelta(days=1), "run-2")
+    load_pages(engine, [(dead_result(), facts(T0 + dt.timedelta(days=2)))], "run-3", "1")
+    monkeypatch.setenv("INITIATIVES_DATABASE_URL", db_url)
+    done = CliRunner().invoke(app, ["history", URL])
+    assert done.exit_code == 0, done.output
+    lines = done.output.splitlines()
+    versions = [line.split() for line in lines if line.startswith("  ") and "records" in line]
+    assert [v[0] for v in versions] == ["current", "suspect"]
+    assert "records 2" in " ".join(versions[0]) and "页面不存在" in versions[1]
+    fetches = [line.split() for line in lines if "run-" in line]
+    assert [(f[3], f[-1]) for f in fetches] == [("ok_with_notice", "run-1"), ("ok", "run-2"), ("expired", "run-3")]
+
+
+def test_history_of_unknown_url_is_one_line(engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INITIATIVES_DATABASE_URL", db_url)
+    done = CliRunner().invoke(app, ["history", "http://127.0.0.1:1/never.html"])
+    assert done.exit_code == 1
+    assert done.output.strip() == "initiatives: error: http://127.0.0.1:1/never.html: no such page in the database"
+
+
+def test_history_never_creates_or_migrates_a_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = tmp_path / "nowhere" / "x.db"
+    monkeypatch.setenv("INITIATIVES_DATABASE_URL", f"sqlite:///{missing}")
+    done = CliRunner().invoke(app, ["history", URL])
+    assert done.exit_code == 2 and "no database at" in done.output and len(done.output.splitlines()) == 1
+    assert not missing.parent.exists()
+    old = tmp_path / "old.db"
+    upgrade(f"sqlite:///{old}", "0002")
+    monkeypatch.setenv("INITIATIVES_DATABASE_URL", f"sqlite:///{old}")
+    done = CliRunner().invoke(app, ["history", URL])
+    assert done.exit_code == 2 and "revision 0002" in done.output
+    with make_engine(f"sqlite:///{old}").connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
