@@ -3,8 +3,10 @@
 The loader is the only writer. Its rules are the invariants downstream apps rely on:
 - every fetch attempt is recorded, whatever it got;
 - a page whose newest fetch is not good keeps its last good article and records untouched;
-- unchanged text (and parser version) leaves records as they are; changed text replaces the article's
-  records in the same transaction, with keys derived from content so they survive re-parsing;
+- every distinct good text of a page is kept as an article version with its own records (schema/versions.py
+  decides which one readers see: a text that is not plausibly the same article stays a suspect until
+  confirmed); unchanged text (and parser version) leaves records as they are; record keys derive from
+  content, so an unchanged statement has the same key in every version and survives re-parsing;
 - shared rows (units, documents, frameworks, people, campaigns) are upserted on their natural keys, so two
   workers loading overlapping pages never duplicate them;
 - a page is all there or not at all: a batch is one transaction; if the database refuses it, the batch is
@@ -792,8 +794,9 @@ def _load_group(
                 article_written=rewritten,
                 records_written=readers,
                 suspect=suspect,
-                # A page that is not good now but has an article: the last good copy stayed as it was.
-                kept_good_copy=not good and page_id in existing,
+                # A page that is not good now, or served a suspect text, but has an article: the last good copy
+                # stayed as it was.
+                kept_good_copy=(not good or suspect) and page_id in existing,
                 site_transition=transition,
             )
         )

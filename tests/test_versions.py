@@ -94,7 +94,7 @@ def test_soft_404_then_edit_then_repeat(engine: Engine) -> None:
     assert [u for _, u in before] == ["东安", "红林"]
 
     soft = load(engine, *steps[1])
-    assert soft.suspect and not soft.article_written and soft.records_written == 0
+    assert soft.suspect and soft.kept_good_copy and not soft.article_written and soft.records_written == 0
     assert reader_keys(engine) == before  # readers still see the good article's records
     assert statuses(engine) == [("落实党建“铸心”深化提升行动", "current"), ("页面不存在", "suspect")]
     with engine.connect() as conn:
