@@ -353,7 +353,7 @@ _ARTICLE_COLS = (
 )
 #: a version's own copy of its text (the article columns it shares).
 _CONTENT_COLS = _ARTICLE_COLS[1:12]
-_VERSION_STATE_COLS = ("status", "parser_version", "first_seen", "last_seen", "seen_count")
+_VERSION_STATE_COLS = ("status", "parser_version", "first_seen", "last_seen", "seen_count", "content_hash")
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,6 +365,8 @@ class _Good:
     result: PageResult
     fetched_at: dt.datetime
     replay: bool
+    #: raw-archive key of the body.
+    content_hash: str | None
 
 
 def _content(article: ArticleRecord, new_hash: str, parser_version: str) -> dict[str, Any]:
@@ -383,9 +385,14 @@ def _content(article: ArticleRecord, new_hash: str, parser_version: str) -> dict
     }
 
 
-def _seen(version: dict[str, Any], at: dt.datetime) -> None:
-    """Count a fetch that served this text once, whenever it is loaded (a repeated run adds nothing)."""
+def _seen(version: dict[str, Any], at: dt.datetime, content_hash: str | None, replay: bool) -> None:
+    """Count a fetch that served this text once, whenever it is loaded (a repeated run adds nothing); a
+    replay counts nothing. The newest body's archive key is kept for reparse."""
     first, last = _aware(version["first_seen"]), _aware(version["last_seen"])
+    if content_hash and (at >= last or not version["content_hash"]):
+        version["content_hash"] = content_hash
+    if replay:
+        return
     if at > last:
         version["last_seen"], version["seen_count"] = at, version["seen_count"] + 1
     elif at < first:
@@ -443,7 +450,8 @@ def _plan_good(
     n_records = len(good.result.initiatives)
     if article_row is None:
         plan.articles.append(row)
-        plan.new.append((good.page_id, _new_version(row, m.CURRENT, at, None), good.url, good.result))
+        first = _new_version(row, m.CURRENT, at, None, good.content_hash)
+        plan.new.append((good.page_id, first, good.url, good.result))
         plan.outcome[good.page_id] = (True, n_records, False)
         return
     current = next(v for v in versions.values() if v["status"] == m.CURRENT)
@@ -454,7 +462,8 @@ def _plan_good(
     if known is None:
         like = versions_rules.likeness(article_row["title"], article_row["body"], article.title, row["body"])
         status = m.SUPERSEDED if not latest else m.CURRENT if like.plausible else m.SUSPECT
-        plan.new.append((good.page_id, _new_version(row, status, at, like.text), good.url, good.result))
+        new = _new_version(row, status, at, like.text, good.content_hash)
+        plan.new.append((good.page_id, new, good.url, good.result))
         if status == m.CURRENT:
             plan.promote(versions, None)
             plan.articles.append(row)
@@ -462,8 +471,7 @@ def _plan_good(
         plan.outcome[good.page_id] = (current_now, n_records if current_now else 0, status == m.SUSPECT)
         return
     before = dict(known)
-    if not good.replay:
-        _seen(known, at)
+    _seen(known, at, good.content_hash, good.replay)
     stale = known["parser_version"] != pv or (known is current and article_row["parser_version"] != pv)
     if stale:
         known["parser_version"] = pv
@@ -492,7 +500,9 @@ def _plan_good(
     plan.outcome[good.page_id] = (readers, n_records if readers else 0, known["status"] == m.SUSPECT)
 
 
-def _new_version(row: Mapping[str, Any], status: str, at: dt.datetime, like: float | None) -> dict[str, Any]:
+def _new_version(
+    row: Mapping[str, Any], status: str, at: dt.datetime, like: float | None, content_hash: str | None
+) -> dict[str, Any]:
     return {
         **{c: row[c] for c in _CONTENT_COLS},
         "status": status,
@@ -500,6 +510,7 @@ def _new_version(row: Mapping[str, Any], status: str, at: dt.datetime, like: flo
         "last_seen": at,
         "seen_count": 1,
         "likeness": like,
+        "content_hash": content_hash,
     }
 
 
@@ -768,7 +779,7 @@ def _load_group(
                 page["last_modified"] = facts.last_modified
             previous = _aware(page["last_good_at"]) if page["last_good_at"] else facts.fetched_at
             page["last_good_at"] = max(previous, facts.fetched_at)
-            goods.append(_Good(page["id"], facts.url, result, facts.fetched_at, facts.replay))
+            goods.append(_Good(page["id"], facts.url, result, facts.fetched_at, facts.replay, facts.content_hash))
         transition = None if facts.replay else site.observe(facts.url, verdict, facts.fetched_at, policy)
         transitions.append(transition)
         if transition is not None:

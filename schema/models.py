@@ -178,6 +178,8 @@ class ArticleVersion(Base):
     seen_count: Mapped[int] = mapped_column(Integer, default=1)
     #: schema.versions.likeness to the version that was current when this one arrived (None: first one).
     likeness: Mapped[float | None] = mapped_column(Float)
+    #: raw-archive key of the newest body that served this text: what reparse rebuilds the version from.
+    content_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class Section(Base):

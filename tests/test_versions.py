@@ -7,6 +7,7 @@ plausibility measure on texts written for these tests.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -212,3 +213,23 @@ def test_history_never_creates_or_migrates_a_database(tmp_path: Path, monkeypatc
     assert done.exit_code == 2 and "revision 0002" in done.output
     with make_engine(f"sqlite:///{old}").connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
+
+
+def test_reparse_reads_the_current_versions_body_not_a_newer_suspects(engine: Engine) -> None:
+    from flows import state
+
+    article, soft = "1" * 64, "2" * 64
+    load_pages(engine, [(good_result(), facts(T0, article))], "run-1", "1")
+    load_pages(engine, [(SOFT_404, facts(T0 + dt.timedelta(days=1), soft))], "run-2", "1")
+    bodies = state.good_bodies(engine, None, None, None, None)
+    assert [(b.content_hash, b.fetched_at) for b in bodies] == [(article, T0)]
+    # A replay of that body with a new parser rebuilds the current version and counts no fetch.
+    replay = dataclasses.replace(facts(T0, article), replay=True)
+    outcome = load_pages(engine, [(good_result(), replay)], "reparse-1", "2")[0]
+    assert outcome.article_written and outcome.records_written == 2
+    with Session(engine) as s:
+        rows = s.execute(
+            select(m.ArticleVersion.status, m.ArticleVersion.parser_version, m.ArticleVersion.seen_count)
+            .order_by(m.ArticleVersion.id)
+        ).tuples().all()
+    assert rows == [("current", "2", 1), ("suspect", "1", 1)]

@@ -185,6 +185,7 @@ def upgrade() -> None:
         sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
         sa.Column("seen_count", sa.Integer(), nullable=False),
         sa.Column("likeness", sa.Float(), nullable=True),
+        sa.Column("content_hash", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
             ["article_id"], ["articles.id"], name=op.f("fk_article_versions_article_id_articles"), ondelete="CASCADE"
         ),
@@ -194,7 +195,8 @@ def upgrade() -> None:
     with op.batch_alter_table("article_versions") as batch_op:
         batch_op.create_index(batch_op.f("ix_article_versions_article_id"), ["article_id"], unique=False)
     # Each article is its page's only known text: the current version, seen once (at its last good time:
-    # when it was first served is not recorded before this revision).
+    # when it was first served is not recorded before this revision); its body's archive key stays unknown
+    # (reparse then falls back to the page's newest good body, as before).
     op.execute(
         "INSERT INTO article_versions (article_id, status, text_hash, parser_version, title, published, "
         "published_precision, published_at, source, author, editor, column_tag, body, first_seen, last_seen, "
