@@ -34,21 +34,20 @@ def reader_views(engine: Engine) -> list[str]:
     return sorted(v for v in inspect(engine).get_view_names() if v.startswith("v_"))
 
 
+#: DuckDB types of view columns by SQLAlchemy type, first match wins (Float is a Numeric, so it comes first);
+#: NUMERIC is settled by its values (``_Column.duck``), anything else is text.
+_KINDS: tuple[tuple[type[types.TypeEngine[Any]], str], ...] = (
+    (types.Boolean, "BOOLEAN"),
+    (types.Integer, "BIGINT"),
+    (types.Float, "DOUBLE"),
+    (types.Numeric, "NUMERIC"),
+    (types.DateTime, "TIMESTAMP"),
+    (types.Date, "DATE"),
+)
+
+
 def _kind(column_type: Any) -> str:
-    """The DuckDB type for a view column; NUMERIC is settled by its values (``_Column.duck``)."""
-    if isinstance(column_type, types.Boolean):
-        return "BOOLEAN"
-    if isinstance(column_type, types.Integer):
-        return "BIGINT"
-    if isinstance(column_type, types.Float):
-        return "DOUBLE"
-    if isinstance(column_type, types.Numeric):
-        return "NUMERIC"
-    if isinstance(column_type, types.DateTime):
-        return "TIMESTAMP"
-    if isinstance(column_type, types.Date):
-        return "DATE"
-    return "VARCHAR"
+    return next((kind for sa_type, kind in _KINDS if isinstance(column_type, sa_type)), "VARCHAR")
 
 
 class _Column:

@@ -122,12 +122,10 @@ class Fetch(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
-class Article(Base):
-    __tablename__ = "articles"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"), unique=True)
+class _ArticleText:
+    """The fields of one article text, shared by the current copy (``articles``) and every version."""
+
     title: Mapped[str] = mapped_column(Text)
-    published: Mapped[dt.date | None] = mapped_column(Date, index=True)
     #: "day", or "month" when the page shows only a year and month (published is then the 1st).
     published_precision: Mapped[str] = mapped_column(String(8), default="day")
     published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=False))
@@ -139,6 +137,13 @@ class Article(Base):
     #: sha256 of the extracted text: unchanged text means records are left exactly as they are.
     text_hash: Mapped[str] = mapped_column(String(64))
     parser_version: Mapped[str] = mapped_column(String(32))
+
+
+class Article(_ArticleText, Base):
+    __tablename__ = "articles"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"), unique=True)
+    published: Mapped[dt.date | None] = mapped_column(Date, index=True)
     #: when the source last served this article as a good page (it may be dead now).
     last_good_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     sections: Mapped[list[Section]] = relationship(order_by="Section.position", cascade="all, delete-orphan")
@@ -148,7 +153,7 @@ class Article(Base):
 CURRENT, SUSPECT, SUPERSEDED, DROPPED = "current", "suspect", "superseded", "dropped"
 
 
-class ArticleVersion(Base):
+class ArticleVersion(_ArticleText, Base):
     """One distinct good text of a page, with its own sections and records.
 
     ``articles`` holds a copy of the current version, so everything that reads one article per page keeps
@@ -161,17 +166,7 @@ class ArticleVersion(Base):
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
     #: current, suspect, superseded or dropped.
     status: Mapped[str] = mapped_column(String(16))
-    text_hash: Mapped[str] = mapped_column(String(64))
-    parser_version: Mapped[str] = mapped_column(String(32))
-    title: Mapped[str] = mapped_column(Text)
     published: Mapped[dt.date | None] = mapped_column(Date)
-    published_precision: Mapped[str] = mapped_column(String(8), default="day")
-    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=False))
-    source: Mapped[str | None] = mapped_column(String(255))
-    author: Mapped[str | None] = mapped_column(String(255))
-    editor: Mapped[str | None] = mapped_column(String(255))
-    column_tag: Mapped[str | None] = mapped_column(String(255))
-    body: Mapped[str] = mapped_column(Text)
     first_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     last_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     #: distinct fetch times that served this text (a repeated run adds nothing): a suspect's confirmations.

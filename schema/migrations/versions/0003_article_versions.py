@@ -9,9 +9,10 @@ Revision ID: 0003
 Revises: 0002
 """
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -20,16 +21,6 @@ depends_on: str | Sequence[str] | None = None
 
 OLD_VIEWS = ("v_initiative_metrics", "v_unit_initiatives", "v_articles")
 NEW_VIEWS = ("v_initiative_documents", "v_initiative_frameworks", "v_initiative_people", "v_initiative_campaigns")
-
-ARTICLES = """
-CREATE VIEW v_articles AS
-SELECT a.id AS article_id, p.url, a.title, a.published, a.source, a.author, a.column_tag,
-       a.last_good_at, p.last_verdict AS source_now, p.last_fetched_at,
-       s.host AS site_host, s.status AS site_status, s.shows_closure_notice AS site_shows_closure_notice
-FROM articles a
-JOIN pages p ON p.id = a.page_id
-LEFT JOIN sites s ON s.id = p.site_id
-"""
 
 # Records of current versions only, with their article and page: the base of every record view.
 CURRENT_RECORDS = """
@@ -88,15 +79,7 @@ FROM initiatives i
 {join}
 """ + CURRENT_RECORDS
 
-# Comma-separated unit and group lists per record; the aggregates differ between the two databases.
-UNITS_SQLITE = (
-    "SELECT group_concat(u.name, '、') FROM initiative_units iu JOIN units u ON u.id = iu.unit_id "
-    "WHERE iu.initiative_id = i.id"
-)
-UNITS_POSTGRES = (
-    "SELECT string_agg(u.name, '、' ORDER BY iu.position) FROM initiative_units iu "
-    "JOIN units u ON u.id = iu.unit_id WHERE iu.initiative_id = i.id"
-)
+# Comma-separated group lists per record (unit lists as 0002 made them); the aggregates differ.
 GROUPS_SQLITE = (
     "SELECT group_concat(gk, '、') FROM (SELECT DISTINCT u.group_name AS gk FROM initiative_units iu "
     "JOIN units u ON u.id = iu.unit_id WHERE iu.initiative_id = i.id AND u.group_name IS NOT NULL ORDER BY gk)"
@@ -106,46 +89,39 @@ GROUPS_POSTGRES = (
     "JOIN units u ON u.id = iu.unit_id WHERE iu.initiative_id = i.id"
 )
 
-# 0002's views, for the downgrade.
-UNIT_INITIATIVES_0002 = """
-CREATE VIEW v_unit_initiatives AS
-SELECT i.key AS record_key, i.position AS record_position, u.name AS unit, u.full_name AS unit_full_name,
-       u.resolved AS unit_resolved, iu.mention, i.org_body, sec.heading AS section, i.statement,
-       a.title AS article_title, p.url, a.published, a.source
-FROM initiatives i
-JOIN initiative_units iu ON iu.initiative_id = i.id
-JOIN units u ON u.id = iu.unit_id
-JOIN articles a ON a.id = i.article_id
-JOIN pages p ON p.id = a.page_id
-LEFT JOIN sections sec ON sec.id = i.section_id
-"""
-METRICS_0002 = """
-CREATE VIEW v_initiative_metrics AS
-SELECT i.key AS record_key, mt.position AS metric_position, mt.value, mt.measure, mt.object,
-       ({units}) AS units,
-       sec.heading AS section, i.statement, a.title AS article_title, p.url, a.published
-FROM metrics mt
-JOIN initiatives i ON i.id = mt.initiative_id
-JOIN articles a ON a.id = i.article_id
-JOIN pages p ON p.id = a.page_id
-LEFT JOIN sections sec ON sec.id = i.section_id
-"""
+def _views_0002() -> Any:
+    """0002's module: its v_articles is kept as it was, its unit lists reused, its views restored on downgrade."""
+    return context.script.get_revision("0002").module
 
 
 def _aggregates() -> tuple[str, str]:
+    old = _views_0002()
     if op.get_bind().dialect.name == "postgresql":
-        return UNITS_POSTGRES, GROUPS_POSTGRES
-    return UNITS_SQLITE, GROUPS_SQLITE
+        return old.UNITS_POSTGRES, GROUPS_POSTGRES
+    return old.UNITS_SQLITE, GROUPS_SQLITE
 
 
-def _version_column(table: str) -> None:
-    """Add ``version_id`` and point every row at its article's (only) version."""
+def _key_by_version(table: str, old_key: str, kind: str, new_key: list[str], indexes: list[str]) -> None:
+    """Give ``table`` a ``version_id`` (each row's article's only version) and key it by version."""
     with op.batch_alter_table(table) as batch_op:
         batch_op.add_column(sa.Column("version_id", sa.Integer(), nullable=True))
     op.execute(
         f"UPDATE {table} SET version_id = "
         f"(SELECT v.id FROM article_versions v WHERE v.article_id = {table}.article_id)"
     )
+    with op.batch_alter_table(table) as batch_op:
+        batch_op.alter_column("version_id", existing_type=sa.Integer(), nullable=False)
+        batch_op.drop_constraint(old_key, type_=kind)
+        if kind == "primary":
+            batch_op.create_primary_key(f"pk_{table}", new_key)
+        else:
+            batch_op.create_unique_constraint(batch_op.f(f"uq_{table}_{'_'.join(new_key)}"), new_key)
+        for column in indexes:
+            batch_op.create_index(batch_op.f(f"ix_{table}_{column}"), [column], unique=False)
+        batch_op.create_foreign_key(
+            batch_op.f(f"fk_{table}_version_id_article_versions"), "article_versions", ["version_id"], ["id"],
+            ondelete="CASCADE",
+        )
 
 
 def upgrade() -> None:
@@ -205,39 +181,9 @@ def upgrade() -> None:
         "source, author, editor, column_tag, body, last_good_at, last_good_at, 1 FROM articles ORDER BY id"
     )
 
-    _version_column("sections")
-    with op.batch_alter_table("sections") as batch_op:
-        batch_op.alter_column("version_id", existing_type=sa.Integer(), nullable=False)
-        batch_op.drop_constraint("uq_sections_article_id_position", type_="unique")
-        batch_op.create_unique_constraint(batch_op.f("uq_sections_version_id_position"), ["version_id", "position"])
-        batch_op.create_index(batch_op.f("ix_sections_version_id"), ["version_id"], unique=False)
-        batch_op.create_foreign_key(
-            batch_op.f("fk_sections_version_id_article_versions"), "article_versions", ["version_id"], ["id"],
-            ondelete="CASCADE",
-        )
-
-    _version_column("initiatives")
-    with op.batch_alter_table("initiatives") as batch_op:
-        batch_op.alter_column("version_id", existing_type=sa.Integer(), nullable=False)
-        batch_op.drop_constraint("uq_initiatives_key", type_="unique")
-        batch_op.create_unique_constraint(batch_op.f("uq_initiatives_version_id_key"), ["version_id", "key"])
-        batch_op.create_index(batch_op.f("ix_initiatives_key"), ["key"], unique=False)
-        batch_op.create_index(batch_op.f("ix_initiatives_version_id"), ["version_id"], unique=False)
-        batch_op.create_foreign_key(
-            batch_op.f("fk_initiatives_version_id_article_versions"), "article_versions", ["version_id"], ["id"],
-            ondelete="CASCADE",
-        )
-
-    _version_column("article_campaigns")
-    with op.batch_alter_table("article_campaigns") as batch_op:
-        batch_op.alter_column("version_id", existing_type=sa.Integer(), nullable=False)
-        batch_op.drop_constraint("pk_article_campaigns", type_="primary")
-        batch_op.create_primary_key("pk_article_campaigns", ["version_id", "campaign_id"])
-        batch_op.create_index(batch_op.f("ix_article_campaigns_article_id"), ["article_id"], unique=False)
-        batch_op.create_foreign_key(
-            batch_op.f("fk_article_campaigns_version_id_article_versions"), "article_versions", ["version_id"],
-            ["id"], ondelete="CASCADE",
-        )
+    _key_by_version("sections", "uq_sections_article_id_position", "unique", ["version_id", "position"], ["version_id"])
+    _key_by_version("initiatives", "uq_initiatives_key", "unique", ["version_id", "key"], ["key", "version_id"])
+    _key_by_version("article_campaigns", "pk_article_campaigns", "primary", ["version_id", "campaign_id"], ["article_id"])
 
     # NUMERIC keeps 4 as 4 (SQLite's NUMERIC affinity stores an integral REAL as INTEGER when copied).
     with op.batch_alter_table("metrics") as batch_op:
@@ -247,11 +193,26 @@ def upgrade() -> None:
         )
 
     units, groups = _aggregates()
-    op.execute(ARTICLES)
+    op.execute(_views_0002().ARTICLES)
     op.execute(UNIT_INITIATIVES)
     op.execute(METRICS.format(units=units, groups=groups))
     for name, (columns, join) in PER_RECORD.items():
         op.execute(RECORD_VIEW.format(name=name, columns=columns, join=join, units=units, groups=groups))
+
+
+def _key_by_article(table: str, kind: str, new_key: list[str], old_key: list[str], indexes: list[str]) -> None:
+    """Undo ``_key_by_version``."""
+    with op.batch_alter_table(table) as batch_op:
+        batch_op.drop_constraint(f"fk_{table}_version_id_article_versions", type_="foreignkey")
+        for column in indexes:
+            batch_op.drop_index(f"ix_{table}_{column}")
+        if kind == "primary":
+            batch_op.drop_constraint(f"pk_{table}", type_="primary")
+            batch_op.create_primary_key(f"pk_{table}", old_key)
+        else:
+            batch_op.drop_constraint(f"uq_{table}_{'_'.join(new_key)}", type_="unique")
+            batch_op.create_unique_constraint(f"uq_{table}_{'_'.join(old_key)}", old_key)
+        batch_op.drop_column("version_id")
 
 
 def downgrade() -> None:
@@ -267,28 +228,10 @@ def downgrade() -> None:
         op.execute(f"DELETE FROM {table} WHERE version_id IN ({gone})")
     with op.batch_alter_table("metrics") as batch_op:
         batch_op.alter_column("value", existing_type=sa.Numeric(), type_=sa.Float(), existing_nullable=False)
-    with op.batch_alter_table("article_campaigns") as batch_op:
-        batch_op.drop_constraint("fk_article_campaigns_version_id_article_versions", type_="foreignkey")
-        batch_op.drop_index("ix_article_campaigns_article_id")
-        batch_op.drop_constraint("pk_article_campaigns", type_="primary")
-        batch_op.create_primary_key("pk_article_campaigns", ["article_id", "campaign_id"])
-        batch_op.drop_column("version_id")
-    with op.batch_alter_table("initiatives") as batch_op:
-        batch_op.drop_constraint("fk_initiatives_version_id_article_versions", type_="foreignkey")
-        batch_op.drop_index("ix_initiatives_version_id")
-        batch_op.drop_index("ix_initiatives_key")
-        batch_op.drop_constraint("uq_initiatives_version_id_key", type_="unique")
-        batch_op.create_unique_constraint("uq_initiatives_key", ["key"])
-        batch_op.drop_column("version_id")
-    with op.batch_alter_table("sections") as batch_op:
-        batch_op.drop_constraint("fk_sections_version_id_article_versions", type_="foreignkey")
-        batch_op.drop_index("ix_sections_version_id")
-        batch_op.drop_constraint("uq_sections_version_id_position", type_="unique")
-        batch_op.create_unique_constraint("uq_sections_article_id_position", ["article_id", "position"])
-        batch_op.drop_column("version_id")
+    _key_by_article("article_campaigns", "primary", ["version_id", "campaign_id"], ["article_id", "campaign_id"],
+                    ["article_id"])
+    _key_by_article("initiatives", "unique", ["version_id", "key"], ["key"], ["version_id", "key"])
+    _key_by_article("sections", "unique", ["version_id", "position"], ["article_id", "position"], ["version_id"])
     op.drop_table("article_versions")
     op.drop_table("groups")
-    units, _ = _aggregates()
-    op.execute(ARTICLES)
-    op.execute(UNIT_INITIATIVES_0002)
-    op.execute(METRICS_0002.format(units=units))
+    _views_0002().upgrade()
