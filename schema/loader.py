@@ -454,9 +454,10 @@ def _plan_good(
         plan.new.append((good.page_id, first, good.url, good.result))
         plan.outcome[good.page_id] = (True, n_records, False)
         return
-    current = next(v for v in versions.values() if v["status"] == m.CURRENT)
+    # None only in a database edited by hand: then any text may become current by the same rules.
+    current = next((v for v in versions.values() if v["status"] == m.CURRENT), None)
     # A good fetch no older than the current text's last sighting may move the current mark.
-    latest = at >= _aware(current["last_seen"])
+    latest = current is None or at >= _aware(current["last_seen"])
     known = versions.get(new_hash)
     last = article_row["last_good_at"]
     if known is None:
@@ -485,8 +486,8 @@ def _plan_good(
             plan.touched.append({"_id": article_row["id"], "last_good_at": max(_aware(last), at)})
     elif latest and not good.replay:
         if known["status"] == m.SUSPECT:
-            if versions_rules.confirmed(known["seen_count"], records.get(known["id"], 0),
-                                        records.get(current["id"], 0)):
+            current_records = records.get(current["id"], 0) if current is not None else 0
+            if versions_rules.confirmed(known["seen_count"], records.get(known["id"], 0), current_records):
                 plan.promote(versions, known)
         elif known["status"] == m.SUPERSEDED:  # an earlier text is back (an edit undone)
             like = versions_rules.likeness(article_row["title"], article_row["body"], article.title, row["body"])

@@ -233,3 +233,14 @@ def test_reparse_reads_the_current_versions_body_not_a_newer_suspects(engine: En
             .order_by(m.ArticleVersion.id)
         ).tuples().all()
     assert rows == [("current", "2", 1), ("suspect", "1", 1)]
+
+
+def test_an_undone_edit_brings_the_earlier_version_back(engine: Engine) -> None:
+    load(engine, good_result(), T0, "run-1")
+    original = reader_keys(engine)
+    load(engine, good_result("另行修订。"), T0 + dt.timedelta(days=1), "run-2")
+    assert reader_keys(engine) != original
+    outcome = load(engine, good_result(), T0 + dt.timedelta(days=2), "run-3")
+    assert outcome.article_written and outcome.records_written == 2
+    assert reader_keys(engine) == original
+    assert [s for _, s in statuses(engine)] == ["current", "superseded"]
