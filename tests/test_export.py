@@ -59,6 +59,10 @@ def test_export_writes_every_view_and_reads_back(
     assert units[0][2]  # the gazetteer's name of the group
     people = duckdb.sql(f"SELECT person, person_title FROM '{out / 'v_initiative_people.parquet'}'").fetchall()
     assert people == [("郝玉扬", "党支部书记")]
+    documents = duckdb.sql(
+        f"SELECT document, units, unit_groups, unit_group_names FROM '{out / 'v_initiative_documents.parquet'}'"
+    ).fetchall()
+    assert documents == [("临时党支部工作细则", "东安", "AECC", units[0][2])]
 
 
 def test_export_one_format(engine: Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

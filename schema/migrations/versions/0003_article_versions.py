@@ -47,7 +47,7 @@ CREATE VIEW v_initiative_metrics AS
 SELECT i.key AS record_key, mt.position AS metric_position, mt.value, mt.measure, mt.object,
        ({units}) AS units,
        sec.heading AS section, i.statement, a.title AS article_title, p.url, a.published,
-       ({groups}) AS unit_groups
+       ({groups}) AS unit_groups, ({group_names}) AS unit_group_names
 FROM metrics mt
 JOIN initiatives i ON i.id = mt.initiative_id
 """ + CURRENT_RECORDS
@@ -74,31 +74,39 @@ PER_RECORD = {
 RECORD_VIEW = """
 CREATE VIEW {name} AS
 SELECT i.key AS record_key, {columns}, ({units}) AS units, ({groups}) AS unit_groups,
+       ({group_names}) AS unit_group_names,
        sec.heading AS section, i.statement, a.title AS article_title, p.url, a.published
 FROM initiatives i
 {join}
 """ + CURRENT_RECORDS
 
 # Comma-separated group lists per record (unit lists as 0002 made them); the aggregates differ.
-GROUPS_SQLITE = (
-    "SELECT group_concat(gk, '、') FROM (SELECT DISTINCT u.group_name AS gk FROM initiative_units iu "
-    "JOIN units u ON u.id = iu.unit_id WHERE iu.initiative_id = i.id AND u.group_name IS NOT NULL ORDER BY gk)"
+# The record's distinct groups, ordered by key; {agg} lists keys (gk) or names (gn).
+GROUP_LIST = (
+    "SELECT {agg} FROM (SELECT DISTINCT u.group_name AS gk, g.name AS gn FROM initiative_units iu "
+    "JOIN units u ON u.id = iu.unit_id LEFT JOIN groups g ON g.key = u.group_name "
+    "WHERE iu.initiative_id = i.id AND u.group_name IS NOT NULL ORDER BY gk) grp"
 )
-GROUPS_POSTGRES = (
-    "SELECT string_agg(DISTINCT u.group_name, '、' ORDER BY u.group_name) FROM initiative_units iu "
-    "JOIN units u ON u.id = iu.unit_id WHERE iu.initiative_id = i.id"
-)
+GROUP_AGG = {
+    "sqlite": ("group_concat(gk, '、')", "group_concat(gn, '、')"),
+    "postgresql": ("string_agg(gk, '、' ORDER BY gk)", "string_agg(gn, '、' ORDER BY gk)"),
+}
+
 
 def _views_0002() -> Any:
     """0002's module: its v_articles is kept as it was, its unit lists reused, its views restored on downgrade."""
     return context.script.get_revision("0002").module
 
 
-def _aggregates() -> tuple[str, str]:
-    old = _views_0002()
-    if op.get_bind().dialect.name == "postgresql":
-        return old.UNITS_POSTGRES, GROUPS_POSTGRES
-    return old.UNITS_SQLITE, GROUPS_SQLITE
+def _aggregates() -> dict[str, str]:
+    """The per-record list subqueries of this database: units (as 0002 made them), group keys and names."""
+    old, dialect = _views_0002(), op.get_bind().dialect.name
+    keys, names = GROUP_AGG["postgresql" if dialect == "postgresql" else "sqlite"]
+    return {
+        "units": old.UNITS_POSTGRES if dialect == "postgresql" else old.UNITS_SQLITE,
+        "groups": GROUP_LIST.format(agg=keys),
+        "group_names": GROUP_LIST.format(agg=names),
+    }
 
 
 def _key_by_version(table: str, old_key: str, kind: str, new_key: list[str], indexes: list[str]) -> None:
@@ -192,12 +200,12 @@ def upgrade() -> None:
             postgresql_using="value::numeric",
         )
 
-    units, groups = _aggregates()
+    lists = _aggregates()
     op.execute(_views_0002().ARTICLES)
     op.execute(UNIT_INITIATIVES)
-    op.execute(METRICS.format(units=units, groups=groups))
+    op.execute(METRICS.format(**lists))
     for name, (columns, join) in PER_RECORD.items():
-        op.execute(RECORD_VIEW.format(name=name, columns=columns, join=join, units=units, groups=groups))
+        op.execute(RECORD_VIEW.format(name=name, columns=columns, join=join, **lists))
 
 
 def _key_by_article(table: str, kind: str, new_key: list[str], old_key: list[str], indexes: list[str]) -> None:
