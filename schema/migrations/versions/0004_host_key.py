@@ -21,7 +21,7 @@ from alembic import op
 from parsers.hosts import host_key, netloc_key
 
 revision: str = "0004"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
