@@ -92,7 +92,7 @@ def test_a_page_the_loader_breaks_on_is_recorded_and_the_rest_load(
     bad_url = f"{BASE}/news/3.html"
 
     def write(conn, goods, existing, parser_version):  # type: ignore[no-untyped-def]
-        if any(url == bad_url for _, url, _, _ in goods):
+        if any(good.url == bad_url for good in goods):
             raise KeyError("a value the loader did not foresee")
         return real(conn, goods, existing, parser_version)
 
