@@ -9,6 +9,11 @@ Layering, from most to least trusted:
   * strong template rules: decide alone, except when the template is a banner at the top or bottom of a
     page that still carries a real article (``ok_with_notice``; the banner lines go to
     ``Verdict.notice_blocks``);
+  * loader rules (script, iframe and refresh loaders of challenge, parking and ICP hosts): decide only on
+    a page with next to no visible text, since real pages load the same CDNs' scripts;
+  * template-free signals (``verdict_signals``): a title, heading or short line that is mostly a
+    not-found / forbidden / error / maintenance phrase in one of many languages or a status code, and a
+    refresh to an error path;
   * weak phrases: decide only on a thin page, by summed weight; on a real article only a multi-phrase
     banner at the head or tail counts, and then only as a notice;
   * a sibling probe from the flow: a host that answers a random path with the same page is a catch-all.
@@ -27,6 +32,7 @@ from urllib.parse import urlsplit
 
 import ahocorasick
 
+from parsers import verdict_signals as signals
 from parsers.document import Document
 from parsers.records import GOOD_VERDICTS, Evidence, Probe, RawPage, Verdict, VerdictName
 
@@ -34,12 +40,13 @@ _RULES_PATH = Path(__file__).with_name("data") / "verdict_rules.toml"
 _TEXT_WHERE = frozenset({"title", "head", "tail", "body"})
 _WHERE = _TEXT_WHERE | {"script_src", "markup", "final_url"}
 _RULE_VERDICTS = frozenset(
-    {"expired", "parked", "suspended", "default_page", "not_found", "blocked", "notice"}
+    {"expired", "parked", "suspended", "default_page", "not_found", "blocked", "error", "notice"}
 )
+_STRENGTHS = frozenset({"strong", "loader", "weak", "adjunct"})
 #: when templates of several kinds fire together, the most specific cause of death wins
 #: (an expired domain is usually also parked by its registrar).
 _PRECEDENCE: tuple[VerdictName, ...] = (
-    "expired", "suspended", "parked", "default_page", "not_found", "blocked"
+    "expired", "suspended", "parked", "default_page", "not_found", "blocked", "error"
 )
 #: punctuation stripped before whole-line matching, so "It works!" and "【网站已关闭】" are whole lines.
 _LINE_STRIP = " \t!！.。,，:：;；-—_|·•*#>【】[]()（）<《》\"'“”‘’?？~"
@@ -78,6 +85,9 @@ class Limits:
     markup_tail: int = 16384
     max_scripts: int = 200
     notice_line_max: int = 80
+    loader_main: int = 120
+    loader_text: int = 400
+    max_headings: int = 8
 
 
 @dataclass(frozen=True)
@@ -108,7 +118,7 @@ def _parse_rule(raw: dict[str, object]) -> Rule:
     strength = str(raw["strength"])
     where_raw = raw.get("where", ["body"])
     where = frozenset(str(w) for w in where_raw) if isinstance(where_raw, list) else frozenset()
-    if verdict not in _RULE_VERDICTS or strength not in {"strong", "weak", "adjunct"} or not where <= _WHERE:
+    if verdict not in _RULE_VERDICTS or strength not in _STRENGTHS or not where <= _WHERE:
         raise ValueError(f"verdict rule {rid}: bad verdict, strength or where")
     pattern = str(raw["pattern"])
     is_regex = bool(raw.get("regex", False))
@@ -161,6 +171,8 @@ class PageView:
     lines: Sequence[str]
     text_length: int
     main_length: int
+    #: h1/h2 text near the top and the first lines: where a page names itself after its title.
+    headings: tuple[str, ...] = ()
 
 
 def main_length(lines: Sequence[str], paragraph_min: int, skip: Iterable[int] = ()) -> int:
@@ -203,7 +215,16 @@ def page_view(doc: Document, limits: Limits | None = None) -> PageView:
         title = doc.title
     except Exception:  # a tree too broken to query still has lines to judge
         title = ""
-    return PageView(title[:500], lines, text_length, main_length(lines, lim.paragraph_min))
+    return PageView(title[:500], lines, text_length, main_length(lines, lim.paragraph_min),
+                    _headings(doc, lines, lim))
+
+
+def _headings(doc: Document, lines: Sequence[str], lim: Limits) -> tuple[str, ...]:
+    """h1/h2 among the first blocks (menus further down use headings too) and the first lines."""
+    top = doc.walk.blocks[: lim.max_headings * 5] if len(doc.text) <= lim.huge_chars else ()
+    found = [b.text for b in top if b.tag in ("h1", "h2")][: lim.max_headings]
+    found += [line for line in lines[:signals.table().limits.head_lines] if line not in found]
+    return tuple(found)
 
 
 # ───────────────────────────── matching ─────────────────────────────
@@ -367,11 +388,17 @@ def _dedupe(evidence: Iterable[Evidence]) -> tuple[Evidence, ...]:
     return tuple(seen.values())
 
 
+def bare(view: PageView, lim: Limits) -> bool:
+    """Next to no visible text: what a script, iframe or refresh loader shows before it moves on."""
+    return view.main_length < lim.loader_main and view.text_length < lim.loader_text
+
+
 def _content_verdict(view: PageView, hits: list[Hit], lim: Limits) -> Verdict:
     lines = view.lines
     n = len(lines)
     size = (view.text_length, view.main_length)
-    strong = [h for h in hits if h.rule.strength == "strong"]
+    strong = [h for h in hits if h.rule.strength == "strong"
+              or (h.rule.strength == "loader" and bare(view, lim))]
     # A weak phrase inside a long paragraph is prose (合同到期, 手续费), not a notice.
     weak = [h for h in hits if h.rule.strength == "weak" and _short(h, lines, lim)]
     decisive = [h for h in strong if h.line < 0]
@@ -474,7 +501,8 @@ def _judge(raw: RawPage, doc: Document | None) -> Verdict:
     hits = text_hits(view, cat) + markup_hits(raw, doc, cat)
     status = raw.status
     if status is not None and not 200 <= status < 400:
-        strong = [h for h in hits if h.rule.strength == "strong" and h.rule.verdict != "not_found"]
+        strong = [h for h in hits if h.rule.verdict != "not_found" and (
+            h.rule.strength == "strong" or (h.rule.strength == "loader" and bare(view, cat.limits)))]
         status_ev = Evidence(f"http.{status}", str(status), "status")
         if strong:  # a template names the cause more precisely than the status (403 cPanel suspended)
             return Verdict(_best(strong), (status_ev, *_dedupe(h.evidence() for h in strong)),
@@ -483,11 +511,70 @@ def _judge(raw: RawPage, doc: Document | None) -> Verdict:
         return Verdict(name, (status_ev,), view.text_length, view.main_length)
 
     verdict = _content_verdict(view, hits, cat.limits)
+    heard = signal_verdict(view, doc, raw) if verdict.name == "ok" else None
+    if heard is not None:
+        return heard
     if verdict.name == "ok" and view.text_length == 0:
         scripts = doc.tree is not None and doc.tree.css_first("script") is not None
         rule = "page.script_only" if scripts else "page.no_text"
         return Verdict("error", (Evidence(rule, view.title[:200], "markup"),), 0, 0)
     return verdict
+
+
+def signal_verdict(view: PageView, doc: Document, raw: RawPage) -> Verdict | None:
+    """What the page says it is when no template knows it: title, headings, short lines, refresh target.
+
+    A rich page (long main content) is heard only through its title; a page's own words about the whole
+    site (maintenance, closed, coming soon) only count on a thin page, since news lists say 系统维护 too.
+    """
+    tab = signals.table()
+    lim = tab.limits
+    rich = view.main_length >= lim.rich_main
+    thin = view.main_length < lim.thin_main and view.text_length < lim.thin_text
+    found = [signals.title_signal(view.title, tab)]
+    if not rich:
+        found.append(signals.heading_signal(view.headings, tab))
+    heard = [s for s in found if s is not None and (thin or s.kind in _PAGE_KINDS)]
+    best = min(heard, key=lambda s: signals.KIND_ORDER.index(s.kind), default=None)
+    if best is None and view.main_length < lim.line_signal_main and len(doc.text) <= cat_limits().huge_chars:
+        best = signals.line_signal(doc.walk.blocks[: cat_limits().max_lines], tab)
+    if best is None and thin:
+        target = refresh_target(doc)
+        if target:
+            best = signals.path_signal(target, "refresh", tab)
+    if best is None and not rich:
+        landed = _final_url(raw, None)
+        if landed and landed != raw.url and not is_home(landed):
+            # redirected to /404.html or /error/: the site's way of saying so while answering 200
+            best = signals.path_signal(landed, "redirect", tab)
+    if best is None:
+        return None
+    ev = Evidence(f"signal.{best.where}.{best.kind}", best.text, best.where)
+    return Verdict(best.verdict, (ev,), view.text_length, view.main_length)
+
+
+def cat_limits() -> Limits:
+    return catalogue().limits
+
+
+#: signal kinds about one page, heard on rich pages too; the others speak for the whole site.
+_PAGE_KINDS = frozenset({"not_found", "blocked", "error"})
+_REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\";\s>]+)", re.IGNORECASE)
+
+
+def refresh_target(doc: Document) -> str | None:
+    """The URL a <meta http-equiv=refresh> sends the reader to, if any."""
+    if doc.tree is None:
+        return None
+    try:
+        for node in doc.tree.css("meta[http-equiv]")[:10]:
+            if (node.attributes.get("http-equiv") or "").strip().lower() == "refresh":
+                m = _REFRESH_URL.search(node.attributes.get("content") or "")
+                if m:
+                    return m.group(1)
+    except Exception:  # selectolax on broken trees: no refresh is the honest answer
+        return None
+    return None
 
 
 def judge(raw: RawPage, doc: Document | None, probe: Probe | None = None) -> Verdict:

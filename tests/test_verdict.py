@@ -230,14 +230,23 @@ def test_closure_page_is_not_flipped_by_probe() -> None:
     assert judge(raw, doc, Probe("http://example.com/zz", 200, 1.0)).name == "suspended"
 
 
-def test_soft404_title_on_a_rich_page_asks_for_a_probe() -> None:
+def test_not_found_words_inside_a_rich_page_title_ask_for_a_probe() -> None:
     para = "<p>" + "这里是很多很多的导航和推荐内容，帮助读者找到他们想看的新闻报道与专题。" * 3 + "</p>"
-    body = f"<html><head><title>404 - 某新闻网</title></head><body>{para * 12}</body></html>".encode()
-    raw = _raw("http://example.com/a/1.html", body)
+    body = f"<html><head><title>网页不存在的几种原因 - 某新闻网</title></head><body>{para * 12}</body></html>"
+    raw = _raw("http://example.com/a/1.html", body.encode())
     doc = Document.from_raw(raw)
     v = judge(raw, doc)
     assert v.name == "ok"
     assert needs_probe(raw, doc, v)
+
+
+def test_a_title_part_that_is_only_a_status_code_is_a_soft_404_even_on_a_rich_page() -> None:
+    para = "<p>" + "这里是很多很多的导航和推荐内容，帮助读者找到他们想看的新闻报道与专题。" * 3 + "</p>"
+    body = f"<html><head><title>404 - 某新闻网</title></head><body>{para * 12}</body></html>".encode()
+    raw = _raw("http://example.com/a/1.html", body)
+    v = judge(raw, Document.from_raw(raw))
+    assert v.name == "not_found"
+    assert [(e.rule, e.match, e.where) for e in v.evidence] == [("signal.title.not_found", "404", "title")]
 
 
 def test_long_article_does_not_need_probe() -> None:
