@@ -24,7 +24,7 @@ from __future__ import annotations
 import bisect
 import re
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -393,7 +393,10 @@ def bare(view: PageView, lim: Limits) -> bool:
     return view.main_length < lim.loader_main and view.text_length < lim.loader_text
 
 
-def _content_verdict(view: PageView, hits: list[Hit], lim: Limits) -> Verdict:
+def _content_verdict(view: PageView, hits: list[Hit], lim: Limits,
+                     heard: Callable[[], Verdict | None] = lambda: None) -> Verdict:
+    """Templates first; then what the page says of itself (``heard``, asked only when no template
+    decided); then weak phrases."""
     lines = view.lines
     n = len(lines)
     size = (view.text_length, view.main_length)
@@ -422,6 +425,9 @@ def _content_verdict(view: PageView, hits: list[Hit], lim: Limits) -> Verdict:
             return _with_notice(lines, cluster, line_hits, residual, view)
         return Verdict(_best(strong), _dedupe(h.evidence() for h in strong + weak), *size)
 
+    said = heard()
+    if said is not None:
+        return said
     if weak:
         thin = view.main_length < lim.thin_main and view.text_length < lim.thin_text
         total = sum(h.rule.weight for h in weak)
@@ -510,10 +516,7 @@ def _judge(raw: RawPage, doc: Document | None) -> Verdict:
         name: VerdictName = cat.status.get(status, "error")
         return Verdict(name, (status_ev,), view.text_length, view.main_length)
 
-    verdict = _content_verdict(view, hits, cat.limits)
-    heard = signal_verdict(view, doc, raw) if verdict.name == "ok" else None
-    if heard is not None:
-        return heard
+    verdict = _content_verdict(view, hits, cat.limits, lambda: signal_verdict(view, doc, raw))
     if verdict.name == "ok" and view.text_length == 0:
         scripts = doc.tree is not None and doc.tree.css_first("script") is not None
         rule = "page.script_only" if scripts else "page.no_text"
@@ -534,6 +537,8 @@ def signal_verdict(view: PageView, doc: Document, raw: RawPage) -> Verdict | Non
     found = [signals.title_signal(view.title, tab)]
     if not rich:
         found.append(signals.heading_signal(view.headings, tab))
+    if thin and view.main_length < lim.presence_main and view.text_length < lim.presence_text:
+        found.append(signals.presence_signal(doc.walk.blocks, tab))
     heard = [s for s in found if s is not None and (thin or s.kind in _PAGE_KINDS)]
     best = min(heard, key=lambda s: signals.KIND_ORDER.index(s.kind), default=None)
     if best is None and view.main_length < lim.line_signal_main and len(doc.text) <= cat_limits().huge_chars:

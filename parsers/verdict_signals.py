@@ -45,6 +45,11 @@ class SignalLimits:
     thin_main: int = 700
     thin_text: int = 4000
     line_signal_main: int = 1200
+    presence_main: int = 450
+    presence_text: int = 1500
+    presence_line_max: int = 150
+    presence_latin_min: int = 8
+    presence_cjk_min: int = 3
 
 
 @dataclass(frozen=True)
@@ -232,6 +237,30 @@ def line_signal(blocks: Sequence[TextBlock], tab: PhraseTable | None = None) -> 
         if s is not None and s.kind == "not_found":
             return s
     return None
+
+
+def presence_signal(blocks: Sequence[TextBlock], tab: PhraseTable | None = None) -> Signal | None:
+    """On a page that is only a short message, a phrase anywhere in it speaks: "This site is currently
+    undergoing maintenance", "leider ist ein Fehler aufgetreten". Only phrases long enough to be a formula
+    (two Latin words, three CJK characters) count, so a lone "error" in a footer does not."""
+    tab = tab or table()
+    lim = tab.limits
+    found: list[Signal] = []
+    for block in blocks[:40]:
+        text = block.text
+        # a link is navigation ("メンテナンス情報" in a menu), not the page speaking
+        if len(text) > lim.presence_line_max or block.link_chars * 2 > len(text):
+            continue
+        low = text.lower()
+        for end, (kind, length, bounded) in tab.automaton.iter(low):
+            if kind == _FILLER or length < (lim.presence_latin_min if bounded else lim.presence_cjk_min):
+                continue
+            start = end - length + 1
+            if bounded and ((start > 0 and low[start - 1].isalnum())
+                            or (end + 1 < len(low) and low[end + 1].isalnum())):
+                continue
+            found.append(Signal(kind, tab.verdict_of[kind], "message", text[:200], round(length / len(low), 2)))
+    return _best(found)
 
 
 def path_signal(url: str, where: str, tab: PhraseTable | None = None) -> Signal | None:
