@@ -87,6 +87,7 @@ class Limits:
     notice_line_max: int = 80
     loader_main: int = 120
     loader_text: int = 400
+    page_template_main: int = 1500
     max_headings: int = 8
 
 
@@ -393,25 +394,32 @@ def bare(view: PageView, lim: Limits) -> bool:
     return view.main_length < lim.loader_main and view.text_length < lim.loader_text
 
 
+#: template kinds about one page (not a hosting notice that may sit as a banner over a real article).
+_PAGE_TEMPLATE_KINDS = frozenset({"not_found", "blocked", "error", "default_page"})
+
+
 def _content_verdict(view: PageView, hits: list[Hit], lim: Limits,
                      heard: Callable[[], Verdict | None] = lambda: None) -> Verdict:
     """Templates first; then what the page says of itself (``heard``, asked only when no template
-    decided); then weak phrases."""
+    decided); then loaders on a bare page; then weak phrases."""
     lines = view.lines
     n = len(lines)
     size = (view.text_length, view.main_length)
-    strong = [h for h in hits if h.rule.strength == "strong"
-              or (h.rule.strength == "loader" and bare(view, lim))]
+    strong = [h for h in hits if h.rule.strength == "strong"]
     # A weak phrase inside a long paragraph is prose (合同到期, 手续费), not a notice.
     weak = [h for h in hits if h.rule.strength == "weak" and _short(h, lines, lim)]
-    decisive = [h for h in strong if h.line < 0]
     line_hits: dict[int, list[Hit]] = {}
     for h in hits:
         if h.line >= 0:
             line_hits.setdefault(h.line, []).append(h)
+    # An error, refusal or not-found template at the top of the page, or on a page with no article-length
+    # text, is the page itself; a hosting notice elsewhere may be a banner over a real article.
+    page_level = [h for h in strong if h.rule.verdict in _PAGE_TEMPLATE_KINDS
+                  and (h.line < lim.head_lines or view.main_length < lim.page_template_main)]
+    decisive = [h for h in strong if h.line < 0] or page_level
 
     if decisive:
-        return Verdict(_best(strong), _dedupe(h.evidence() for h in strong), *size)
+        return _refined(Verdict(_best(strong), _dedupe(h.evidence() for h in strong), *size), heard)
 
     body_strong = [h for h in strong if h.line >= 0]
     if body_strong:
@@ -428,6 +436,9 @@ def _content_verdict(view: PageView, hits: list[Hit], lim: Limits,
     said = heard()
     if said is not None:
         return said
+    loaders = [h for h in hits if h.rule.strength == "loader"] if bare(view, lim) else []
+    if loaders:
+        return Verdict(_best(loaders), _dedupe(h.evidence() for h in loaders), *size)
     if weak:
         thin = view.main_length < lim.thin_main and view.text_length < lim.thin_text
         total = sum(h.rule.weight for h in weak)
@@ -441,6 +452,19 @@ def _content_verdict(view: PageView, hits: list[Hit], lim: Limits,
         suspect = tuple(h.evidence() for h in weak if h.rule.verdict == "not_found")
         return Verdict("ok", _dedupe(suspect), *size)
     return Verdict("ok", (), *size)
+
+
+def _refined(verdict: Verdict, heard: Callable[[], Verdict | None]) -> Verdict:
+    """A generic error template (an ASP.NET yellow page, a framework's exception page) on a page whose
+    title or heading says more precisely what happened (404, 403) takes the page's word for the kind."""
+    if verdict.name != "error":
+        return verdict
+    said = heard()
+    if said is None or said.name not in ("not_found", "blocked"):
+        return verdict
+    if not any(e.where == "title" or e.rule.endswith(".by_code") for e in said.evidence):
+        return verdict  # "the page you are looking for is unavailable" in an error page's text is no 404
+    return Verdict(said.name, (*said.evidence, *verdict.evidence), verdict.text_length, verdict.main_length)
 
 
 def _weak_banner(weak: list[Hit], line_hits: dict[int, list[Hit]], lines: Sequence[str],
@@ -540,7 +564,7 @@ def signal_verdict(view: PageView, doc: Document, raw: RawPage) -> Verdict | Non
     if thin and view.main_length < lim.presence_main and view.text_length < lim.presence_text:
         found.append(signals.presence_signal(doc.walk.blocks, tab))
     heard = [s for s in found if s is not None and (thin or s.kind in _PAGE_KINDS)]
-    best = min(heard, key=lambda s: signals.KIND_ORDER.index(s.kind), default=None)
+    best = signals.best(heard)
     if best is None and view.main_length < lim.line_signal_main and len(doc.text) <= cat_limits().huge_chars:
         best = signals.line_signal(doc.walk.blocks[: cat_limits().max_lines], tab)
     if best is None and thin:
@@ -554,7 +578,8 @@ def signal_verdict(view: PageView, doc: Document, raw: RawPage) -> Verdict | Non
             best = signals.path_signal(landed, "redirect", tab)
     if best is None:
         return None
-    ev = Evidence(f"signal.{best.where}.{best.kind}", best.text, best.where)
+    rule = f"signal.{best.where}.{best.kind}" + (".by_code" if best.by_code else "")
+    ev = Evidence(rule, best.text, best.where)
     return Verdict(best.verdict, (ev,), view.text_length, view.main_length)
 
 

@@ -89,10 +89,12 @@ class Reading:
 class Signal:
     kind: str
     verdict: VerdictName
-    #: title, heading, line or refresh
+    #: title, heading, line, message, refresh or redirect
     where: str
     text: str
     cover: float
+    #: the kind comes from a status code written in the text, the most precise word a page can say
+    by_code: bool = False
 
 
 def _latin(ch: str) -> bool:
@@ -178,8 +180,10 @@ def title_parts(title: str) -> list[str]:
     return [p for p in (s.strip() for s in _TITLE_SPLIT.split(title)) if p]
 
 
-def _best(signals: Iterable[Signal]) -> Signal | None:
-    ranked = sorted(signals, key=lambda s: (KIND_ORDER.index(s.kind), -s.cover))
+def best(signals: Iterable[Signal | None]) -> Signal | None:
+    """Status codes first ("405 - … the page you are looking for …" is a 405), then KIND_ORDER."""
+    ranked = sorted((s for s in signals if s is not None),
+                    key=lambda s: (not s.by_code, KIND_ORDER.index(s.kind), -s.cover))
     return ranked[0] if ranked else None
 
 
@@ -188,7 +192,7 @@ def _signal(text: str, where: str, minimum: float, tab: PhraseTable) -> Signal |
     kind = r.kind
     if kind is None or r.cover < minimum:
         return None
-    return Signal(kind, tab.verdict_of[kind], where, text[:200], round(r.cover, 2))
+    return Signal(kind, tab.verdict_of[kind], where, text[:200], round(r.cover, 2), r.code_kind is not None)
 
 
 def title_signal(title: str, tab: PhraseTable | None = None) -> Signal | None:
@@ -198,7 +202,7 @@ def title_signal(title: str, tab: PhraseTable | None = None) -> Signal | None:
         return None
     parts = title_parts(title)
     found = [s for s in (_signal(p, "title", tab.limits.title_cover, tab) for p in {title, *parts}) if s]
-    return _best(found)
+    return best(found)
 
 
 def heading_signal(headings: Sequence[str], tab: PhraseTable | None = None) -> Signal | None:
@@ -211,7 +215,7 @@ def heading_signal(headings: Sequence[str], tab: PhraseTable | None = None) -> S
             s = _signal(part, "heading", tab.limits.heading_cover, tab)
             if s is not None:
                 found.append(s)
-    return _best(found)
+    return best(found)
 
 
 #: class or id words of elements that scripts show on demand (an error overlay kept in every page).
@@ -260,7 +264,7 @@ def presence_signal(blocks: Sequence[TextBlock], tab: PhraseTable | None = None)
                             or (end + 1 < len(low) and low[end + 1].isalnum())):
                 continue
             found.append(Signal(kind, tab.verdict_of[kind], "message", text[:200], round(length / len(low), 2)))
-    return _best(found)
+    return best(found)
 
 
 def path_signal(url: str, where: str, tab: PhraseTable | None = None) -> Signal | None:

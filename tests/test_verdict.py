@@ -246,7 +246,7 @@ def test_a_title_part_that_is_only_a_status_code_is_a_soft_404_even_on_a_rich_pa
     raw = _raw("http://example.com/a/1.html", body)
     v = judge(raw, Document.from_raw(raw))
     assert v.name == "not_found"
-    assert [(e.rule, e.match, e.where) for e in v.evidence] == [("signal.title.not_found", "404", "title")]
+    assert [(e.rule, e.match, e.where) for e in v.evidence] == [("signal.title.not_found.by_code", "404", "title")]
 
 
 def test_long_article_does_not_need_probe() -> None:
@@ -263,7 +263,7 @@ def test_catalogue_is_data_with_unique_ids_and_known_kinds() -> None:
     cat = catalogue()
     ids = [r.id for r in cat.rules]
     assert len(ids) == len(set(ids)) and len(ids) >= 40
-    assert {r.strength for r in cat.rules} == {"strong", "weak", "adjunct"}
+    assert {r.strength for r in cat.rules} == {"strong", "loader", "weak", "adjunct"}
     assert all(r.anchors for r in cat.rules)
     assert cat.status[404] == "not_found" and cat.status[509] == "suspended"
     assert catalogue() is cat  # compiled once
