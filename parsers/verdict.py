@@ -98,7 +98,9 @@ class Catalogue:
     status: dict[int, VerdictName]
     #: one automaton over the anchors of every visible-text rule; payload is the tuple of rule indexes.
     text_automaton: ahocorasick.Automaton = field(repr=False)
-    other_rules: dict[str, tuple[int, ...]] = field(repr=False)
+    #: per (place, loaders included), one automaton over the anchors of that place's rules (same payload):
+    #: loader rules only matter on a bare page, so other pages never pay for their frequent anchors.
+    other_automata: dict[tuple[str, bool], ahocorasick.Automaton] = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +160,20 @@ def catalogue() -> Catalogue:
     for anchor, idx in by_anchor.items():
         automaton.add_word(anchor, tuple(idx))
     automaton.make_automaton()
-    return Catalogue(rules, limits, status, automaton, {k: tuple(v) for k, v in other.items()})
+    other_automata: dict[tuple[str, bool], ahocorasick.Automaton] = {}
+    for where, idx in other.items():
+        for with_loaders in (False, True):
+            anchors: dict[str, list[int]] = {}
+            for i in idx:
+                if with_loaders or rules[i].strength != "loader":
+                    for anchor in rules[i].anchors:
+                        anchors.setdefault(anchor, []).append(i)
+            ac = other_automata[(where, with_loaders)] = ahocorasick.Automaton()
+            for anchor, members in anchors.items():
+                ac.add_word(anchor, tuple(members))
+            if anchors:
+                ac.make_automaton()
+    return Catalogue(rules, limits, status, automaton, other_automata)
 
 
 # ───────────────────────────── page view ─────────────────────────────
@@ -293,17 +308,17 @@ def _original_span(original: str, lowered: str, found: str) -> str:
     return found
 
 
-def _scan(cat: Catalogue, where: str, values: Iterable[str]) -> list[Hit]:
+def _scan(cat: Catalogue, where: str, values: Iterable[str], loaders: bool = True) -> list[Hit]:
     hits: list[Hit] = []
-    rule_ids = cat.other_rules.get(where, ())
-    if not rule_ids:
+    automaton = cat.other_automata[(where, loaders)]
+    if automaton.kind != ahocorasick.AHOCORASICK:
         return hits
     for value in values:
         low = value.lower()
-        for r in rule_ids:
+        # one Aho-Corasick pass finds the rules whose anchors occur; only those run their regex
+        candidates = sorted({r for _, idx in automaton.iter(low) for r in idx})
+        for r in candidates:
             rule = cat.rules[r]
-            if not any(a in low for a in rule.anchors):
-                continue
             found = _verify(rule, low)
             if found is not None:
                 hits.append(Hit(rule, where, value if where != "markup" else found))
@@ -318,8 +333,9 @@ def _final_url(raw: RawPage, doc: Document | None) -> str | None:
     return doc.final_url if doc is not None else None
 
 
-def markup_hits(raw: RawPage, doc: Document, cat: Catalogue | None = None) -> list[Hit]:
-    """Rules on script sources, raw markup slices and the final URL (places a reader never sees)."""
+def markup_hits(raw: RawPage, doc: Document, cat: Catalogue | None = None, loaders: bool = True) -> list[Hit]:
+    """Rules on script sources, raw markup slices and the final URL (places a reader never sees);
+    ``loaders=False`` skips the rules that only count on a bare page."""
     cat = cat or catalogue()
     lim = cat.limits
     hits: list[Hit] = []
@@ -332,16 +348,16 @@ def markup_hits(raw: RawPage, doc: Document, cat: Catalogue | None = None) -> li
                     srcs.append(src)
         except Exception:  # selectolax on broken trees: no scripts is the honest answer
             srcs = []
-        hits += _scan(cat, "script_src", srcs)
+        hits += _scan(cat, "script_src", srcs, loaders)
         text = doc.text
         if len(text) > lim.markup_head + lim.markup_tail:
             slices = [text[: lim.markup_head], text[-lim.markup_tail:]]
         else:
             slices = [text]
-        hits += _scan(cat, "markup", slices)
+        hits += _scan(cat, "markup", slices, loaders)
     url = _final_url(raw, doc)
     if url:
-        hits += _scan(cat, "final_url", [url])
+        hits += _scan(cat, "final_url", [url], loaders)
     return hits
 
 
@@ -528,7 +544,7 @@ def _judge(raw: RawPage, doc: Document | None) -> Verdict:
         return Verdict("error", (Evidence("body.empty", "0 bytes", "markup"), *said))
 
     view = page_view(doc, cat.limits)
-    hits = text_hits(view, cat) + markup_hits(raw, doc, cat)
+    hits = text_hits(view, cat) + markup_hits(raw, doc, cat, loaders=bare(view, cat.limits))
     status = raw.status
     if status is not None and not 200 <= status < 400:
         strong = [h for h in hits if h.rule.verdict != "not_found" and (

@@ -9,6 +9,8 @@ headline. Coverage, not presence, is what keeps real pages that mention 404 or ç
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 import tomllib
 from collections.abc import Iterable, Sequence
@@ -83,6 +85,10 @@ class Reading:
         if self.code_kind is not None:
             return self.code_kind
         return next((k for k in KIND_ORDER if k in self.kinds), None)
+
+
+_HAS_DIGIT = re.compile(r"\d")
+_SILENT = Reading(frozenset(), None, 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +169,8 @@ def read(text: str, tab: PhraseTable | None = None) -> Reading:
         if kind != _FILLER:
             kinds.add(kind)
     code_kind = None
+    if not kinds and _HAS_DIGIT.search(low) is None:
+        return _SILENT  # most lines of most pages: no phrase, no code, no need to count letters
     for m in _CODE.finditer(low):
         kind = tab.kind_of_code(int(m.group(1)))
         if kind is not None:
@@ -231,13 +239,19 @@ def line_signal(blocks: Sequence[TextBlock], tab: PhraseTable | None = None) -> 
     """
     tab = tab or table()
     n = len(blocks)
-    for i, block in enumerate(blocks):
-        text = block.text
-        if len(text) > tab.limits.line_max or len(text) < 4:
-            continue
+    short = [i for i, b in enumerate(blocks) if 4 <= len(b.text) <= tab.limits.line_max]
+    # one automaton pass and one regex pass over all short lines find the few worth reading
+    joined = "\n".join(blocks[i].text for i in short).lower()
+    starts = list(itertools.accumulate((len(blocks[i].text) + 1 for i in short), initial=0))
+    marked = {bisect.bisect_right(starts, end) - 1 for end, (kind, _, _) in tab.automaton.iter(joined)
+              if kind == "not_found"}
+    marked |= {bisect.bisect_right(starts, m.start()) - 1 for m in _CODE.finditer(joined)}
+    for k in sorted(marked):
+        i = short[k]
+        block = blocks[i]
         if block.tag not in _HEADING_TAGS and (i >= n * 0.9 or _SCRIPT_SHOWN.search(block.hint)):
             continue
-        s = _signal(text, "line", tab.limits.line_cover, tab)
+        s = _signal(block.text, "line", tab.limits.line_cover, tab)
         if s is not None and s.kind == "not_found":
             return s
     return None
