@@ -236,10 +236,14 @@ def page_view(doc: Document, limits: Limits | None = None) -> PageView:
 
 
 def _headings(doc: Document, lines: Sequence[str], lim: Limits) -> tuple[str, ...]:
-    """h1/h2 among the first blocks (menus further down use headings too) and the first lines."""
-    top = doc.walk.blocks[: lim.max_headings * 5] if len(doc.text) <= lim.huge_chars else ()
+    """h1/h2 among the first blocks (menus further down use headings too) and the first lines that are
+    not links (a menu item named "Maintenance" is navigation, not the page speaking)."""
+    head_lines = signals.table().limits.head_lines
+    if len(doc.text) > lim.huge_chars or not doc.walk.blocks:
+        return tuple(lines[:head_lines])
+    top = doc.walk.blocks[: lim.max_headings * 5]
     found = [b.text for b in top if b.tag in ("h1", "h2")][: lim.max_headings]
-    found += [line for line in lines[:signals.table().limits.head_lines] if line not in found]
+    found += [b.text for b in top[:head_lines] if b.link_chars * 2 <= len(b.text) and b.text not in found]
     return tuple(found)
 
 
