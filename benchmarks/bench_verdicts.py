@@ -5,10 +5,12 @@ template split, see ``tests/verdict_support.split``) and ../shared/corpus/pages 
 ../shared/corpus/news and news2 must all stay ``ok``.
 Quality: confusion matrix, closure precision and recall, non-article pages taken as articles, articles
 taken as non-articles (``tests/verdict_support.score``; ``unsure`` rows are left out).
-Peer: a title-keyword classifier (a dead-page word in the title, in English or Chinese, means dead:
-what a pipeline without rules or signals does), scored the same way and timed the same way.
-Speed: single core, verdict alone on already parsed Documents (the pipeline shares one parse), and
-parse+verdict.
+Peers: a title-keyword classifier (a dead-page word in the title, in English or Chinese, means dead:
+what a pipeline without rules or signals does), scored and timed the same way; and trafilatura
+(``extract`` returning no text means "no article"), scored on article / no-article only.
+Speed: pages per CPU second of this process (``time.process_time``, so a machine shared with other jobs
+does not slow the figure down), verdict alone on already parsed Documents (the pipeline shares one
+parse), and parse+verdict.
 
 Run: make bench-verdicts   (or: uv run --frozen python -m benchmarks.bench_verdicts [rounds])
 """
@@ -45,6 +47,13 @@ def title_keywords(raw: RawPage, doc: Document | None) -> Verdict:
     return Verdict("ok")
 
 
+def trafilatura_article(raw: RawPage, doc: Document | None) -> Verdict:
+    """The article/no-article peer: trafilatura finds a text or not (it names no kind of dead page)."""
+    import trafilatura  # bench peer only
+
+    return Verdict("ok" if doc is not None and trafilatura.extract(doc.text) else "error")
+
+
 def table(rows: list[list[str]]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
@@ -72,7 +81,10 @@ def judge_all(cases: Sequence[Case], docs: Sequence[Document | None],
 def quality(sets: dict[str, list[Case]], docs: dict[str, list[Document | None]], verbose: bool) -> None:
     header = ["set", "pages", "closure P", "closure R", "non-articles taken as articles",
               "articles taken as non-articles", "exact"]
-    for method, fn in (("initiatives.verdict", judge), ("peer: title keywords", title_keywords)):
+    methods: tuple[tuple[str, Callable[[RawPage, Document | None], Verdict]], ...] = (
+        ("initiatives.verdict", judge), ("peer: title keywords", title_keywords),
+        ("peer: trafilatura.extract (article or not; closure columns meaningless)", trafilatura_article))
+    for method, fn in methods:
         rows = [header]
         for label, cases in sets.items():
             got = judge_all(cases, docs[label], fn)
@@ -90,18 +102,18 @@ def quality(sets: dict[str, list[Case]], docs: dict[str, list[Document | None]],
 
 
 def speed(cases: list[Case], docs: list[Document | None], rounds: int) -> None:
-    print("\nSpeed (single core, all labelled pages)")
+    print("\nSpeed (pages per CPU second, one core, all labelled pages)")
     out = [["method", "verdict alone pages/s", "parse+verdict pages/s"]]
     for label, fn in (("initiatives.verdict", judge), ("peer: title keywords", title_keywords)):
-        start = time.perf_counter()
+        start = time.process_time()
         for _ in range(rounds):
             for c, d in zip(cases, docs, strict=True):
                 fn(c.raw, d)
-        alone = len(cases) * rounds / (time.perf_counter() - start)
-        start = time.perf_counter()
+        alone = len(cases) * rounds / (time.process_time() - start)
+        start = time.process_time()
         for c in cases:
             fn(c.raw, parse(c.raw))
-        both = len(cases) / (time.perf_counter() - start)
+        both = len(cases) / (time.process_time() - start)
         out.append([label, f"{alone:,.0f}", f"{both:,.0f}"])
     print(table(out))
 

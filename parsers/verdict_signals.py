@@ -25,7 +25,9 @@ from parsers.records import VerdictName
 
 _PATH = Path(__file__).with_name("data") / "verdict_phrases.toml"
 #: kinds in the order they win when one text carries several ("Error 404 (Not Found)" is a not-found).
-KIND_ORDER: tuple[str, ...] = ("not_found", "blocked", "maintenance", "closed", "coming_soon", "error")
+KIND_ORDER: tuple[str, ...] = (
+    "not_found", "blocked", "expired", "parked", "maintenance", "closed", "coming_soon", "error"
+)
 _FILLER = "-"
 #: separators between a title's parts ("404 - 某某网", "Fehler 404 | Bank", "页面不存在_某网").
 _TITLE_SPLIT = re.compile(
@@ -62,6 +64,8 @@ class PhraseTable:
     limits: SignalLimits
     #: payload: (kind or "-" for filler, phrase length, needs word boundaries)
     automaton: ahocorasick.Automaton = field(repr=False)
+    #: the not-found phrases alone: the prefilter of line_signal
+    not_found_automaton: ahocorasick.Automaton = field(repr=False)
     languages: tuple[str, ...] = ()
 
     def kind_of_code(self, code: int) -> str | None:
@@ -144,12 +148,16 @@ def table() -> PhraseTable:
         low = str(word).lower()
         if low not in entries:
             entries[low] = (_FILLER, len(low), _latin(low[0]) or _latin(low[-1]))
+    not_found = ahocorasick.Automaton()
     for low, payload in entries.items():
         automaton.add_word(low, payload)
+        if payload[0] == "not_found":
+            not_found.add_word(low, payload)
     automaton.make_automaton()
+    not_found.make_automaton()
     paths = {k: re.compile(str(v)) for k, v in data.get("paths", {}).items()}
     limits = SignalLimits(**data.get("signal", {}))
-    return PhraseTable(verdict_of, codes, paths, limits, automaton, tuple(langs))
+    return PhraseTable(verdict_of, codes, paths, limits, automaton, not_found, tuple(langs))
 
 
 def read(text: str, tab: PhraseTable | None = None) -> Reading:
@@ -239,12 +247,11 @@ def line_signal(blocks: Sequence[TextBlock], tab: PhraseTable | None = None) -> 
     """
     tab = tab or table()
     n = len(blocks)
-    short = [i for i, b in enumerate(blocks) if 4 <= len(b.text) <= tab.limits.line_max]
+    short = [i for i, b in enumerate(blocks) if 3 <= len(b.text) <= tab.limits.line_max]
     # one automaton pass and one regex pass over all short lines find the few worth reading
     joined = "\n".join(blocks[i].text for i in short).lower()
     starts = list(itertools.accumulate((len(blocks[i].text) + 1 for i in short), initial=0))
-    marked = {bisect.bisect_right(starts, end) - 1 for end, (kind, _, _) in tab.automaton.iter(joined)
-              if kind == "not_found"}
+    marked = {bisect.bisect_right(starts, end) - 1 for end, _ in tab.not_found_automaton.iter(joined)}
     marked |= {bisect.bisect_right(starts, m.start()) - 1 for m in _CODE.finditer(joined)}
     for k in sorted(marked):
         i = short[k]
