@@ -15,11 +15,17 @@ from charset_normalizer import from_bytes
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_\-]+)""", re.IGNORECASE)
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([a-zA-Z0-9_\-]+)", re.IGNORECASE)
+#: UTF-32 LE first: its BOM begins with the UTF-16 LE BOM.
 _BOMS = (
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
+    (codecs.BOM_UTF8, "utf-8", "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le", "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32-be", "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16-le", "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16-be", "utf-16"),
 )
+#: wide encodings a page can be sent in without a BOM; told apart by where the NUL bytes sit.
+#: (codec, bytes per unit, offset of the ASCII byte in a unit whose other bytes are NUL).
+_WIDE = (("utf-32-le", 4, 0), ("utf-32-be", 4, 3), ("utf-16-le", 2, 0), ("utf-16-be", 2, 1))
 _SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb_2312-80": "gb18030",
               "iso-8859-1": "cp1252", "latin-1": "cp1252", "ascii": "utf-8", "us-ascii": "utf-8"}
 #: codecs under which every byte string decodes, so a clean decode proves nothing.
@@ -86,10 +92,12 @@ def declared_charset(body: bytes, content_type: str | None) -> tuple[str | None,
 
 
 def decode(body: bytes, content_type: str | None = None) -> Decoded:
-    for bom, enc in _BOMS:
+    for bom, enc, name in _BOMS:
         if body.startswith(bom):
-            name = enc.replace("-le", "").replace("-be", "")
             return Decoded(body[len(bom):].decode(enc, errors="replace"), name, "bom")
+    wide = wide_encoding(body)
+    if wide is not None:
+        return Decoded(body.decode(wide, errors="replace"), wide, "detected")
     declared, where = declared_charset(body, content_type)
     candidates: list[tuple[str, str]] = []
     if declared and declared not in _SINGLE_BYTE:
@@ -132,12 +140,34 @@ def looks_mojibake(text: str) -> bool:
     return latin > 0.3 * letters or len(_LATIN_RUN.findall(sample)) * 2 > latin * 0.5
 
 
+def wide_encoding(body: bytes) -> str | None:
+    """UTF-16 or UTF-32 without a BOM: ASCII markup leaves NUL bytes at fixed offsets of every unit.
+
+    Checked on the head only and only when NULs are common, so ordinary pages pay one ``count``.
+    """
+    head = body[:4096]
+    if head.count(0) < len(head) // 4:
+        return None
+    for enc, width, lead in _WIDE:
+        units = [head[i:i + width] for i in range(0, len(head) - width + 1, width)]
+        ascii_units = sum(1 for u in units if 0 < u[lead] < 128 and u.count(0) == width - 1)
+        if units and ascii_units >= 0.6 * len(units):
+            return enc
+    return None
+
+
 def looks_binary(body: bytes) -> bool:
-    """NUL bytes or a large share of control bytes in the head mean this is not a text page."""
+    """NUL bytes or a large share of control bytes in the head mean this is not a text page.
+
+    UTF-16 and UTF-32 pages are full of NULs but are text: a BOM, or NULs where wide ASCII puts them,
+    says so.
+    """
     head = body[:4096]
     if not head:
         return False
-    if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if head.startswith(tuple(bom for bom, _, _ in _BOMS)) or wide_encoding(head) is not None:
+        return False
+    if b"\x00" in head:
         return True
     controls = sum(1 for b in head if b < 9 or 13 < b < 32)
     return controls / len(head) > 0.1

@@ -50,6 +50,24 @@ MAX_CHARS = 3_000_000
 MAX_DEPTH = 400
 #: a guard on pathological pages: text past this many blocks is not walked.
 MAX_BLOCKS = 20_000
+#: pages with more tags than this are scanned for nesting before the parse: lexbor's tree builder checks
+#: the open-element stack on each block tag, so 100,000 nested <div>s cost minutes (quadratic). Fewer tags
+#: cannot nest deep enough to matter, and the scan costs less than the parse of such a page.
+NESTING_SCAN_TAGS = 10_000
+#: opening tags nested deeper than this are dropped before parsing (their text stays); below MAX_DEPTH
+#: so the walk still reaches that text.
+MAX_NESTING = 350
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*)[^>]*>")
+_RAW_TEXT_END = {"script": re.compile(r"</script\s*>", re.IGNORECASE),
+                 "style": re.compile(r"</style\s*>", re.IGNORECASE)}
+#: void elements never nest; implicitly closed ones (a second <p> ends the first) do not deepen the tree.
+_FLAT_TAGS = _words(
+    "area base br col embed hr img input link meta param source track wbr p li dt dd tr td th option "
+    "optgroup thead tbody tfoot colgroup rb rt rp"
+)
+#: browsers run scripts, so they read <noscript> as raw text; parsed as markup, an unclosed <iframe/> in it
+#: swallows the rest of the page into invisible text.
+_NOSCRIPT = re.compile(r"<noscript\b[^>]*>.*?</noscript\s*>", re.IGNORECASE | re.DOTALL)
 
 
 def clean_space(text: str) -> str:
@@ -111,6 +129,8 @@ class Document:
     tree: LexborHTMLParser | None = None
     content_type: str | None = None
     final_url: str | None = None
+    #: opening tags dropped because they nested deeper than MAX_NESTING (0 on ordinary pages).
+    flattened: int = 0
     _lines: list[str] | None = field(default=None, repr=False)
 
     @classmethod
@@ -131,8 +151,10 @@ class Document:
         is_html = is_markup(text, content_type)
         if len(text) > MAX_CHARS:
             text = text[:MAX_CHARS]
-        tree = LexborHTMLParser(text) if is_html else None
-        return cls(target, text, encoding, is_html, tree, content_type, final_url)
+        if not is_html:
+            return cls(target, text, encoding, is_html, None, content_type, final_url)
+        markup, flattened = parse_ready(text)
+        return cls(target, text, encoding, is_html, LexborHTMLParser(markup), content_type, final_url, flattened)
 
     @cached_property
     def title(self) -> str:
@@ -178,6 +200,57 @@ class Document:
     @cached_property
     def visible_text(self) -> str:
         return "\n".join(self.lines)
+
+
+def parse_ready(text: str) -> tuple[str, int]:
+    """The markup as handed to the parser: <noscript> emptied, nesting bounded; and the tags dropped."""
+    if "<noscript" in text or "<NOSCRIPT" in text:
+        text = _NOSCRIPT.sub("<noscript></noscript>", text)
+    if text.count("<") <= NESTING_SCAN_TAGS:
+        return text, 0
+    return bound_nesting(text, MAX_NESTING)
+
+
+def bound_nesting(text: str, limit: int) -> tuple[str, int]:
+    """Drop opening tags (and as many closing ones) beyond ``limit`` levels; one linear pass.
+
+    Script and style bodies are skipped whole, so ``a<b`` in code is not a tag.
+    """
+    depth = excess = dropped = 0
+    parts: list[str] = []
+    last = pos = 0
+    while True:
+        m = _TAG.search(text, pos)
+        if m is None:
+            break
+        pos = m.end()
+        name = m.group(2).lower()
+        if name in _FLAT_TAGS or m.group(0).endswith("/>"):
+            continue
+        if m.group(1):
+            if excess:
+                excess -= 1
+                parts.append(text[last:m.start()])
+                last = m.end()
+            elif depth:
+                depth -= 1
+            continue
+        end = _RAW_TEXT_END.get(name)
+        if end is not None:
+            close = end.search(text, pos)
+            pos = close.end() if close is not None else len(text)
+            continue
+        if depth >= limit:
+            excess += 1
+            dropped += 1
+            parts.append(text[last:m.start()])
+            last = m.end()
+        else:
+            depth += 1
+    if not dropped:
+        return text, 0
+    parts.append(text[last:])
+    return "".join(parts), dropped
 
 
 def is_markup(text: str, content_type: str | None) -> bool:

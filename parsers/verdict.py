@@ -9,6 +9,11 @@ Layering, from most to least trusted:
   * strong template rules: decide alone, except when the template is a banner at the top or bottom of a
     page that still carries a real article (``ok_with_notice``; the banner lines go to
     ``Verdict.notice_blocks``);
+  * loader rules (script, iframe and refresh loaders of challenge, parking and ICP hosts): decide only on
+    a page with next to no visible text, since real pages load the same CDNs' scripts;
+  * template-free signals (``verdict_signals``): a title, heading or short line that is mostly a
+    not-found / forbidden / error / maintenance phrase in one of many languages or a status code, and a
+    refresh to an error path;
   * weak phrases: decide only on a thin page, by summed weight; on a real article only a multi-phrase
     banner at the head or tail counts, and then only as a notice;
   * a sibling probe from the flow: a host that answers a random path with the same page is a catch-all.
@@ -18,13 +23,14 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from urllib.parse import urlsplit
 
 import ahocorasick
 
+from parsers import verdict_signals as signals
 from parsers.datafiles import load_toml
 from parsers.document import Document
 from parsers.records import GOOD_VERDICTS, Evidence, Probe, RawPage, Verdict, VerdictName
@@ -32,12 +38,13 @@ from parsers.records import GOOD_VERDICTS, Evidence, Probe, RawPage, Verdict, Ve
 _TEXT_WHERE = frozenset({"title", "head", "tail", "body"})
 _WHERE = _TEXT_WHERE | {"script_src", "markup", "final_url"}
 _RULE_VERDICTS = frozenset(
-    {"expired", "parked", "suspended", "default_page", "not_found", "blocked", "notice"}
+    {"expired", "parked", "suspended", "default_page", "not_found", "blocked", "error", "notice"}
 )
+_STRENGTHS = frozenset({"strong", "loader", "weak", "adjunct"})
 #: when templates of several kinds fire together, the most specific cause of death wins
 #: (an expired domain is usually also parked by its registrar).
 _PRECEDENCE: tuple[VerdictName, ...] = (
-    "expired", "suspended", "parked", "default_page", "not_found", "blocked"
+    "expired", "suspended", "parked", "default_page", "not_found", "blocked", "error"
 )
 #: punctuation stripped before whole-line matching, so "It works!" and "【网站已关闭】" are whole lines.
 _LINE_STRIP = " \t!！.。,，:：;；-—_|·•*#>【】[]()（）<《》\"'“”‘’?？~"
@@ -76,6 +83,10 @@ class Limits:
     markup_tail: int = 16384
     max_scripts: int = 200
     notice_line_max: int = 80
+    loader_main: int = 120
+    loader_text: int = 400
+    page_template_main: int = 1500
+    max_headings: int = 8
 
 
 @dataclass(frozen=True)
@@ -85,7 +96,9 @@ class Catalogue:
     status: dict[int, VerdictName]
     #: one automaton over the anchors of every visible-text rule; payload is the tuple of rule indexes.
     text_automaton: ahocorasick.Automaton = field(repr=False)
-    other_rules: dict[str, tuple[int, ...]] = field(repr=False)
+    #: per (place, loaders included), one automaton over the anchors of that place's rules (same payload):
+    #: loader rules only matter on a bare page, so other pages never pay for their frequent anchors.
+    other_automata: dict[tuple[str, bool], ahocorasick.Automaton] = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +119,7 @@ def _parse_rule(raw: dict[str, object]) -> Rule:
     strength = str(raw["strength"])
     where_raw = raw.get("where", ["body"])
     where = frozenset(str(w) for w in where_raw) if isinstance(where_raw, list) else frozenset()
-    if verdict not in _RULE_VERDICTS or strength not in {"strong", "weak", "adjunct"} or not where <= _WHERE:
+    if verdict not in _RULE_VERDICTS or strength not in _STRENGTHS or not where <= _WHERE:
         raise ValueError(f"verdict rule {rid}: bad verdict, strength or where")
     pattern = str(raw["pattern"])
     is_regex = bool(raw.get("regex", False))
@@ -144,7 +157,20 @@ def catalogue() -> Catalogue:
     for anchor, idx in by_anchor.items():
         automaton.add_word(anchor, tuple(idx))
     automaton.make_automaton()
-    return Catalogue(rules, limits, status, automaton, {k: tuple(v) for k, v in other.items()})
+    other_automata: dict[tuple[str, bool], ahocorasick.Automaton] = {}
+    for where, idx in other.items():
+        for with_loaders in (False, True):
+            anchors: dict[str, list[int]] = {}
+            for i in idx:
+                if with_loaders or rules[i].strength != "loader":
+                    for anchor in rules[i].anchors:
+                        anchors.setdefault(anchor, []).append(i)
+            ac = other_automata[(where, with_loaders)] = ahocorasick.Automaton()
+            for anchor, members in anchors.items():
+                ac.add_word(anchor, tuple(members))
+            if anchors:
+                ac.make_automaton()
+    return Catalogue(rules, limits, status, automaton, other_automata)
 
 
 # ───────────────────────────── page view ─────────────────────────────
@@ -158,6 +184,8 @@ class PageView:
     lines: Sequence[str]
     text_length: int
     main_length: int
+    #: h1/h2 text near the top and the first lines: where a page names itself after its title.
+    headings: tuple[str, ...] = ()
 
 
 def main_length(lines: Sequence[str], paragraph_min: int, skip: Iterable[int] = ()) -> int:
@@ -200,7 +228,20 @@ def page_view(doc: Document, limits: Limits | None = None) -> PageView:
         title = doc.title
     except Exception:  # a tree too broken to query still has lines to judge
         title = ""
-    return PageView(title[:500], lines, text_length, main_length(lines, lim.paragraph_min))
+    return PageView(title[:500], lines, text_length, main_length(lines, lim.paragraph_min),
+                    _headings(doc, lines, lim))
+
+
+def _headings(doc: Document, lines: Sequence[str], lim: Limits) -> tuple[str, ...]:
+    """h1/h2 among the first blocks (menus further down use headings too) and the first lines that are
+    not links (a menu item named "Maintenance" is navigation, not the page speaking)."""
+    head_lines = signals.table().limits.head_lines
+    if len(doc.text) > lim.huge_chars or not doc.walk.blocks:
+        return tuple(lines[:head_lines])
+    top = doc.walk.blocks[: lim.max_headings * 5]
+    found = [b.text for b in top if b.tag in ("h1", "h2")][: lim.max_headings]
+    found += [b.text for b in top[:head_lines] if b.link_chars * 2 <= len(b.text) and b.text not in found]
+    return tuple(found)
 
 
 # ───────────────────────────── matching ─────────────────────────────
@@ -268,17 +309,17 @@ def _original_span(original: str, lowered: str, found: str) -> str:
     return found
 
 
-def _scan(cat: Catalogue, where: str, values: Iterable[str]) -> list[Hit]:
+def _scan(cat: Catalogue, where: str, values: Iterable[str], loaders: bool = True) -> list[Hit]:
     hits: list[Hit] = []
-    rule_ids = cat.other_rules.get(where, ())
-    if not rule_ids:
+    automaton = cat.other_automata[(where, loaders)]
+    if automaton.kind != ahocorasick.AHOCORASICK:
         return hits
     for value in values:
         low = value.lower()
-        for r in rule_ids:
+        # one Aho-Corasick pass finds the rules whose anchors occur; only those run their regex
+        candidates = sorted({r for _, idx in automaton.iter(low) for r in idx})
+        for r in candidates:
             rule = cat.rules[r]
-            if not any(a in low for a in rule.anchors):
-                continue
             found = _verify(rule, low)
             if found is not None:
                 hits.append(Hit(rule, where, value if where != "markup" else found))
@@ -293,8 +334,9 @@ def _final_url(raw: RawPage, doc: Document | None) -> str | None:
     return doc.final_url if doc is not None else None
 
 
-def markup_hits(raw: RawPage, doc: Document, cat: Catalogue | None = None) -> list[Hit]:
-    """Rules on script sources, raw markup slices and the final URL (places a reader never sees)."""
+def markup_hits(raw: RawPage, doc: Document, cat: Catalogue | None = None, loaders: bool = True) -> list[Hit]:
+    """Rules on script sources, raw markup slices and the final URL (places a reader never sees);
+    ``loaders=False`` skips the rules that only count on a bare page."""
     cat = cat or catalogue()
     lim = cat.limits
     hits: list[Hit] = []
@@ -307,16 +349,16 @@ def markup_hits(raw: RawPage, doc: Document, cat: Catalogue | None = None) -> li
                     srcs.append(src)
         except Exception:  # selectolax on broken trees: no scripts is the honest answer
             srcs = []
-        hits += _scan(cat, "script_src", srcs)
+        hits += _scan(cat, "script_src", srcs, loaders)
         text = doc.text
         if len(text) > lim.markup_head + lim.markup_tail:
             slices = [text[: lim.markup_head], text[-lim.markup_tail:]]
         else:
             slices = [text]
-        hits += _scan(cat, "markup", slices)
+        hits += _scan(cat, "markup", slices, loaders)
     url = _final_url(raw, doc)
     if url:
-        hits += _scan(cat, "final_url", [url])
+        hits += _scan(cat, "final_url", [url], loaders)
     return hits
 
 
@@ -364,21 +406,37 @@ def _dedupe(evidence: Iterable[Evidence]) -> tuple[Evidence, ...]:
     return tuple(seen.values())
 
 
-def _content_verdict(view: PageView, hits: list[Hit], lim: Limits) -> Verdict:
+def bare(view: PageView, lim: Limits) -> bool:
+    """Next to no visible text: what a script, iframe or refresh loader shows before it moves on."""
+    return view.main_length < lim.loader_main and view.text_length < lim.loader_text
+
+
+#: template kinds about one page (not a hosting notice that may sit as a banner over a real article).
+_PAGE_TEMPLATE_KINDS = frozenset({"not_found", "blocked", "error", "default_page"})
+
+
+def _content_verdict(view: PageView, hits: list[Hit], lim: Limits,
+                     heard: Callable[[], Verdict | None] = lambda: None) -> Verdict:
+    """Templates first; then what the page says of itself (``heard``, asked only when no template
+    decided); then loaders on a bare page; then weak phrases."""
     lines = view.lines
     n = len(lines)
     size = (view.text_length, view.main_length)
     strong = [h for h in hits if h.rule.strength == "strong"]
     # A weak phrase inside a long paragraph is prose (合同到期, 手续费), not a notice.
     weak = [h for h in hits if h.rule.strength == "weak" and _short(h, lines, lim)]
-    decisive = [h for h in strong if h.line < 0]
     line_hits: dict[int, list[Hit]] = {}
     for h in hits:
         if h.line >= 0:
             line_hits.setdefault(h.line, []).append(h)
+    # An error, refusal or not-found template at the top of the page, or on a page with no article-length
+    # text, is the page itself; a hosting notice elsewhere may be a banner over a real article.
+    page_level = [h for h in strong if h.rule.verdict in _PAGE_TEMPLATE_KINDS
+                  and (h.line < lim.head_lines or view.main_length < lim.page_template_main)]
+    decisive = [h for h in strong if h.line < 0] or page_level
 
     if decisive:
-        return Verdict(_best(strong), _dedupe(h.evidence() for h in strong), *size)
+        return _refined(Verdict(_best(strong), _dedupe(h.evidence() for h in strong), *size), heard)
 
     body_strong = [h for h in strong if h.line >= 0]
     if body_strong:
@@ -392,6 +450,12 @@ def _content_verdict(view: PageView, hits: list[Hit], lim: Limits) -> Verdict:
             return _with_notice(lines, cluster, line_hits, residual, view)
         return Verdict(_best(strong), _dedupe(h.evidence() for h in strong + weak), *size)
 
+    said = heard()
+    if said is not None:
+        return said
+    loaders = [h for h in hits if h.rule.strength == "loader"] if bare(view, lim) else []
+    if loaders:
+        return Verdict(_best(loaders), _dedupe(h.evidence() for h in loaders), *size)
     if weak:
         thin = view.main_length < lim.thin_main and view.text_length < lim.thin_text
         total = sum(h.rule.weight for h in weak)
@@ -405,6 +469,19 @@ def _content_verdict(view: PageView, hits: list[Hit], lim: Limits) -> Verdict:
         suspect = tuple(h.evidence() for h in weak if h.rule.verdict == "not_found")
         return Verdict("ok", _dedupe(suspect), *size)
     return Verdict("ok", (), *size)
+
+
+def _refined(verdict: Verdict, heard: Callable[[], Verdict | None]) -> Verdict:
+    """A generic error template (an ASP.NET yellow page, a framework's exception page) on a page whose
+    title or heading says more precisely what happened (404, 403) takes the page's word for the kind."""
+    if verdict.name != "error":
+        return verdict
+    said = heard()
+    if said is None or said.name not in ("not_found", "blocked"):
+        return verdict
+    if not any(e.where == "title" or e.rule.endswith(".by_code") for e in said.evidence):
+        return verdict  # "the page you are looking for is unavailable" in an error page's text is no 404
+    return Verdict(said.name, (*said.evidence, *verdict.evidence), verdict.text_length, verdict.main_length)
 
 
 def _weak_banner(weak: list[Hit], line_hits: dict[int, list[Hit]], lines: Sequence[str],
@@ -468,10 +545,11 @@ def _judge(raw: RawPage, doc: Document | None) -> Verdict:
         return Verdict("error", (Evidence("body.empty", "0 bytes", "markup"), *said))
 
     view = page_view(doc, cat.limits)
-    hits = text_hits(view, cat) + markup_hits(raw, doc, cat)
+    hits = text_hits(view, cat) + markup_hits(raw, doc, cat, loaders=bare(view, cat.limits))
     status = raw.status
     if status is not None and not 200 <= status < 400:
-        strong = [h for h in hits if h.rule.strength == "strong" and h.rule.verdict != "not_found"]
+        strong = [h for h in hits if h.rule.verdict != "not_found" and (
+            h.rule.strength == "strong" or (h.rule.strength == "loader" and bare(view, cat.limits)))]
         status_ev = Evidence(f"http.{status}", str(status), "status")
         if strong:  # a template names the cause more precisely than the status (403 cPanel suspended)
             return Verdict(_best(strong), (status_ev, *_dedupe(h.evidence() for h in strong)),
@@ -479,12 +557,71 @@ def _judge(raw: RawPage, doc: Document | None) -> Verdict:
         name: VerdictName = cat.status.get(status, "error")
         return Verdict(name, (status_ev,), view.text_length, view.main_length)
 
-    verdict = _content_verdict(view, hits, cat.limits)
+    verdict = _content_verdict(view, hits, cat.limits, lambda: signal_verdict(view, doc, raw))
     if verdict.name == "ok" and view.text_length == 0:
         scripts = doc.tree is not None and doc.tree.css_first("script") is not None
         rule = "page.script_only" if scripts else "page.no_text"
         return Verdict("error", (Evidence(rule, view.title[:200], "markup"),), 0, 0)
     return verdict
+
+
+def signal_verdict(view: PageView, doc: Document, raw: RawPage) -> Verdict | None:
+    """What the page says it is when no template knows it: title, headings, short lines, refresh target.
+
+    A rich page (long main content) is heard only through its title; a page's own words about the whole
+    site (maintenance, closed, coming soon) only count on a thin page, since news lists say 系统维护 too.
+    """
+    tab = signals.table()
+    lim = tab.limits
+    rich = view.main_length >= lim.rich_main
+    thin = view.main_length < lim.thin_main and view.text_length < lim.thin_text
+    found = [signals.title_signal(view.title, tab)]
+    if not rich:
+        found.append(signals.heading_signal(view.headings, tab))
+    if thin and view.main_length < lim.presence_main and view.text_length < lim.presence_text:
+        found.append(signals.presence_signal(doc.walk.blocks, tab))
+    heard = [s for s in found if s is not None and (thin or s.kind in _PAGE_KINDS)]
+    best = signals.best(heard)
+    if best is None and view.main_length < lim.line_signal_main and len(doc.text) <= cat_limits().huge_chars:
+        best = signals.line_signal(doc.walk.blocks[: cat_limits().max_lines], tab)
+    if best is None and thin:
+        target = refresh_target(doc)
+        if target:
+            best = signals.path_signal(target, "refresh", tab)
+    if best is None and not rich:
+        landed = _final_url(raw, None)
+        if landed and landed != raw.url and not is_home(landed):
+            # redirected to /404.html or /error/: the site's way of saying so while answering 200
+            best = signals.path_signal(landed, "redirect", tab)
+    if best is None:
+        return None
+    rule = f"signal.{best.where}.{best.kind}" + (".by_code" if best.by_code else "")
+    ev = Evidence(rule, best.text, best.where)
+    return Verdict(best.verdict, (ev,), view.text_length, view.main_length)
+
+
+def cat_limits() -> Limits:
+    return catalogue().limits
+
+
+#: signal kinds about one page, heard on rich pages too; the others speak for the whole site.
+_PAGE_KINDS = frozenset({"not_found", "blocked", "error"})
+_REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\";\s>]+)", re.IGNORECASE)
+
+
+def refresh_target(doc: Document) -> str | None:
+    """The URL a <meta http-equiv=refresh> sends the reader to, if any."""
+    if doc.tree is None:
+        return None
+    try:
+        for node in doc.tree.css("meta[http-equiv]")[:10]:
+            if (node.attributes.get("http-equiv") or "").strip().lower() == "refresh":
+                m = _REFRESH_URL.search(node.attributes.get("content") or "")
+                if m:
+                    return m.group(1)
+    except Exception:  # selectolax on broken trees: no refresh is the honest answer
+        return None
+    return None
 
 
 def judge(raw: RawPage, doc: Document | None, probe: Probe | None = None) -> Verdict:

@@ -65,3 +65,27 @@ def test_truncated_multibyte_tail_is_tolerated() -> None:
 def test_binary() -> None:
     assert looks_binary(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     assert not looks_binary(TEXT.encode("utf-8"))
+
+
+WIDE_PAGE = "<html><head><title>页面不存在</title></head><body><p>The page is gone. 页面已删除。</p></body></html>"
+
+
+def test_utf16_and_utf32_with_a_bom_are_text() -> None:
+    for codec, bom in (("utf-16-le", codecs.BOM_UTF16_LE), ("utf-16-be", codecs.BOM_UTF16_BE),
+                       ("utf-32-le", codecs.BOM_UTF32_LE), ("utf-32-be", codecs.BOM_UTF32_BE)):
+        body = bom + WIDE_PAGE.encode(codec)
+        assert not looks_binary(body), codec
+        got = decode(body)
+        assert got.method == "bom" and got.text == WIDE_PAGE, codec
+
+
+def test_utf16_and_utf32_without_a_bom_are_recognised_by_their_nuls() -> None:
+    for codec in ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"):
+        body = WIDE_PAGE.encode(codec)
+        assert not looks_binary(body), codec
+        got = decode(body)
+        assert (got.encoding, got.text) == (codec, WIDE_PAGE)
+
+
+def test_nul_bytes_that_are_not_wide_text_stay_binary() -> None:
+    assert looks_binary(b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00!\xf9\x04" * 20)

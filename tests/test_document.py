@@ -59,3 +59,30 @@ def test_walk_stops_at_the_block_limit_for_line_breaks_and_blocks() -> None:
                  "<body>" + "<p>段</p>" * (MAX_BLOCKS + 500) + "</body>"):
         doc = Document.from_text("http://example.com/", html, content_type="text/html")
         assert len(doc.walk.blocks) == MAX_BLOCKS
+
+
+def test_nesting_beyond_the_bound_is_flattened_before_the_parse_and_its_text_kept() -> None:
+    from parsers.document import MAX_NESTING, NESTING_SCAN_TAGS
+
+    depth = NESTING_SCAN_TAGS * 10
+    html = "<html><body>" + "<div>" * depth + "最深处的文字" + "</div>" * depth + "</body></html>"
+    doc = Document.from_text("http://example.cn/", html)
+    # every opening tag past the bound is dropped, so the parser never sees the deep tree
+    assert doc.flattened == depth + 2 - MAX_NESTING  # html and body count too
+    assert doc.lines == ["最深处的文字"]
+
+
+def test_nesting_scan_ignores_code_and_implicitly_closed_tags() -> None:
+    from parsers.document import NESTING_SCAN_TAGS, bound_nesting
+
+    script = "<script>" + "if (a<b) { x = a<c; }" * 20 + "</script>"
+    rows = "<table>" + "<tr><td>格" * NESTING_SCAN_TAGS + "</table>"
+    html = "<html><body>" + script + rows + "<p>段落" * 500 + "</body></html>"
+    assert bound_nesting(html, 50) == (html, 0)
+    assert Document.from_text("http://example.cn/", html).flattened == 0
+
+
+def test_noscript_is_raw_text_as_in_a_browser_that_runs_scripts() -> None:
+    html = ("<html><head><noscript><iframe src='//tags.example/ns.html' /></noscript></head>"
+            "<body><p>正文第一段</p></body></html>")
+    assert Document.from_text("http://example.cn/", html).lines == ["正文第一段"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 from collections import Counter
 from pathlib import Path
@@ -12,6 +13,7 @@ from parsers.decode import looks_binary
 from parsers.document import Document
 from parsers.records import CLOSURE_VERDICTS, GOOD_VERDICTS, VERDICTS, Probe, RawPage, Verdict
 from parsers.verdict import catalogue, judge, needs_probe
+from tests.verdict_support import ONE_OFF_SLUGS, Score, load_labelled, load_news, parse, score, split
 
 FIXTURES = Path(__file__).parent / "fixtures" / "verdict"
 TEMPLATE_KINDS = ("expired", "parked", "suspended", "default_page")
@@ -224,14 +226,23 @@ def test_closure_page_is_not_flipped_by_probe() -> None:
     assert judge(raw, doc, Probe("http://example.com/zz", 200, 1.0)).name == "suspended"
 
 
-def test_soft404_title_on_a_rich_page_asks_for_a_probe() -> None:
+def test_not_found_words_inside_a_rich_page_title_ask_for_a_probe() -> None:
     para = "<p>" + "这里是很多很多的导航和推荐内容，帮助读者找到他们想看的新闻报道与专题。" * 3 + "</p>"
-    body = f"<html><head><title>404 - 某新闻网</title></head><body>{para * 12}</body></html>".encode()
-    raw = _raw("http://example.com/a/1.html", body)
+    body = f"<html><head><title>网页不存在的几种原因 - 某新闻网</title></head><body>{para * 12}</body></html>"
+    raw = _raw("http://example.com/a/1.html", body.encode())
     doc = Document.from_raw(raw)
     v = judge(raw, doc)
     assert v.name == "ok"
     assert needs_probe(raw, doc, v)
+
+
+def test_a_title_part_that_is_only_a_status_code_is_a_soft_404_even_on_a_rich_page() -> None:
+    para = "<p>" + "这里是很多很多的导航和推荐内容，帮助读者找到他们想看的新闻报道与专题。" * 3 + "</p>"
+    body = f"<html><head><title>404 - 某新闻网</title></head><body>{para * 12}</body></html>".encode()
+    raw = _raw("http://example.com/a/1.html", body)
+    v = judge(raw, Document.from_raw(raw))
+    assert v.name == "not_found"
+    assert [(e.rule, e.match, e.where) for e in v.evidence] == [("signal.title.not_found.by_code", "404", "title")]
 
 
 def test_long_article_does_not_need_probe() -> None:
@@ -248,7 +259,7 @@ def test_catalogue_is_data_with_unique_ids_and_known_kinds() -> None:
     cat = catalogue()
     ids = [r.id for r in cat.rules]
     assert len(ids) == len(set(ids)) and len(ids) >= 40
-    assert {r.strength for r in cat.rules} == {"strong", "weak", "adjunct"}
+    assert {r.strength for r in cat.rules} == {"strong", "loader", "weak", "adjunct"}
     assert all(r.anchors for r in cat.rules)
     assert cat.status[404] == "not_found" and cat.status[509] == "suspended"
     assert catalogue() is cat  # compiled once
@@ -260,3 +271,195 @@ def test_prose_next_to_a_notice_stays_in_the_article() -> None:
     v = judge(RawPage(url="http://example.com/a/1.html", body=text.encode()), Document.from_text("t", text))
     assert v.name == "ok_with_notice"
     assert v.notice_blocks == ("网站已关闭", "您的网站已到期,请及时续费", "联系电话:400-606-1198")
+
+
+# ───────────────────────────── template families: our own fixture pages ─────────────────────────────
+
+FAMILIES = FIXTURES / "families"
+FAMILY_ROWS = _labelled(FAMILIES / "families.tsv")
+
+
+@pytest.mark.parametrize("row", FAMILY_ROWS, ids=[r["file"] for r in FAMILY_ROWS])
+def test_family_fixture_gets_its_verdict_from_its_rule(row: dict[str, str]) -> None:
+    v, _ = _judge(_raw(f"http://example.com/news/{row['file']}", (FAMILIES / row["file"]).read_bytes(),
+                       final_url=row["final_url"] or None))
+    assert v.name == row["verdict"], v
+    assert row["rule"] in {e.rule for e in v.evidence}, v
+
+
+def test_every_deciding_rule_is_shown_by_a_page(shared_dir: Path) -> None:
+    """No rule without a page that needs it: each strong or loader rule decides or backs a verdict on one
+    of our fixtures or on a page of the labelled dev sets."""
+    fired: set[str] = {r["rule"] for r in FAMILY_ROWS}
+    for row in FIXTURE_ROWS:
+        raw = _raw(f"http://example.com/news/{row['file']}", (FIXTURES / row["file"]).read_bytes(),
+                   int(row["status"]), row["content_type"], row["final_url"] or None)
+        fired |= {e.rule for e in _judge(raw)[0].evidence}
+    for case in load_labelled(shared_dir / "corpus" / "pages") + load_labelled(shared_dir / "corpus" / "wild"):
+        fired |= {e.rule for e in judge(case.raw, parse(case.raw)).evidence}
+    deciding = {r.id for r in catalogue().rules if r.strength in ("strong", "loader")}
+    assert deciding - fired == set()
+
+
+# ───────────────────────────── signals: what a page says of itself, in many languages ─────────────────────────────
+
+#: (language, title, verdict) written for these tests: a dead page's title in its own language.
+TITLES = [
+    ("zh", "页面不存在 - 某某资讯网", "not_found"), ("zh", "403 禁止访问", "blocked"),
+    ("zh", "服务器内部错误", "error"), ("zh", "系统维护中，请稍后访问", "suspended"),
+    ("en", "Page Not Found | Example Times", "not_found"), ("en", "Access Denied", "blocked"),
+    ("en", "502 Bad Gateway", "error"), ("en", "Down for maintenance", "suspended"),
+    ("en", "Coming Soon", "default_page"),
+    ("ja", "お探しのページが見つかりません｜サンプル商事", "not_found"), ("ja", "メンテナンス中", "suspended"),
+    ("ko", "페이지를 찾을 수 없습니다", "not_found"), ("ko", "서비스 점검 중", "suspended"),
+    ("ru", "Страница не найдена — Пример", "not_found"), ("ru", "Доступ запрещён", "blocked"),
+    ("es", "Página no encontrada", "not_found"), ("es", "Sitio en mantenimiento", "suspended"),
+    ("pt", "Página não encontrada - Exemplo", "not_found"), ("pt", "Acesso negado", "blocked"),
+    ("fr", "Erreur 404 : page introuvable", "not_found"), ("fr", "Site en maintenance", "suspended"),
+    ("de", "Seite nicht gefunden", "not_found"), ("de", "Zugriff verweigert", "blocked"),
+    ("de", "Wartungsarbeiten", "suspended"),
+    ("it", "Pagina non trovata", "not_found"), ("it", "Errore interno del server", "error"),
+    ("ar", "الصفحة غير موجودة", "not_found"), ("ar", "الموقع تحت الصيانة", "suspended"),
+    ("fa", "صفحه مورد نظر یافت نشد", "not_found"), ("fa", "خطای سرور", "error"),
+    ("tr", "Sayfa bulunamadı", "not_found"), ("pl", "Strona nie istnieje", "not_found"),
+    ("en", "This domain is for sale", "parked"), ("zh", "此域名正在出售", "parked"),
+    ("de", "Diese Domain steht zum Verkauf", "parked"), ("zh", "网站已到期", "expired"),
+    ("es", "El dominio ha expirado", "expired"),
+]
+
+
+def _titled_page(title: str, body: str = "<p>—</p>") -> RawPage:
+    html = f"<html><head><meta charset='utf-8'><title>{title}</title></head><body>{body}</body></html>"
+    return _raw("http://example.com/a/7.html", html.encode("utf-8"))
+
+
+@pytest.mark.parametrize(("lang", "title", "verdict"), TITLES, ids=[f"{t[0]}-{t[2]}-{i}" for i, t in enumerate(TITLES)])
+def test_a_dead_page_names_itself_in_its_title(lang: str, title: str, verdict: str) -> None:
+    v, _ = _judge(_titled_page(title))
+    assert v.name == verdict, (lang, v)
+    assert v.evidence[0].where == "title", v
+
+
+def test_the_phrase_table_covers_the_required_languages_with_sources() -> None:
+    from parsers.verdict_signals import table
+
+    assert {"zh", "en", "ja", "ko", "ru", "es", "pt", "fr", "de", "it", "ar", "fa"} <= set(table().languages)
+    assert {lang for lang, _, _ in TITLES} >= {"zh", "en", "ja", "ko", "ru", "es", "pt", "fr", "de", "it", "ar", "fa"}
+
+
+@pytest.mark.parametrize("title", [
+    "Server error hits the national bank for a second day",  # a headline that mentions an error
+    "404 ways to cook rice - Food blog", "维护公告：本周日凌晨系统升级的通知 - 某银行", "Peugeot 404 for sale",
+    "标致404车型回顾 - 汽车频道", "The Lost Page: a novel",
+])
+def test_titles_that_only_mention_dead_words_stay_ok(title: str) -> None:
+    para = "<p>" + "Readers find the regular news, features and listings of the site here every day. " * 4 + "</p>"
+    v, _ = _judge(_titled_page(title, para * 8))
+    assert v.name == "ok", v
+
+
+def test_a_not_found_heading_behind_a_normal_title_is_a_soft_404() -> None:
+    nav = "".join(f"<li><a href='/c/{i}'>栏目{i}</a></li>" for i in range(40))
+    body = f"<ul>{nav}</ul><h1>抱歉，您访问的页面不存在</h1><p>请检查网址，或返回首页继续浏览。</p><ul>{nav}</ul>"
+    v, _ = _judge(_titled_page("某某资讯网 - 首页", body))
+    assert v.name == "not_found"
+    assert v.evidence[0].rule == "signal.line.not_found" and "页面不存在" in v.evidence[0].match
+
+
+def test_an_error_overlay_kept_in_every_page_is_not_a_soft_404() -> None:
+    para = "<p>" + "中国航发某厂深入推进质量提升工作，各车间对照标准逐项整改，取得了阶段性成效。" * 3 + "</p>"
+    overlay = "<div class='loader-error'><div class='loader-error__title'>页面未找到</div></div>"
+    v, _ = _judge(_titled_page("质量提升推进会召开 - 某某网", para * 4 + overlay))
+    assert v.name == "ok", v
+
+
+def test_a_short_message_page_speaks_through_a_phrase_anywhere() -> None:
+    message = "<p>example.com is currently undergoing maintenance, back within the hour.</p>"
+    v, _ = _judge(_titled_page("Example Shop", message))
+    assert (v.name, v.evidence[0].rule) == ("suspended", "signal.message.maintenance")
+    nav = _titled_page("Example", "<p><a href='/m'>Maintenance reports</a></p><p>Welcome!</p>")
+    assert _judge(nav)[0].name == "ok"  # a link named after maintenance is navigation
+
+
+def test_refresh_and_redirect_to_an_error_path() -> None:
+    refresh = _raw("http://example.com/a/1.html",
+                   b"<html><head><meta http-equiv='refresh' content='0;url=/waf/deny.html'></head></html>")
+    v, _ = _judge(refresh)
+    assert (v.name, v.evidence[0].where) == ("blocked", "refresh")
+    moved = _raw("http://example.com/a/1.html",
+                 b"<html><head><title>Example</title></head><body><p>Sorry.</p></body></html>",
+                 final_url="http://example.com/errors/404.html")
+    v, _ = _judge(moved)
+    assert (v.name, v.evidence[0].where) == ("not_found", "redirect")
+
+
+# ───────────────────────────── floors on both labelled sets (dev sets: ../shared) ─────────────────────────────
+
+
+@pytest.fixture(scope="module")
+def labelled_scores(shared_dir: Path) -> dict[str, Score]:
+    wild = load_labelled(shared_dir / "corpus" / "wild")
+    pages = load_labelled(shared_dir / "corpus" / "pages")
+    half_a, half_b = split(wild)
+    sets = {"wild": wild, "half_a": half_a, "half_b": half_b, "pages": pages, "wild+pages": wild + pages}
+    return {k: score(cases, [judge(c.raw, parse(c.raw)).name for c in cases]) for k, cases in sets.items()}
+
+
+@pytest.mark.parametrize("name", ["wild+pages", "half_a", "half_b", "pages"])
+def test_floors_on_the_labelled_sets(labelled_scores: dict[str, Score], name: str) -> None:
+    s = labelled_scores[name]
+    assert s.articles_as_dead == 0, name  # real sites' pages are never judged dead
+    assert s.closure_precision >= 0.99, (name, s.closure_precision)
+    assert s.closure_recall >= 0.9, (name, s.closure_recall)
+    assert s.dead_as_article_share <= 0.05, (name, s.dead_as_article, s.non_articles)
+
+
+def test_the_wild_split_keeps_each_shared_template_in_one_half(shared_dir: Path) -> None:
+    wild = load_labelled(shared_dir / "corpus" / "wild")
+    half_a, half_b = split(wild)
+    shared = {c.template for c in wild if c.template not in ONE_OFF_SLUGS}
+    assert not {c.template for c in half_a} & {c.template for c in half_b} & shared
+    assert min(len(half_a), len(half_b)) > len(wild) // 3
+
+
+def test_news2_articles_are_ok(shared_dir: Path) -> None:
+    cases = load_news(shared_dir / "corpus" / "news2")
+    assert len(cases) >= 200
+    verdicts = [(c.name, judge(c.raw, parse(c.raw))) for c in cases]
+    dead = [(name, v.name, v.evidence[:1]) for name, v in verdicts if v.name not in GOOD_VERDICTS]
+    assert dead == []
+
+
+# ───────────────────────── bad input: a verdict with evidence, bounded work, no exception ─────────────────────────
+
+
+def test_utf16_and_utf32_pages_with_a_bom_are_judged_as_text() -> None:
+    html = "<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1></body></html>"
+    for bom, codec in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"),
+                       (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be")):
+        v, doc = _judge(_raw("http://example.com/a/1.html", bom + html.encode(codec)))
+        assert doc is not None and doc.title == "404 Not Found", codec
+        assert v.name == "not_found" and v.evidence, codec
+
+
+def test_a_hundred_thousand_nested_elements_are_flattened_not_walked() -> None:
+    depth = 100_000
+    body = ("<html><head><title>深</title></head><body>" + "<div>" * depth + "<p>最深处的一段文字。</p>"
+            + "</div>" * depth + "</body></html>").encode()
+    v, doc = _judge(_raw("http://example.com/a/1.html", body))
+    assert doc is not None and doc.flattened > depth - 1000  # the parser saw a shallow tree
+    assert v.name in VERDICTS and (v.name in GOOD_VERDICTS or v.evidence)
+    assert "最深处的一段文字。" in doc.lines
+
+
+def test_a_page_that_is_one_big_script_gets_a_verdict_with_evidence() -> None:
+    script = "var data = [" + ",".join(str(i) for i in range(300_000)) + "];"
+    v, _ = _judge(_raw("http://example.com/a/1.html", f"<html><head><script>{script}</script></head></html>".encode()))
+    assert v.name == "error" and v.evidence[0].rule == "page.script_only"
+
+
+def test_a_page_that_is_only_an_iframe_gets_a_verdict_with_evidence() -> None:
+    v, _ = _judge(_raw("http://example.com/a/1.html", b"<html><body><iframe src='http://cdn.example/app.html'></iframe></body></html>"))
+    assert v.name == "error" and v.evidence[0].rule == "page.no_text"
+    parked, _ = _judge(_raw("http://example.com/a/1.html", (FAMILIES / "nxdomain_lander.html").read_bytes()))
+    assert parked.name == "parked"
