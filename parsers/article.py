@@ -11,6 +11,7 @@ never an exception, because one odd page must not stop a batch.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 import tomllib
@@ -57,6 +58,15 @@ class _Rules:
     doc_number: re.Pattern[str]
     written_label: re.Pattern[str]
     authority: re.Pattern[str]
+    non_article_max: int
+    social_max: int
+    social: re.Pattern[str]
+    social_call: re.Pattern[str]
+    social_address: re.Pattern[str]
+    notice_lead: int
+    notice: re.Pattern[str]
+    notice_scope: re.Pattern[str]
+    credit: re.Pattern[str]
 
 
 def _alternation(words: Sequence[str]) -> str:
@@ -70,7 +80,7 @@ _VALUE = r"\s*[:：/]\s*[\[【(（]?\s*([^\s\]】)）|,，;；]{2,30})"
 def rules() -> _Rules:
     raw = tomllib.loads(resources.files("parsers").joinpath("data/article_rules.toml").read_text("utf-8"))
     bp, hints, meta, labels = raw["boilerplate"], raw["hints"], raw["meta"], raw["labels"]
-    official = raw["official"]
+    official, non_article = raw["official"], raw["non_article"]
     return _Rules(
         boilerplate=re.compile(_alternation(bp["contains"])),
         boilerplate_max=int(bp["max_len"]),
@@ -97,6 +107,15 @@ def rules() -> _Rules:
         authority=re.compile(
             r"^[\u4e00-\u9fff（）()]{2,38}(?:" + _alternation(official["authority_suffixes"]) + r")$"
         ),
+        non_article_max=int(non_article["max_len"]),
+        social_max=int(non_article["social_max_len"]),
+        social=re.compile(_alternation(non_article["social"])),
+        social_call=re.compile(_alternation(non_article["social_call"])),
+        social_address=re.compile(_alternation(non_article["social_address"])),
+        notice_lead=int(non_article["notice_lead"]),
+        notice=re.compile(_alternation(non_article["notice"])),
+        notice_scope=re.compile(_alternation(non_article["notice_scope"])),
+        credit=re.compile("|".join(f"(?:{p})" for p in non_article["credit"])),
     )
 
 
@@ -114,14 +133,24 @@ _HEADING_TAGS = frozenset(("h2", "h3", "h4", "h5", "h6"))
 # ---------------------------------------------------------------- public entry
 
 
-def extract(doc: Document, verdict: Verdict, selectors: SiteSelectors | None = None) -> Extraction:
+def extract(
+    doc: Document,
+    verdict: Verdict,
+    selectors: SiteSelectors | None = None,
+    boilerplate: frozenset[str] = frozenset(),
+) -> Extraction:
+    """``boilerplate`` holds fingerprints (``line_fingerprint``) of lines that repeat across pages of the
+    page's host, learned by ``parsers.site_boilerplate`` from pages already fetched; empty when nothing
+    is known (one file under ``inspect``), and then the page-level rules do the work alone."""
     try:
-        return _extract(doc, verdict, selectors)
+        return _extract(doc, verdict, selectors, boilerplate)
     except RecursionError:  # pragma: no cover - the walk is iterative; this guards regex engines
         return Extraction(None, "page too deeply nested")
 
 
-def _extract(doc: Document, verdict: Verdict, selectors: SiteSelectors | None) -> Extraction:
+def _extract(
+    doc: Document, verdict: Verdict, selectors: SiteSelectors | None, boilerplate: frozenset[str]
+) -> Extraction:
     if doc.is_html and doc.tree is None:
         return Extraction(None, "no parse tree")
     if _garbled(doc.text):
@@ -142,7 +171,7 @@ def _extract(doc: Document, verdict: Verdict, selectors: SiteSelectors | None) -
         return Extraction(None, "no visible text")
     if not region:
         return Extraction(None, "no main content")
-    return _assemble(doc, walk, region, verdict, selectors)
+    return _assemble(doc, walk, region, verdict, selectors, boilerplate)
 
 
 _GARBLE = re.compile(r"[\x00-\x08\x0e-\x1f\ufffd]")
@@ -257,6 +286,12 @@ def _block_span(walk: Walk, c: int) -> range:
 # ---------------------------------------------------------------- assembling the article
 
 
+def line_fingerprint(text: str) -> str:
+    """A short stable digest of a line's key (spaces and brackets ignored), for site-level boilerplate:
+    the store keeps digests, not the sites' text."""
+    return hashlib.blake2b(_key(text).encode("utf-8"), digest_size=8).hexdigest()
+
+
 @lru_cache(maxsize=8192)
 def _key(text: str) -> str:
     """The text without spaces, brackets and separators, for comparing lines; cached because the title
@@ -276,6 +311,33 @@ def _is_chrome(b: TextBlock) -> bool:
     if b.link_chars * 2 > n and (n < 60 or b.link_chars > 0.8 * n):
         return True
     return bool(r.negative.search(b.hint)) and _weight(b) == 0.0
+
+
+def is_non_article(text: str) -> bool:
+    """A promotion, social/app, reprint/copyright notice or credit line: several signals of one family (a
+    platform, a call to act on it and the reader addressed; a notice word leading the line and the site
+    speaking of itself), or a credit line written whole in brackets. Such lines read like sentences, so
+    the chrome test misses them."""
+    r = rules()
+    n = len(text)
+    if n > r.non_article_max:
+        return False
+    if r.credit.match(text):
+        return True
+    if (
+        n <= r.social_max
+        and r.social.search(text)
+        and r.social_call.search(text)
+        and r.social_address.search(text)
+    ):
+        return True
+    if not r.notice_scope.search(text):
+        return False
+    words = {m.group() for m in r.notice.finditer(text)}
+    if not words:
+        return False
+    lead = r.notice.search(text[: r.notice_lead])
+    return lead is not None or len(words) >= 2 or n <= 60
 
 
 def is_image_name(text: str) -> bool:
@@ -405,7 +467,12 @@ def _source_beside_date(text: str) -> str | None:
 
 
 def _assemble(
-    doc: Document, walk: Walk, region: range, verdict: Verdict, selectors: SiteSelectors | None
+    doc: Document,
+    walk: Walk,
+    region: range,
+    verdict: Verdict,
+    selectors: SiteSelectors | None,
+    boilerplate: frozenset[str],
 ) -> Extraction:
     blocks = walk.blocks
     notices = {clean_space(n) for n in verdict.notice_blocks if n.strip()}
@@ -429,17 +496,21 @@ def _assemble(
     seen_prose = False
     first_body = last_body = region.start
     pending: list[Block] = []
+    #: keys of the lines already taken: a page holding the article two or three times (desktop, mobile
+    #: and print copies) gives each line once.
+    taken: set[str] = set()
     after_img = False
     for i in range(start, region.stop):
         b = blocks[i]
         text = b.text
         # an image's file-name line sits between the image and its caption
         after_img = b.after_img or (after_img and is_image_name(blocks[i - 1].text))
-        if text in notices or _key(text) == title_key or is_image_name(text):
+        key = _key(text)
+        if text in notices or key == title_key or is_image_name(text) or key in taken:
             continue
         if notices and len(text) >= 6 and any(text in n for n in notices):
             continue
-        if _is_chrome(b):
+        if _is_chrome(b) or is_non_article(text) or (boilerplate and line_fingerprint(text) in boilerplate):
             if not seen_prose:
                 _read_meta_line(text, meta)
             continue
@@ -454,6 +525,7 @@ def _assemble(
         if _is_heading(b):
             if seen_prose:
                 pending.append(Block("heading", text))
+                taken.add(key)
             continue
         if not seen_prose and not _is_prose(text) and len(text) < 20:
             # short chrome-ish lines before the first paragraph (bylines, tags, controls)
@@ -465,6 +537,7 @@ def _assemble(
         body.extend(pending)
         pending.clear()
         body.append(Block("paragraph", text))
+        taken.add(key)
     if meta.published is None and meta.month is None:
         # A page of dated entries (a blog's front page) is dated by its newest entry, not by whichever
         # entry's stamp happens to sit above the one post the main-content vote picked.
