@@ -211,7 +211,22 @@ def _weight(b: TextBlock) -> float:
     punct = len(_PUNCT.findall(b.text))
     if n < 25 and punct == 0:
         return 0.0
+    if _is_enumeration(b.text):
+        return 0.0
     return 1.0 + punct + min(n / 50.0, 6.0)
+
+
+_LIST_SEP = re.compile(r"[、,，|/／·•]|\s{1,}")
+
+
+def _is_enumeration(text: str) -> bool:
+    """A keyword, tag or name list (蔡英文 、 民進黨 、 國民黨 …): short items between list separators and
+    no sentence punctuation. Its enumeration commas would otherwise count as prose punctuation and let a
+    tag list outvote a short article."""
+    if re.search(r"[。！？；!?;]", text):
+        return False
+    items = [t for t in _LIST_SEP.split(text) if t]
+    return len(items) >= 6 and len(text) / len(items) < 9
 
 
 def main_region(walk: Walk) -> range:
