@@ -456,6 +456,38 @@ def _read_meta_line(text: str, meta: _Meta, leading: bool = True) -> bool:
     return hit and len(text) <= 120 and not _is_prose_sentence(text)
 
 
+#: how far above the main container a headline may sit for the lines between to count as a lead.
+_LEAD_GAP = 12
+
+
+def _lead_from(blocks: Sequence[TextBlock], title_idx: int | None, region: range) -> int:
+    """Where the body may start: just under the headline when it sits a little above the main container
+    and nothing link-heavy lies between (loss kind 4 of issue 19: a lead or summary paragraph styled
+    apart, in its own element beside the container that won the vote)."""
+    if title_idx is None or not 0 < region.start - title_idx <= _LEAD_GAP:
+        return region.start
+    between = blocks[title_idx + 1 : region.start]
+    chars = sum(len(b.text) for b in between)
+    links = sum(b.link_chars for b in between)
+    if links * 4 > chars:
+        return region.start
+    return title_idx + 1
+
+
+def _is_lead(b: TextBlock) -> bool:
+    """A lead paragraph above the main container: prose, link-free, not chrome or a notice."""
+    text = b.text
+    return (
+        len(text) >= 30
+        and not b.link_chars
+        and _weight(b) > 0
+        and _is_prose(text)
+        and not _is_chrome(b)
+        and not is_non_article(text)
+        and not _is_caption(b, b.after_img)
+    )
+
+
 def _month_line(text: str) -> bool:
     """A line that is a year-month and little else (not an archive link like 2005年06月(7))."""
     rest = dates.strip_month(text)
@@ -515,9 +547,13 @@ def _assemble(
     #: and print copies) gives each line once.
     taken: set[str] = set()
     after_img = False
+    if start == region.start:
+        start = _lead_from(blocks, title_idx, region)
     for i in range(start, region.stop):
         b = blocks[i]
         text = b.text
+        if i < region.start and not _is_lead(b):
+            continue  # a header line, already read for metadata above
         # an image's file-name line sits between the image and its caption
         after_img = b.after_img or (after_img and is_image_name(blocks[i - 1].text))
         key = _key(text)
