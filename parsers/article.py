@@ -43,6 +43,7 @@ class _Rules:
     image_name: re.Pattern[str]
     positive: re.Pattern[str]
     negative: re.Pattern[str]
+    aside: re.Pattern[str]
     caption: re.Pattern[str]
     caption_text: re.Pattern[str]
     meta_published: tuple[str, ...]
@@ -63,6 +64,11 @@ class _Rules:
     social: re.Pattern[str]
     social_call: re.Pattern[str]
     social_address: re.Pattern[str]
+    call_lead: int
+    comment_words: re.Pattern[str]
+    comment_rules: re.Pattern[str]
+    imperative: re.Pattern[str]
+    comment_max: int
     notice_lead: int
     notice: re.Pattern[str]
     notice_scope: re.Pattern[str]
@@ -88,6 +94,7 @@ def rules() -> _Rules:
         image_name=re.compile("|".join(f"(?:{p})" for p in raw["image_names"]["patterns"])),
         positive=re.compile(_alternation(hints["positive"])),
         negative=re.compile(r"(?:^|[\s_\-])(?:" + _alternation(hints["negative"]) + r")"),
+        aside=re.compile(r"(?:^|[\s_\-])(?:" + _alternation(hints["aside"]) + r")"),
         caption=re.compile(_alternation(hints["caption"])),
         caption_text=re.compile("|".join(f"(?:{p})" for p in hints["caption_text"])),
         meta_published=tuple(m.lower() for m in meta["published"]),
@@ -112,6 +119,11 @@ def rules() -> _Rules:
         social=re.compile(_alternation(non_article["social"])),
         social_call=re.compile(_alternation(non_article["social_call"])),
         social_address=re.compile(_alternation(non_article["social_address"])),
+        call_lead=int(non_article["call_lead"]),
+        comment_words=re.compile(_alternation(non_article["comment_words"])),
+        comment_rules=re.compile(_alternation(non_article["comment_rules"])),
+        imperative=re.compile(_alternation(non_article["imperative"])),
+        comment_max=int(non_article["comment_max_len"]),
         notice_lead=int(non_article["notice_lead"]),
         notice=re.compile(_alternation(non_article["notice"])),
         notice_scope=re.compile(_alternation(non_article["notice_scope"])),
@@ -286,6 +298,38 @@ def main_region(walk: Walk) -> range:
     return range(lo, hi) if lo >= 0 else range(0)
 
 
+def _aside_containers(walk: Walk, region: range) -> frozenset[int]:
+    """Containers inside the region's own container that hold comments, forms, tag strips or share bars.
+
+    The region's container is the nearest one holding both its first and last block; containers are
+    numbered in document order with parents first, so one pass marks each aside and its descendants.
+    """
+    blocks, conts = walk.blocks, walk.containers
+    if not region or not conts:
+        return frozenset()
+    first, last = blocks[region.start].container, blocks[region.stop - 1].container
+    ups: set[int] = set()
+    c = last
+    while c >= 0:
+        ups.add(c)
+        c = conts[c].parent
+    root = first
+    while root >= 0 and root not in ups:
+        root = conts[root].parent
+    if root < 0:
+        return frozenset()
+    aside_hint = rules().aside
+    depth = conts[root].depth
+    marked: set[int] = set()
+    for i in range(root + 1, len(conts)):
+        cont = conts[i]
+        if cont.depth <= depth:
+            break
+        if cont.parent in marked or cont.tag == "form" or (cont.hint and aside_hint.search(cont.hint)):
+            marked.add(i)
+    return frozenset(marked)
+
+
 def _block_span(walk: Walk, c: int) -> range:
     """Blocks inside container ``c``: containers are numbered in document order, so its descendants
     are the following run of deeper ones and their blocks a contiguous run too."""
@@ -339,14 +383,18 @@ def is_non_article(text: str) -> bool:
         return False
     if r.credit.match(text):
         return True
+    call = r.social_call.search(text) if n <= r.social_max and r.social.search(text) else None
+    if call is not None and (call.start() <= r.call_lead or r.social_address.search(text)):
+        return True
+    scope = r.notice_scope.search(text)
     if (
-        n <= r.social_max
-        and r.social.search(text)
-        and r.social_call.search(text)
-        and r.social_address.search(text)
+        n <= r.comment_max
+        and r.comment_words.search(text)
+        and r.comment_rules.search(text)
+        and (scope or r.social_address.search(text) or r.imperative.search(text))
     ):
         return True
-    if not r.notice_scope.search(text):
+    if not scope:
         return False
     words = {m.group() for m in r.notice.finditer(text)}
     if not words:
@@ -439,9 +487,12 @@ def _read_meta_line(text: str, meta: _Meta, leading: bool = True) -> bool:
         found = []
     if found:
         hit = True
-        if meta.published is None:
+        labelled = bool(r.date_label.search(text))
+        # A labelled date (发表于 …) beats an unlabelled one read earlier, such as a poster's
+        # registration date in a forum's author panel above the post.
+        if meta.published is None or (labelled and not meta.labelled and not meta.trailing):
             meta.published = found[0]
-            meta.labelled = bool(r.date_label.search(text))
+            meta.labelled = labelled
             meta.trailing = not leading
             rest = dates.strip_dates(text).strip()
             meta.quoted = not meta.labelled and len(rest) > 20 and bool(_CLAUSE.search(rest))
@@ -546,6 +597,7 @@ def _assemble(
     #: keys of the lines already taken: a page holding the article two or three times (desktop, mobile
     #: and print copies) gives each line once.
     taken: set[str] = set()
+    aside = _aside_containers(walk, region)
     after_img = False
     if start == region.start:
         start = _lead_from(blocks, title_idx, region)
@@ -554,6 +606,8 @@ def _assemble(
         text = b.text
         if i < region.start and not _is_lead(b):
             continue  # a header line, already read for metadata above
+        if b.container in aside:
+            continue
         # an image's file-name line sits between the image and its caption
         after_img = b.after_img or (after_img and is_image_name(blocks[i - 1].text))
         key = _key(text)
@@ -589,9 +643,10 @@ def _assemble(
         pending.clear()
         body.append(Block("paragraph", text))
         taken.add(key)
-    if meta.published is None and meta.month is None:
+    if meta.published is None and meta.month is None and not head.labelled:
         # A page of dated entries (a blog's front page) is dated by its newest entry, not by whichever
-        # entry's stamp happens to sit above the one post the main-content vote picked.
+        # entry's stamp happens to sit above the one post the main-content vote picked; a labelled
+        # date above the post (发表于 …) beats the stamps of the replies and comments below it.
         meta.published = _listing_date(blocks, region)
     if meta.published is None and meta.month is None:
         meta.published, meta.month = head.published, head.month
