@@ -665,6 +665,12 @@ def _assemble(
         if len(blocks[i].text) <= 120:
             _read_meta_line(blocks[i].text, tail)
     meta.source, meta.author, meta.editor = tail.source, tail.author, tail.editor
+    if any(m.published is not None and m.published.ambiguous for m in (meta, tail)):
+        # 7/5/2005: the page's own unambiguous slash dates or its URL say which number is the month.
+        order = dates.slash_order(doc.visible_text, doc.final_url or doc.target)
+        for m in (meta, tail):
+            if m.published is not None:
+                m.published = dates.settle(m.published, order)
     published, published_at = _published(doc, meta, tail, selectors)
     if body and (written := _written_date(blocks, first_body, last_body)) is not None:
         published, published_at = written.date, written.at

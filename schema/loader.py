@@ -34,7 +34,7 @@ from sqlalchemy import Connection, Engine, Table, TextClause, bindparam, delete,
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from parsers import health
+from parsers import health, site_boilerplate
 from parsers.records import GOOD_VERDICTS, PageResult, UnitRef
 from parsers.records import Article as ArticleRecord
 from parsers.records import Initiative as InitiativeRecord
@@ -412,8 +412,17 @@ class _SiteState:
     status_since: dt.datetime
     shows_closure_notice: bool
     health_json: dict[str, Any]
+    boilerplate_json: dict[str, Any]
     #: parsed on the first observation, serialised once when the batch is written.
     state: health.SiteHealth | None = None
+    #: the site's boilerplate after this batch's new articles (None: unchanged).
+    boilerplate: site_boilerplate.SiteBoilerplate | None = None
+
+    def learn(self, fingerprints: frozenset[str]) -> None:
+        """One more article of the host: its lines count toward the site's boilerplate."""
+        if self.boilerplate is None:
+            self.boilerplate = site_boilerplate.SiteBoilerplate.from_dict(self.boilerplate_json)
+        self.boilerplate = site_boilerplate.observe(self.boilerplate, fingerprints)
 
     def observe(self, url: str, verdict: str, at: dt.datetime, policy: health.HealthPolicy) -> tuple[str, str] | None:
         if self.state is None:
@@ -439,6 +448,7 @@ class _SiteState:
             "status_since": self.status_since,
             "shows_closure_notice": self.shows_closure_notice,
             "health": self.state.to_dict() if self.state is not None else self.health_json,
+            "boilerplate": self.boilerplate.to_dict() if self.boilerplate is not None else self.boilerplate_json,
         }
 
 
@@ -449,13 +459,14 @@ def _lock_sites(conn: Connection, items: Sequence[Item]) -> dict[str, _SiteState
         first.setdefault(site_host(facts.url), facts)
     new = [
         {"host": host, "status": "active", "status_since": facts.fetched_at, "shows_closure_notice": False,
-         "health": {}}
+         "health": {}, "boilerplate": {}}
         for host, facts in sorted(first.items())
     ]
     conn.execute(_upsert(m.Site, tuple(new[0]), ("host",)), new)
     c = SITES.c
     rows = conn.execute(
-        select(c.host, c.id, c.name, c.base_url, c.status, c.status_since, c.shows_closure_notice, c.health)
+        select(c.host, c.id, c.name, c.base_url, c.status, c.status_since, c.shows_closure_notice, c.health,
+               c.boilerplate)
         .where(c.host.in_(sorted(first)))
         .order_by(c.id)
         .with_for_update()
@@ -563,6 +574,9 @@ def _load_group(
         _update_by_id(m.Page, _PAGE_COLS), [{"_id": p["id"], **{k: p[k] for k in _PAGE_COLS}} for p in pages.values()]
     )
     written = _write_articles(conn, goods, existing, parser_version)
+    for page_id, url, result, _ in goods:
+        if page_id in written and result.fingerprints:  # new or changed text only: a refetch counts once
+            sites[site_host(url)].learn(result.fingerprints)
     ordered = sorted(sites.values(), key=lambda s: s.id)
     conn.execute(_update_by_id(m.Site, tuple(ordered[0].row())[1:]), [s.row() for s in ordered])
     _link(conn, m.SiteStatusChange, history)
