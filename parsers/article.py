@@ -262,12 +262,23 @@ def main_region(walk: Walk) -> range:
                 score[c] += w if level == 0 else (w / 2 if level == 1 else w / (level * 3))
             level += 1
             c = conts[c].parent
+    # Containers inside a comment area, a form or a tag strip (at any depth) are comments, not the
+    # article, however well their text reads: a blog's comment list or a portal's comment-policy list.
+    aside_hint = r.aside
+    aside = [False] * len(conts)
+    for i, cont in enumerate(conts):
+        # (forms are not judged here: many CMS pages wrap the whole page, article included, in one)
+        aside[i] = (cont.parent >= 0 and aside[cont.parent]) or (
+            bool(cont.hint) and aside_hint.search(cont.hint) is not None
+        )
     best, best_score = -1, 0.0
     for i, cont in enumerate(conts):
         s = score[i]
         if not s:
             continue
         s *= 1.0 - (links[i] / total[i] if total[i] else 0.0)
+        if aside[i]:
+            s *= 0.1
         if cont.hint:
             if r.positive.search(cont.hint):
                 s *= 1.25
@@ -320,12 +331,22 @@ def _aside_containers(walk: Walk, region: range) -> frozenset[int]:
         return frozenset()
     aside_hint = rules().aside
     depth = conts[root].depth
+    # text per container inside the region: a <form> holding most of it wraps the page, article and all
+    # (ASP.NET-style pages); a small one is a comment or reply form.
+    chars: dict[int, int] = {}
+    for b in blocks[region.start : region.stop]:
+        c = b.container
+        while c > root:
+            chars[c] = chars.get(c, 0) + len(b.text)
+            c = conts[c].parent
+    whole = sum(len(b.text) for b in blocks[region.start : region.stop]) or 1
     marked: set[int] = set()
     for i in range(root + 1, len(conts)):
         cont = conts[i]
         if cont.depth <= depth:
             break
-        if cont.parent in marked or cont.tag == "form" or (cont.hint and aside_hint.search(cont.hint)):
+        small_form = cont.tag == "form" and chars.get(i, 0) * 4 < whole
+        if cont.parent in marked or small_form or (cont.hint and aside_hint.search(cont.hint)):
             marked.add(i)
     return frozenset(marked)
 
@@ -400,7 +421,7 @@ def is_non_article(text: str) -> bool:
     if not words:
         return False
     lead = r.notice.search(text[: r.notice_lead])
-    return lead is not None or len(words) >= 2 or n <= 60
+    return lead is not None or len(words) >= 2
 
 
 def is_image_name(text: str) -> bool:
