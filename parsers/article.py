@@ -228,6 +228,7 @@ def _weight(b: TextBlock) -> float:
     return 1.0 + punct + min(n / 50.0, 6.0)
 
 
+_SENTENCE_PUNCT = re.compile(r"[。！？；!?;]")
 _LIST_SEP = re.compile(r"[、,，|/／·•]|\s{1,}")
 
 
@@ -235,7 +236,7 @@ def _is_enumeration(text: str) -> bool:
     """A keyword, tag or name list (蔡英文 、 民進黨 、 國民黨 …): short items between list separators and
     no sentence punctuation. Its enumeration commas would otherwise count as prose punctuation and let a
     tag list outvote a short article."""
-    if re.search(r"[。！？；!?;]", text):
+    if _SENTENCE_PUNCT.search(text):
         return False
     items = [t for t in _LIST_SEP.split(text) if t]
     return len(items) >= 6 and len(text) / len(items) < 9
@@ -264,20 +265,31 @@ def main_region(walk: Walk) -> range:
             c = conts[c].parent
     # Containers inside a comment area, a form or a tag strip (at any depth) are comments, not the
     # article, however well their text reads: a blog's comment list or a portal's comment-policy list.
+    # (Forms are not judged here: many CMS pages wrap the whole page, article and all, in one.) Only
+    # scored containers are asked, and each ancestor once.
     aside_hint = r.aside
-    aside = [False] * len(conts)
-    for i, cont in enumerate(conts):
-        # (forms are not judged here: many CMS pages wrap the whole page, article included, in one)
-        aside[i] = (cont.parent >= 0 and aside[cont.parent]) or (
-            bool(cont.hint) and aside_hint.search(cont.hint) is not None
-        )
+    aside: dict[int, bool] = {}
+
+    def in_aside(i: int) -> bool:
+        chain = []
+        c = i
+        while c >= 0 and c not in aside:
+            chain.append(c)
+            c = conts[c].parent
+        found = aside.get(c, False)
+        for c in reversed(chain):
+            hint = conts[c].hint
+            found = found or (bool(hint) and aside_hint.search(hint) is not None)
+            aside[c] = found
+        return aside[i]
+
     best, best_score = -1, 0.0
     for i, cont in enumerate(conts):
         s = score[i]
         if not s:
             continue
         s *= 1.0 - (links[i] / total[i] if total[i] else 0.0)
-        if aside[i]:
+        if in_aside(i):
             s *= 0.1
         if cont.hint:
             if r.positive.search(cont.hint):
