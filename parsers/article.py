@@ -24,7 +24,7 @@ from typing import Literal
 from selectolax.lexbor import LexborHTMLParser
 
 from parsers import dates
-from parsers.document import Document, TextBlock, Walk, clean_space, walk_blocks
+from parsers.document import Container, Document, TextBlock, Walk, clean_space, walk_blocks
 from parsers.records import Article, Block, SiteSelectors, Verdict
 
 
@@ -300,6 +300,7 @@ def main_region(walk: Walk) -> range:
             best, best_score = i, s
     if best < 0:
         return range(0)
+    best = _first_entry(conts, score, best, best_score)
     # Like readability, siblings that score close to the winner are the same article split in parts
     # (one <div> per paragraph, a page-two box).
     parent = conts[best].parent
@@ -319,6 +320,35 @@ def main_region(walk: Walk) -> range:
             lo = span.start if lo < 0 else min(lo, span.start)
             hi = max(hi, span.stop)
     return range(lo, hi) if lo >= 0 else range(0)
+
+
+def _entry_class(hint: str) -> str:
+    """The class part of a container's hint ("class id"): posts share a class, each has its own id."""
+    return hint.rsplit(" ", 1)[0]
+
+
+def _first_entry(conts: Sequence[Container], score: Sequence[float], best: int, best_score: float) -> int:
+    """The first of a run of entries when the winner is one of them (loss kind 2: a forum thread's
+    replies or a blog page's later posts outvoting the first post).
+
+    Entries are containers of one kind (tag and class; each post's own id differs) that each carry
+    prose and sit under different parents (a post per wrapper); the paragraphs of one article split
+    into sibling <div>s share a parent and are left to the sibling merge.
+    """
+    floor = max(3.0, 0.1 * best_score)
+    c, level = best, 0
+    # the winner itself or a close ancestor may be the entry (a post's body cell inside its post table)
+    while c >= 0 and level < 5:
+        sig = (conts[c].tag, _entry_class(conts[c].hint))
+        if sig[1].strip():
+            entries = [
+                i for i, x in enumerate(conts)
+                if score[i] >= floor and x.tag == sig[0] and x.hint and _entry_class(x.hint) == sig[1]
+            ]
+            if len(entries) >= 2 and len({conts[i].parent for i in entries}) == len(entries):
+                return best if entries[0] == c else entries[0]
+        c, level = conts[c].parent, level + 1
+    return best
 
 
 def _aside_containers(walk: Walk, region: range) -> frozenset[int]:
