@@ -140,6 +140,7 @@ _TITLE_SPLIT = re.compile(r"\s*(?:\s[-|–—_]\s|_|\||｜|--|——|-{1,2}(?=[^
 _STRIP_KEY = re.compile(r"[\s\[\]【】()（）|·•>»<«]+")
 _COLUMN_TAIL = re.compile(r"\s*[·•|>»]+\s*$")
 _HEADING_TAGS = frozenset(("h2", "h3", "h4", "h5", "h6"))
+_HEADLINE_TAGS = frozenset(("h1", "h2", "h3", "h4"))
 
 
 # ---------------------------------------------------------------- public entry
@@ -799,16 +800,22 @@ def _title(
     # The headline is the on-page block that the <title> starts with (or contains).
     stop = min(region.stop, len(blocks))
     limit = max(0, region.start - 60)
-    best: tuple[int, int] | None = None
+    # (index, strength, length): a block that is the whole <title> beats one that only starts it or is
+    # an <h1> (a site name set in <h1> above the headline); among equals the longest, then the first.
+    best: tuple[int, int, int] | None = None
     first_key = _key(parts[0]) if parts else None
+    title_key = _key(page_title)
     if page_title:
         for i in range(limit, stop):
             t = blocks[i].text
             if len(t) < 4 or len(t) > 120:
                 continue
             named = page_title.startswith(t) or (first_key is not None and _key(t) == first_key) or t in candidates
-            if named and (best is None or len(t) > best[1] or (len(t) == best[1] and i < region.start)):
-                best = (i, len(t))
+            if not named:
+                continue
+            rank = (2 if _key(t) == title_key else 1, len(t))
+            if best is None or rank > best[1:] or (rank == best[1:] and i < region.start):
+                best = (i, *rank)
     if best is not None:
         return blocks[best[0]].text, best[0]
     for c in candidates:
@@ -824,6 +831,16 @@ def _title(
             b = blocks[i]
             if 6 <= len(b.text) <= 60 and not b.link_chars and not dates.find_dates(b.text) and not (
                 _is_chrome(b) or _is_prose_sentence(b.text)
+            ):
+                return b.text, i
+    else:
+        # The <title> names no block on the page (a site name alone: 公共電視台 新聞網): a headline set as
+        # a heading or in bold just above the body is the better title.
+        for i in range(region.start - 1, max(-1, region.start - 15), -1):
+            b = blocks[i]
+            shown = b.tag in _HEADLINE_TAGS or b.bold_chars * 10 >= 9 * len(b.text) or "title" in b.hint
+            if shown and 6 <= len(b.text) <= 80 and not b.link_chars and not dates.find_dates(b.text) and not (
+                _is_chrome(b) or _is_prose_sentence(b.text) or _key(b.text) in _key(page_title)
             ):
                 return b.text, i
     if parts:
