@@ -603,6 +603,30 @@ def _is_lead(b: TextBlock) -> bool:
     )
 
 
+def _is_stamp(text: str) -> bool:
+    """A comment's or reply's time stamp line: one date with a time of day, little else (a name)."""
+    if len(text) > 50:
+        return False
+    found = dates.find_dates(text)
+    if len(found) != 1 or found[0].at is None:
+        return False
+    rest = dates.strip_dates(text).strip()
+    return len(rest) <= 20 and not _CLAUSE.search(rest)
+
+
+def _before_comments(body: list[Block], stamps: Sequence[int]) -> list[Block]:
+    """The body up to the comments: two or more time-stamped entries after the first paragraph are a
+    comment list or a thread's replies (comment structure, loss kind 2), which end the article. The
+    commenter's name line just above the first stamp goes with them."""
+    if len(stamps) < 2 or stamps[0] == 0:
+        return body
+    cut = stamps[0]
+    last = body[cut - 1].text
+    if cut > 1 and len(last) < 20 and not _is_prose(last):
+        cut -= 1
+    return body[:cut]
+
+
 def _month_line(text: str) -> bool:
     """A line that is a year-month and little else (not an archive link like 2005年06月(7))."""
     rest = dates.strip_month(text)
@@ -662,6 +686,8 @@ def _assemble(
     #: and print copies) gives each line once.
     taken: set[str] = set()
     aside = _aside_containers(walk, region)
+    #: body positions of time stamps met after the first paragraph (comments, replies).
+    stamps: list[int] = []
     after_img = False
     if start == region.start:
         start = _lead_from(blocks, title_idx, region)
@@ -683,6 +709,8 @@ def _assemble(
             if not seen_prose:
                 _read_meta_line(text, meta)
             continue
+        if seen_prose and _is_stamp(text):
+            stamps.append(len(body))
         if len(text) <= 120 and not _is_prose_sentence(text) and _read_meta_line(text, meta, not seen_prose):
             continue
         if not seen_prose and meta.column is None and _COLUMN_TAIL.search(text) and len(text) <= 40:
@@ -707,6 +735,7 @@ def _assemble(
         pending.clear()
         body.append(Block("paragraph", text))
         taken.add(key)
+    body = _before_comments(body, stamps)
     if meta.published is None and meta.month is None and not head.labelled:
         # A page of dated entries (a blog's front page) is dated by its newest entry, not by whichever
         # entry's stamp happens to sit above the one post the main-content vote picked; a labelled

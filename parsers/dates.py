@@ -97,7 +97,8 @@ def slash_order(text: str, url: str = "") -> bool | None:
     """Whether the page writes slash dates month first (True), day first (False) or gives no sign (None).
 
     Evidence, strongest first: the page's unambiguous slash dates (25/12/2004 is day first, 12/25/2004
-    month first), then a date in its URL, compared with each ambiguous one read both ways.
+    month first), then a date in its URL, then its year-first dates, each compared with the ambiguous
+    ones read both ways.
     """
     slashed = list(_DMY.finditer(text))
     day_first = any(int(m.group(1)) > 12 >= int(m.group(2)) for m in slashed)
@@ -105,14 +106,30 @@ def slash_order(text: str, url: str = "") -> bool | None:
     if day_first != month_first:
         return month_first
     in_url = url_date(url) if url else None
-    if in_url is None:
+    if in_url is not None:
+        for m in slashed:
+            a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+            if _valid(y, a, b) == in_url:
+                return True
+            if _valid(y, b, a) == in_url:
+                return False
+    # Last, the page's year-first dates (comment stamps, a footer's update time): the reading that lies
+    # nearer to them is the page's order.
+    others = [
+        d for pattern in (_YMD_CN, _YMD) for m in pattern.finditer(text)
+        if (d := _valid(int(m.group(1)), int(m.group(2)), int(m.group(3)))) is not None
+    ]
+    if not others:
         return None
     for m in slashed:
         a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
-        if _valid(y, a, b) == in_url:
-            return True
-        if _valid(y, b, a) == in_url:
-            return False
+        us, eu = _valid(y, a, b), _valid(y, b, a)
+        if us is None or eu is None or us == eu:
+            continue
+        near_us = min(abs((us - d).days) for d in others)
+        near_eu = min(abs((eu - d).days) for d in others)
+        if near_us != near_eu:
+            return near_us < near_eu
     return None
 
 

@@ -18,8 +18,10 @@ from typing import Any
 from parsers.article import line_fingerprint
 from parsers.document import Document
 
-#: fewer pages than this and nothing counts as boilerplate yet (two pages share lines by chance).
-MIN_PAGES = 3
+#: fewer pages than this and nothing counts as boilerplate yet: a series of a few related articles may
+#: share an editor's note or a standard paragraph, and that is their text; a line on dozens of a host's
+#: pages is the site's.
+MIN_PAGES = 30
 #: a line on at least this share of the host's observed pages (and on MIN_PAGES of them) is boilerplate.
 SHARE = 0.5
 #: lines outside these lengths are not fingerprinted: one or two characters are left to the page rules,

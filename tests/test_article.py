@@ -337,3 +337,14 @@ def test_forum_thread_whose_replies_outweigh_a_short_first_post() -> None:
     assert ex.article is not None and ex.article.title == "求助：新员工入职三级安全教育怎么安排？"
     assert len(body) == 1 and body[0].startswith("下个月车间要来十二名新员工")
     assert ex.article.published is not None and ex.article.published.isoformat() == "2024-09-02"
+
+
+def test_blog_comments_without_class_hints_end_at_their_time_stamps() -> None:
+    """Comment structure alone (a name, a time stamp, a text, repeated) ends the article; the post's
+    ambiguous 3/4/2009 is read as the comments' dates make it nearest (4 March, not 3 April)."""
+    ex = _fixture("blog_plain_comments.html", "http://blog.example.com/bench/alarm.html")
+    body = _texts(ex)
+    assert len(body) == 3 and body[0].startswith("Last week the vibration alarm")
+    assert all("mike_w" not in t and "Anna" not in t and "ground strap" not in t for t in body)
+    assert ex.article is not None and ex.article.published is not None
+    assert ex.article.published.isoformat() == "2009-03-04"

@@ -178,3 +178,10 @@ def test_page_url_settles_an_ambiguous_publication_date() -> None:
 def test_other_dates_on_the_page_settle_an_ambiguous_publication_date() -> None:
     assert _blog("http://blog.example.com/note.html", "12/25/2005") == dt.date(2005, 7, 5)
     assert _blog("http://blog.example.com/note.html", "25/12/2005") == dt.date(2005, 5, 7)
+
+
+def test_year_first_dates_on_the_page_settle_the_order() -> None:
+    # comments of 2009-03-05 and -06 lie next to 4 March, a month before 3 April
+    assert dates.slash_order("Posted 3/4/2009 ... 2009-03-05 09:14 ... 2009-03-06 08:02") is True
+    assert dates.slash_order("Posted 3/4/2009 ... 2009-04-04 09:14") is False
+    assert dates.slash_order("Posted 3/4/2009") is None
