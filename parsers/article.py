@@ -25,6 +25,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from parsers import dates
 from parsers.document import Container, Document, TextBlock, Walk, clean_space, walk_blocks
+from parsers.non_article import is_non_article
 from parsers.records import Article, Block, SiteSelectors, Verdict
 
 
@@ -59,20 +60,6 @@ class _Rules:
     doc_number: re.Pattern[str]
     written_label: re.Pattern[str]
     authority: re.Pattern[str]
-    non_article_max: int
-    social_max: int
-    social: re.Pattern[str]
-    social_call: re.Pattern[str]
-    social_address: re.Pattern[str]
-    call_lead: int
-    comment_words: re.Pattern[str]
-    comment_rules: re.Pattern[str]
-    imperative: re.Pattern[str]
-    comment_max: int
-    notice_lead: int
-    notice: re.Pattern[str]
-    notice_scope: re.Pattern[str]
-    credit: re.Pattern[str]
 
 
 def _alternation(words: Sequence[str]) -> str:
@@ -86,7 +73,7 @@ _VALUE = r"\s*[:：/]\s*[\[【(（]?\s*([^\s\]】)）|,，;；]{2,30})"
 def rules() -> _Rules:
     raw = tomllib.loads(resources.files("parsers").joinpath("data/article_rules.toml").read_text("utf-8"))
     bp, hints, meta, labels = raw["boilerplate"], raw["hints"], raw["meta"], raw["labels"]
-    official, non_article = raw["official"], raw["non_article"]
+    official = raw["official"]
     return _Rules(
         boilerplate=re.compile(_alternation(bp["contains"])),
         boilerplate_max=int(bp["max_len"]),
@@ -114,20 +101,6 @@ def rules() -> _Rules:
         authority=re.compile(
             r"^[\u4e00-\u9fff（）()]{2,38}(?:" + _alternation(official["authority_suffixes"]) + r")$"
         ),
-        non_article_max=int(non_article["max_len"]),
-        social_max=int(non_article["social_max_len"]),
-        social=re.compile(_alternation(non_article["social"])),
-        social_call=re.compile(_alternation(non_article["social_call"])),
-        social_address=re.compile(_alternation(non_article["social_address"])),
-        call_lead=int(non_article["call_lead"]),
-        comment_words=re.compile(_alternation(non_article["comment_words"])),
-        comment_rules=re.compile(_alternation(non_article["comment_rules"])),
-        imperative=re.compile(_alternation(non_article["imperative"])),
-        comment_max=int(non_article["comment_max_len"]),
-        notice_lead=int(non_article["notice_lead"]),
-        notice=re.compile(_alternation(non_article["notice"])),
-        notice_scope=re.compile(_alternation(non_article["notice_scope"])),
-        credit=re.compile("|".join(f"(?:{p})" for p in non_article["credit"])),
     )
 
 
@@ -434,37 +407,6 @@ def _is_chrome(b: TextBlock) -> bool:
     if b.link_chars * 2 > n and (n < 60 or b.link_chars > 0.8 * n):
         return True
     return bool(r.negative.search(b.hint)) and _weight(b) == 0.0
-
-
-def is_non_article(text: str) -> bool:
-    """A promotion, social/app, reprint/copyright notice or credit line: several signals of one family (a
-    platform, a call to act on it and the reader addressed; a notice word leading the line and the site
-    speaking of itself), or a credit line written whole in brackets. Such lines read like sentences, so
-    the chrome test misses them."""
-    r = rules()
-    n = len(text)
-    if n > r.non_article_max:
-        return False
-    if r.credit.match(text):
-        return True
-    call = r.social_call.search(text) if n <= r.social_max and r.social.search(text) else None
-    if call is not None and (call.start() <= r.call_lead or r.social_address.search(text)):
-        return True
-    scope = r.notice_scope.search(text)
-    if (
-        n <= r.comment_max
-        and r.comment_words.search(text)
-        and r.comment_rules.search(text)
-        and (scope or r.social_address.search(text) or r.imperative.search(text))
-    ):
-        return True
-    if not scope:
-        return False
-    words = {m.group() for m in r.notice.finditer(text)}
-    if not words:
-        return False
-    lead = r.notice.search(text[: r.notice_lead])
-    return lead is not None or len(words) >= 2
 
 
 def is_image_name(text: str) -> bool:

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from parsers.article import Extraction, extract, is_image_name, is_non_article
+from parsers.article import Extraction, extract, is_image_name
 from parsers.document import MAX_BLOCKS, MAX_DEPTH, Document
+from parsers.non_article import is_non_article
 from parsers.records import RawPage, Verdict
 from tests.article_support import body_f1, gold_date, page_site, site_half
 from tests.conftest import GOLD, SEED
