@@ -225,9 +225,10 @@ def main_region(walk: Walk) -> range:
     score = [0.0] * len(conts)
     total = [0] * len(conts)
     links = [0] * len(conts)
+    teasers = teaser_lists(walk)
     for b in blocks:
-        w = _weight(b)
         c = b.container
+        w = 0.0 if c in teasers else _weight(b)
         level = 0
         n = len(b.text)
         while c >= 0:
@@ -325,6 +326,30 @@ def _first_entry(conts: Sequence[Container], score: Sequence[float], best: int, 
     return best
 
 
+def _is_link_line(b: TextBlock) -> bool:
+    return len(b.text) >= 4 and b.link_chars * 10 >= 8 * len(b.text)
+
+
+def teaser_lists(walk: Walk) -> frozenset[int]:
+    """Containers that hold a list of teasers: a link line (another story's headline) followed by its
+    summary, three times or more, making at least half of the container's prose. The summaries read like
+    prose, so without this a "further reading" list outvotes a short article (loss kind 2)."""
+    blocks = walk.blocks
+    pairs: dict[int, int] = {}
+    prose: dict[int, int] = {}
+    for i, b in enumerate(blocks):
+        c = b.container
+        if c < 0:
+            continue
+        if _weight(b):
+            prose[c] = prose.get(c, 0) + 1
+        if i + 1 < len(blocks) and _is_link_line(b):
+            nxt = blocks[i + 1]
+            if nxt.container == c and not nxt.link_chars and _weight(nxt):
+                pairs[c] = pairs.get(c, 0) + 1
+    return frozenset(c for c, n in pairs.items() if n >= 3 and n * 2 >= prose.get(c, 0))
+
+
 def _aside_containers(walk: Walk, region: range) -> frozenset[int]:
     """Containers inside the region's own container that hold comments, forms, tag strips or share bars.
 
@@ -346,6 +371,7 @@ def _aside_containers(walk: Walk, region: range) -> frozenset[int]:
     if root < 0:
         return frozenset()
     aside_hint = rules().aside
+    teasers = teaser_lists(walk)
     depth = conts[root].depth
     # text per container inside the region: a <form> holding most of it wraps the page, article and all
     # (ASP.NET-style pages); a small one is a comment or reply form.
@@ -362,7 +388,7 @@ def _aside_containers(walk: Walk, region: range) -> frozenset[int]:
         if cont.depth <= depth:
             break
         small_form = cont.tag == "form" and chars.get(i, 0) * 4 < whole
-        if cont.parent in marked or small_form or (cont.hint and aside_hint.search(cont.hint)):
+        if cont.parent in marked or small_form or i in teasers or (cont.hint and aside_hint.search(cont.hint)):
             marked.add(i)
     return frozenset(marked)
 

@@ -349,3 +349,20 @@ def test_blog_comments_without_class_hints_end_at_their_time_stamps() -> None:
     assert all("mike_w" not in t and "Anna" not in t and "ground strap" not in t for t in body)
     assert ex.article is not None and ex.article.published is not None
     assert ex.article.published.isoformat() == "2009-03-04"
+
+
+def test_further_reading_teasers_do_not_join_a_short_article() -> None:
+    ex = _fixture("portal_teasers.html", "http://www.example.cn/n/9.html")
+    body = _texts(ex)
+    assert body == [
+        "5月19日，能源集团发布年度社会责任报告，全年清洁能源装机占比提高到百分之四十二。",
+        "报告显示，集团在十二个省份开展了乡村用电改造，惠及居民约八十万户。",
+    ]
+
+
+def test_forum_thread_with_first_post_and_replies_in_different_markup() -> None:
+    ex = _fixture("forum_item_replies.html", "http://bbs.example.cn/post-1.shtml")
+    body = _texts(ex)
+    assert len(body) == 1 and body[0].startswith("我们班组的班前会一直是念文件")
+    assert ex.article is not None and ex.article.published is not None
+    assert ex.article.published.isoformat() == "2022-11-03"
