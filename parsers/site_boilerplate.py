@@ -28,7 +28,7 @@ SHARE = 0.5
 #: and long lines are article prose (a site's standing notices are shorter).
 MIN_LINE, MAX_LINE = 4, 300
 #: the most fingerprints kept per host; past it, those seen on one page only are dropped first.
-MAX_FINGERPRINTS = 5000
+MAX_FINGERPRINTS = 2000
 
 
 @dataclass(frozen=True, slots=True)
