@@ -141,6 +141,8 @@ def _extract(
         return Extraction(None, "no parse tree")
     if _garbled(doc.text):
         return Extraction(None, "not text (binary or undecodable)")
+    # text dumps have no containers, and site selectors name the body outright: no teaser lists to find
+    teasers: frozenset[int] = frozenset()
     if doc.tree is None:
         blocks = tuple(_text_block(line) for line in doc.lines)
         walk = Walk(blocks, ())
@@ -152,12 +154,13 @@ def _extract(
             walk = custom
             region = range(len(walk.blocks))
         else:
-            region = main_region(walk)
+            teasers = teaser_lists(walk)
+            region = main_region(walk, teasers)
     if not walk.blocks:
         return Extraction(None, "no visible text")
     if not region:
         return Extraction(None, "no main content")
-    return _assemble(doc, walk, region, verdict, selectors, boilerplate)
+    return _assemble(doc, walk, region, verdict, selectors, boilerplate, teasers)
 
 
 _GARBLE = re.compile(r"[\x00-\x08\x0e-\x1f\ufffd]")
@@ -216,8 +219,9 @@ def _is_enumeration(text: str) -> bool:
     return len(items) >= 6 and len(text) / len(items) < 9
 
 
-def main_region(walk: Walk) -> range:
-    """Indices of the blocks inside the best-scoring container (a contiguous run, in reading order)."""
+def main_region(walk: Walk, teasers: frozenset[int] | None = None) -> range:
+    """Indices of the blocks inside the best-scoring container (a contiguous run, in reading order).
+    ``teasers``: ``teaser_lists(walk)`` when the caller has it already."""
     blocks, conts = walk.blocks, walk.containers
     if not conts:
         return range(len(blocks)) if any(_weight(b) for b in blocks) else range(0)
@@ -225,7 +229,8 @@ def main_region(walk: Walk) -> range:
     score = [0.0] * len(conts)
     total = [0] * len(conts)
     links = [0] * len(conts)
-    teasers = teaser_lists(walk)
+    if teasers is None:
+        teasers = teaser_lists(walk)
     for b in blocks:
         c = b.container
         w = 0.0 if c in teasers else _weight(b)
@@ -350,7 +355,7 @@ def teaser_lists(walk: Walk) -> frozenset[int]:
     return frozenset(c for c, n in pairs.items() if n >= 3 and n * 2 >= prose.get(c, 0))
 
 
-def _aside_containers(walk: Walk, region: range) -> frozenset[int]:
+def _aside_containers(walk: Walk, region: range, teasers: frozenset[int]) -> frozenset[int]:
     """Containers inside the region's own container that hold comments, forms, tag strips or share bars.
 
     The region's container is the nearest one holding both its first and last block; containers are
@@ -371,7 +376,6 @@ def _aside_containers(walk: Walk, region: range) -> frozenset[int]:
     if root < 0:
         return frozenset()
     aside_hint = rules().aside
-    teasers = teaser_lists(walk)
     depth = conts[root].depth
     # text per container inside the region: a <form> holding most of it wraps the page, article and all
     # (ASP.NET-style pages); a small one is a comment or reply form.
@@ -627,6 +631,7 @@ def _assemble(
     verdict: Verdict,
     selectors: SiteSelectors | None,
     boilerplate: frozenset[str],
+    teasers: frozenset[int],
 ) -> Extraction:
     blocks = walk.blocks
     notices = {clean_space(n) for n in verdict.notice_blocks if n.strip()}
@@ -653,7 +658,7 @@ def _assemble(
     #: keys of the lines already taken: a page holding the article two or three times (desktop, mobile
     #: and print copies) gives each line once.
     taken: set[str] = set()
-    aside = _aside_containers(walk, region)
+    aside = _aside_containers(walk, region, teasers)
     #: body positions of time stamps met after the first paragraph (comments, replies).
     stamps: list[int] = []
     after_img = False
