@@ -288,6 +288,9 @@ def test_lead_paragraph_styled_apart_is_kept_first() -> None:
         ("网友在微博上发帖称，公司应当关注员工的加班问题，该帖引发了大量转发和讨论。", False),
         ("公司法务部门在声明中表示，将依法维护本报记者采访权，并保留追究相关方责任的权利。", False),
         ("国家版权局表示，今年将继续开展打击网络侵权盗版专项行动。", False),
+        ("欢迎您在评论区留言，与我们分享您的看法！", True),
+        ("网友对此表示欢迎，认为新规让出行更方便。", False),
+        ("网友纷纷发表看法，认为应当加强监管。", False),
     ],
 )
 def test_non_article_line_families(line: str, expected: bool) -> None:
