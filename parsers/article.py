@@ -210,7 +210,7 @@ _LIST_SEP = re.compile(r"[、,，|/／·•]|\s{1,}")
 
 
 def _is_enumeration(text: str) -> bool:
-    """A keyword, tag or name list (蔡英文 、 民進黨 、 國民黨 …): short items between list separators and
+    """A keyword, tag or name list (钢铁 、 电力 、 煤炭 、 航运 …): short items between list separators and
     no sentence punctuation. Its enumeration commas would otherwise count as prose punctuation and let a
     tag list outvote a short article."""
     if _SENTENCE_PUNCT.search(text):
@@ -836,7 +836,7 @@ def _title(
             ):
                 return b.text, i
     else:
-        # The <title> names no block on the page (a site name alone: 公共電視台 新聞網): a headline set as
+        # The <title> names no block on the page (a site name alone: 某某电视台 新闻网): a headline set as
         # a heading or in bold just above the body is the better title.
         for i in range(region.start - 1, max(-1, region.start - 15), -1):
             b = blocks[i]

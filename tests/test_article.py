@@ -280,7 +280,7 @@ def test_lead_paragraph_styled_apart_is_kept_first() -> None:
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ("香港某報現已開設Facebook專頁，快點按此Like我們的專頁！", True),
+        ("本台已開設Facebook專頁，歡迎按讚追蹤我們！", True),
         ("关注“某某集团”微信公众号，获取更多资讯", True),
         ("本文为本网原创稿件，未经授权不得转载。", True),
         ("（内容由集团宣传部提供）", True),
