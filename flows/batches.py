@@ -12,7 +12,7 @@ import datetime as dt
 import random
 import string
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
@@ -30,7 +30,7 @@ from parsers.document import Document
 from parsers.hosts import NO_HOST, host_key, host_key_or_none
 from parsers.pipeline import PARSER_VERSION, is_failure, parse_document, process
 from parsers.records import PageResult, Probe, RawPage
-from schema.loader import FetchFacts, LoadOutcome, load_pages
+from schema.loader import FetchFacts, LoadOutcome, load_pages, site_host
 
 __all__ = ["FetchedPage", "RunStats", "Target"]
 
@@ -230,12 +230,16 @@ def live_sites(
 
 
 # --- fetch, parse, load ----------------------------------------------------------------------------
-def parse_batch(pages: Sequence[FetchedPage], sites: dict[str, Site]) -> list[PageResult]:
+def parse_batch(
+    pages: Sequence[FetchedPage], sites: dict[str, Site], boilerplate: Mapping[str, frozenset[str]] | None = None
+) -> list[PageResult]:
+    """``boilerplate``: host -> line fingerprints learned for the site (``state.site_boilerplate``)."""
     results = []
+    learned = boilerplate or {}
     for page in pages:
         site = sites.get(page.target.site)
         selectors = site.selectors.to_record() if site and site.selectors else None
-        results.append(process(page.raw, selectors))
+        results.append(process(page.raw, selectors, boilerplate=learned.get(site_host(page.target.url), frozenset())))
     return results
 
 
@@ -251,6 +255,7 @@ def probe_batch(
     sites: dict[str, Site],
     session: FetchSession,
     cache: dict[str, tuple[str, int | None, str]],
+    boilerplate: Mapping[str, frozenset[str]] | None = None,
 ) -> list[PageResult]:
     """Re-judge suspect pages against a random sibling path on their host (fetched once per host per run)."""
     suspects: dict[int, Document | None] = {}
@@ -282,7 +287,8 @@ def probe_batch(
         score = similarity.similarity(doc.visible_text if doc else "", text)
         site = sites.get(page.target.site)
         selectors = site.selectors.to_record() if site and site.selectors else None
-        out[i] = process(page.raw, selectors, Probe(url, status, score), doc)
+        learned = (boilerplate or {}).get(site_host(page.target.url), frozenset())
+        out[i] = process(page.raw, selectors, Probe(url, status, score), doc, learned)
     return out
 
 

@@ -20,7 +20,7 @@ from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from sqlalchemy import Engine
 
-from flows import batches, progress, runners, session, signals
+from flows import batches, progress, runners, session, signals, state
 from flows.archive import RawArchive
 from flows.batches import FetchedPage, RunStats, Target
 from flows.fetch import FetchPolicy
@@ -30,7 +30,7 @@ from initiatives.settings import Settings
 from parsers.health import HealthPolicy
 from parsers.records import PageResult
 from schema.db import make_engine, upgrade
-from schema.loader import LoadOutcome, record_run
+from schema.loader import LoadOutcome, record_run, site_host
 
 #: batches fetched ahead of the one being parsed: enough to keep the pipe full, bounded for memory.
 LOOKAHEAD = 2
@@ -55,14 +55,19 @@ def fetch_task(key: str, targets: list[Target], policy: FetchPolicy, raw_dir: Pa
 
 @task(name="parse-batch", cache_policy=NO_CACHE, retries=1)
 def parse_task(
-    key: str, pages: list[FetchedPage], sites: dict[str, Site], policy: FetchPolicy, probes: dict[str, Any]
+    key: str,
+    pages: list[FetchedPage],
+    sites: dict[str, Site],
+    policy: FetchPolicy,
+    probes: dict[str, Any],
+    boilerplate: dict[str, frozenset[str]] | None = None,
 ) -> list[PageResult]:
-    results = batches.parse_batch(pages, sites)
+    results = batches.parse_batch(pages, sites, boilerplate)
     shared = session.lookup(key)
     if shared is not None:
-        return batches.probe_batch(pages, results, sites, shared, probes)
+        return batches.probe_batch(pages, results, sites, shared, probes, boilerplate)
     with session.FetchSession(policy, RawArchive(Path("."))) as private:
-        return batches.probe_batch(pages, results, sites, private, probes)
+        return batches.probe_batch(pages, results, sites, private, probes, boilerplate)
 
 
 @task(name="load-batch", cache_policy=NO_CACHE, retries=2)
@@ -73,6 +78,17 @@ def load_task(
     engine = make_engine(database)
     try:
         return batches.load_batch(engine, pages, results, sites, load_id, policy)
+    finally:
+        engine.dispose()
+
+
+def _site_boilerplate(database: str, urls: list[str]) -> dict[str, frozenset[str]]:
+    """The learned boilerplate of the URLs' hosts, read in one query (flows.state.site_boilerplate)."""
+    if not urls:
+        return {}
+    engine = make_engine(database)
+    try:
+        return state.site_boilerplate(engine, {site_host(u) for u in urls})
     finally:
         engine.dispose()
 
@@ -131,11 +147,17 @@ def run_targets(
 
     # Parsing is submitted to the flow's task runner (threads, or Dask processes) a few batches ahead;
     # loading stays in order in the flow, one transaction per batch (a refused page fails alone).
+    # Site boilerplate learned from pages already stored, re-read after each load so later batches of the
+    # run use what earlier ones taught (each parse gets a snapshot).
+    learned = _site_boilerplate(settings.database, [t.url for t in targets])
     parsed = runners.in_order(
-        fetched(), lambda pages: parse_task.submit(key, pages, sites, policy, probes), settings.parse_ahead
+        fetched(),
+        lambda pages: parse_task.submit(key, pages, sites, policy, probes, dict(learned)),
+        settings.parse_ahead,
     )
     for pages, results in parsed:
         outcomes = load_task(settings.database, pages, results, sites, load_id, health_policy(settings))
+        learned.update(_site_boilerplate(settings.database, [p.target.url for p in pages]))
         site_of = {p.target.url: p.target.site for p in pages}
         signals.emit_site_transitions(outcomes, site_of.get)
         stats.add(outcomes, pages)

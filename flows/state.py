@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from flows.fetch import Conditional
 from parsers import health
+from parsers import site_boilerplate as boilerplate
 from parsers.records import GOOD_VERDICTS
 from schema import models as m
 
@@ -84,6 +85,20 @@ def site_health(engine: Engine, hosts: Iterable[str]) -> dict[str, health.SiteHe
     with Session(engine) as s:
         rows = s.execute(select(m.Site.host, m.Site.health).where(m.Site.host.in_(wanted))).tuples().all()
     return {host: health.SiteHealth.from_dict(data) if data else health.SiteHealth() for host, data in rows}
+
+
+def site_boilerplate(engine: Engine, hosts: Iterable[str]) -> dict[str, frozenset[str]]:
+    """host -> the line fingerprints learned as that site's boilerplate (hosts with none are left out)."""
+    wanted = list(dict.fromkeys(hosts))
+    out: dict[str, frozenset[str]] = {}
+    with Session(engine) as s:
+        for chunk in _chunks(wanted):
+            rows = s.execute(select(m.Site.host, m.Site.boilerplate).where(m.Site.host.in_(chunk))).tuples()
+            for host, data in rows:
+                learned = boilerplate.learned(boilerplate.SiteBoilerplate.from_dict(data))
+                if learned:
+                    out[host] = learned
+    return out
 
 
 def finished_urls(engine: Engine, load_id: str, urls: Sequence[str] | None = None) -> dict[str, dt.date | None]:

@@ -11,6 +11,7 @@ never an exception, because one odd page must not stop a batch.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -22,7 +23,8 @@ from selectolax.lexbor import LexborHTMLParser
 
 from parsers import dates
 from parsers.datafiles import load_toml
-from parsers.document import Document, TextBlock, Walk, clean_space, walk_blocks
+from parsers.document import Container, Document, TextBlock, Walk, clean_space, walk_blocks
+from parsers.non_article import is_non_article
 from parsers.records import Article, Block, SiteSelectors, Verdict
 
 
@@ -41,6 +43,7 @@ class _Rules:
     image_name: re.Pattern[str]
     positive: re.Pattern[str]
     negative: re.Pattern[str]
+    aside: re.Pattern[str]
     caption: re.Pattern[str]
     caption_text: re.Pattern[str]
     meta_published: tuple[str, ...]
@@ -77,6 +80,7 @@ def rules() -> _Rules:
         image_name=re.compile("|".join(f"(?:{p})" for p in raw["image_names"]["patterns"])),
         positive=re.compile(_alternation(hints["positive"])),
         negative=re.compile(r"(?:^|[\s_\-])(?:" + _alternation(hints["negative"]) + r")"),
+        aside=re.compile(r"(?:^|[\s_\-])(?:" + _alternation(hints["aside"]) + r")"),
         caption=re.compile(_alternation(hints["caption"])),
         caption_text=re.compile("|".join(f"(?:{p})" for p in hints["caption_text"])),
         meta_published=tuple(m.lower() for m in meta["published"]),
@@ -108,23 +112,36 @@ _TITLE_SPLIT = re.compile(r"\s*(?:\s[-|–—_]\s|_|\||｜|--|——|-{1,2}(?=[^
 _STRIP_KEY = re.compile(r"[\s\[\]【】()（）|·•>»<«]+")
 _COLUMN_TAIL = re.compile(r"\s*[·•|>»]+\s*$")
 _HEADING_TAGS = frozenset(("h2", "h3", "h4", "h5", "h6"))
+_HEADLINE_TAGS = frozenset(("h1", "h2", "h3", "h4"))
 
 
 # ---------------------------------------------------------------- public entry
 
 
-def extract(doc: Document, verdict: Verdict, selectors: SiteSelectors | None = None) -> Extraction:
+def extract(
+    doc: Document,
+    verdict: Verdict,
+    selectors: SiteSelectors | None = None,
+    boilerplate: frozenset[str] = frozenset(),
+) -> Extraction:
+    """``boilerplate`` holds fingerprints (``line_fingerprint``) of lines that repeat across pages of the
+    page's host, learned by ``parsers.site_boilerplate`` from pages already fetched; empty when nothing
+    is known (one file under ``inspect``), and then the page-level rules do the work alone."""
     try:
-        return _extract(doc, verdict, selectors)
+        return _extract(doc, verdict, selectors, boilerplate)
     except RecursionError:  # pragma: no cover - the walk is iterative; this guards regex engines
         return Extraction(None, "page too deeply nested")
 
 
-def _extract(doc: Document, verdict: Verdict, selectors: SiteSelectors | None) -> Extraction:
+def _extract(
+    doc: Document, verdict: Verdict, selectors: SiteSelectors | None, boilerplate: frozenset[str]
+) -> Extraction:
     if doc.is_html and doc.tree is None:
         return Extraction(None, "no parse tree")
     if _garbled(doc.text):
         return Extraction(None, "not text (binary or undecodable)")
+    # text dumps have no containers, and site selectors name the body outright: no teaser lists to find
+    teasers: frozenset[int] = frozenset()
     if doc.tree is None:
         blocks = tuple(_text_block(line) for line in doc.lines)
         walk = Walk(blocks, ())
@@ -136,12 +153,13 @@ def _extract(doc: Document, verdict: Verdict, selectors: SiteSelectors | None) -
             walk = custom
             region = range(len(walk.blocks))
         else:
-            region = main_region(walk)
+            teasers = teaser_lists(walk)
+            region = main_region(walk, teasers)
     if not walk.blocks:
         return Extraction(None, "no visible text")
     if not region:
         return Extraction(None, "no main content")
-    return _assemble(doc, walk, region, verdict, selectors)
+    return _assemble(doc, walk, region, verdict, selectors, boilerplate, teasers)
 
 
 _GARBLE = re.compile(r"[\x00-\x08\x0e-\x1f\ufffd]")
@@ -181,11 +199,28 @@ def _weight(b: TextBlock) -> float:
     punct = len(_PUNCT.findall(b.text))
     if n < 25 and punct == 0:
         return 0.0
+    if _is_enumeration(b.text):
+        return 0.0
     return 1.0 + punct + min(n / 50.0, 6.0)
 
 
-def main_region(walk: Walk) -> range:
-    """Indices of the blocks inside the best-scoring container (a contiguous run, in reading order)."""
+_SENTENCE_PUNCT = re.compile(r"[。！？；!?;]")
+_LIST_SEP = re.compile(r"[、,，|/／·•]|\s{1,}")
+
+
+def _is_enumeration(text: str) -> bool:
+    """A keyword, tag or name list (钢铁 、 电力 、 煤炭 、 航运 …): short items between list separators and
+    no sentence punctuation. Its enumeration commas would otherwise count as prose punctuation and let a
+    tag list outvote a short article."""
+    if _SENTENCE_PUNCT.search(text):
+        return False
+    items = [t for t in _LIST_SEP.split(text) if t]
+    return len(items) >= 6 and len(text) / len(items) < 9
+
+
+def main_region(walk: Walk, teasers: frozenset[int] | None = None) -> range:
+    """Indices of the blocks inside the best-scoring container (a contiguous run, in reading order).
+    ``teasers``: ``teaser_lists(walk)`` when the caller has it already."""
     blocks, conts = walk.blocks, walk.containers
     if not conts:
         return range(len(blocks)) if any(_weight(b) for b in blocks) else range(0)
@@ -193,9 +228,11 @@ def main_region(walk: Walk) -> range:
     score = [0.0] * len(conts)
     total = [0] * len(conts)
     links = [0] * len(conts)
+    if teasers is None:
+        teasers = teaser_lists(walk)
     for b in blocks:
-        w = _weight(b)
         c = b.container
+        w = 0.0 if c in teasers else _weight(b)
         level = 0
         n = len(b.text)
         while c >= 0:
@@ -205,12 +242,34 @@ def main_region(walk: Walk) -> range:
                 score[c] += w if level == 0 else (w / 2 if level == 1 else w / (level * 3))
             level += 1
             c = conts[c].parent
+    # Containers inside a comment area, a form or a tag strip (at any depth) are comments, not the
+    # article, however well their text reads: a blog's comment list or a portal's comment-policy list.
+    # (Forms are not judged here: many CMS pages wrap the whole page, article and all, in one.) Only
+    # scored containers are asked, and each ancestor once.
+    aside_hint = r.aside
+    aside: dict[int, bool] = {}
+
+    def in_aside(i: int) -> bool:
+        chain = []
+        c = i
+        while c >= 0 and c not in aside:
+            chain.append(c)
+            c = conts[c].parent
+        found = aside.get(c, False)
+        for c in reversed(chain):
+            hint = conts[c].hint
+            found = found or (bool(hint) and aside_hint.search(hint) is not None)
+            aside[c] = found
+        return aside[i]
+
     best, best_score = -1, 0.0
     for i, cont in enumerate(conts):
         s = score[i]
         if not s:
             continue
         s *= 1.0 - (links[i] / total[i] if total[i] else 0.0)
+        if in_aside(i):
+            s *= 0.1
         if cont.hint:
             if r.positive.search(cont.hint):
                 s *= 1.25
@@ -220,6 +279,7 @@ def main_region(walk: Walk) -> range:
             best, best_score = i, s
     if best < 0:
         return range(0)
+    best = _first_entry(conts, score, best, best_score)
     # Like readability, siblings that score close to the winner are the same article split in parts
     # (one <div> per paragraph, a page-two box).
     parent = conts[best].parent
@@ -241,6 +301,101 @@ def main_region(walk: Walk) -> range:
     return range(lo, hi) if lo >= 0 else range(0)
 
 
+def _entry_class(hint: str) -> str:
+    """The class part of a container's hint ("class id"): posts share a class, each has its own id."""
+    return hint.rsplit(" ", 1)[0]
+
+
+def _first_entry(conts: Sequence[Container], score: Sequence[float], best: int, best_score: float) -> int:
+    """The first of a run of entries when the winner is one of them (loss kind 2: a forum thread's
+    replies or a blog page's later posts outvoting the first post).
+
+    Entries are containers of one kind (tag and class; each post's own id differs) that each carry
+    prose and sit under different parents (a post per wrapper); the paragraphs of one article split
+    into sibling <div>s share a parent and are left to the sibling merge.
+    """
+    floor = max(3.0, 0.1 * best_score)
+    c, level = best, 0
+    # the winner itself or a close ancestor may be the entry (a post's body cell inside its post table)
+    while c >= 0 and level < 5:
+        sig = (conts[c].tag, _entry_class(conts[c].hint))
+        if sig[1].strip():
+            entries = [
+                i for i, x in enumerate(conts)
+                if score[i] >= floor and x.tag == sig[0] and x.hint and _entry_class(x.hint) == sig[1]
+            ]
+            if len(entries) >= 2 and len({conts[i].parent for i in entries}) == len(entries):
+                return best if entries[0] == c else entries[0]
+        c, level = conts[c].parent, level + 1
+    return best
+
+
+def _is_link_line(b: TextBlock) -> bool:
+    return len(b.text) >= 4 and b.link_chars * 10 >= 8 * len(b.text)
+
+
+def teaser_lists(walk: Walk) -> frozenset[int]:
+    """Containers that hold a list of teasers: a link line (another story's headline) followed by its
+    summary, three times or more, making at least half of the container's prose. The summaries read like
+    prose, so without this a "further reading" list outvotes a short article (loss kind 2)."""
+    blocks = walk.blocks
+    pairs: dict[int, int] = {}
+    prose: dict[int, int] = {}
+    for i, b in enumerate(blocks):
+        c = b.container
+        if c < 0:
+            continue
+        if _weight(b):
+            prose[c] = prose.get(c, 0) + 1
+        if i + 1 < len(blocks) and _is_link_line(b):
+            nxt = blocks[i + 1]
+            if nxt.container == c and not nxt.link_chars and _weight(nxt):
+                pairs[c] = pairs.get(c, 0) + 1
+    return frozenset(c for c, n in pairs.items() if n >= 3 and n * 2 >= prose.get(c, 0))
+
+
+def _aside_containers(walk: Walk, region: range, teasers: frozenset[int]) -> frozenset[int]:
+    """Containers inside the region's own container that hold comments, forms, tag strips or share bars.
+
+    The region's container is the nearest one holding both its first and last block; containers are
+    numbered in document order with parents first, so one pass marks each aside and its descendants.
+    """
+    blocks, conts = walk.blocks, walk.containers
+    if not region or not conts:
+        return frozenset()
+    first, last = blocks[region.start].container, blocks[region.stop - 1].container
+    ups: set[int] = set()
+    c = last
+    while c >= 0:
+        ups.add(c)
+        c = conts[c].parent
+    root = first
+    while root >= 0 and root not in ups:
+        root = conts[root].parent
+    if root < 0:
+        return frozenset()
+    aside_hint = rules().aside
+    depth = conts[root].depth
+    # text per container inside the region: a <form> holding most of it wraps the page, article and all
+    # (ASP.NET-style pages); a small one is a comment or reply form.
+    chars: dict[int, int] = {}
+    for b in blocks[region.start : region.stop]:
+        c = b.container
+        while c > root:
+            chars[c] = chars.get(c, 0) + len(b.text)
+            c = conts[c].parent
+    whole = sum(len(b.text) for b in blocks[region.start : region.stop]) or 1
+    marked: set[int] = set()
+    for i in range(root + 1, len(conts)):
+        cont = conts[i]
+        if cont.depth <= depth:
+            break
+        small_form = cont.tag == "form" and chars.get(i, 0) * 4 < whole
+        if cont.parent in marked or small_form or i in teasers or (cont.hint and aside_hint.search(cont.hint)):
+            marked.add(i)
+    return frozenset(marked)
+
+
 def _block_span(walk: Walk, c: int) -> range:
     """Blocks inside container ``c``: containers are numbered in document order, so its descendants
     are the following run of deeper ones and their blocks a contiguous run too."""
@@ -254,6 +409,12 @@ def _block_span(walk: Walk, c: int) -> range:
 
 
 # ---------------------------------------------------------------- assembling the article
+
+
+def line_fingerprint(text: str) -> str:
+    """A short stable digest of a line's key (spaces and brackets ignored), for site-level boilerplate:
+    the store keeps digests, not the sites' text."""
+    return hashlib.blake2b(_key(text).encode("utf-8"), digest_size=8).hexdigest()
 
 
 @lru_cache(maxsize=8192)
@@ -361,9 +522,12 @@ def _read_meta_line(text: str, meta: _Meta, leading: bool = True) -> bool:
         found = []
     if found:
         hit = True
-        if meta.published is None:
+        labelled = bool(r.date_label.search(text))
+        # A labelled date (发表于 …) beats an unlabelled one read earlier, such as a poster's
+        # registration date in a forum's author panel above the post.
+        if meta.published is None or (labelled and not meta.labelled and not meta.trailing):
             meta.published = found[0]
-            meta.labelled = bool(r.date_label.search(text))
+            meta.labelled = labelled
             meta.trailing = not leading
             rest = dates.strip_dates(text).strip()
             meta.quoted = not meta.labelled and len(rest) > 20 and bool(_CLAUSE.search(rest))
@@ -376,6 +540,62 @@ def _read_meta_line(text: str, meta: _Meta, leading: bool = True) -> bool:
             meta.late_month = month
         hit = True
     return hit and len(text) <= 120 and not _is_prose_sentence(text)
+
+
+#: how far above the main container a headline may sit for the lines between to count as a lead.
+_LEAD_GAP = 12
+
+
+def _lead_from(blocks: Sequence[TextBlock], title_idx: int | None, region: range) -> int:
+    """Where the body may start: just under the headline when it sits a little above the main container
+    and nothing link-heavy lies between (loss kind 4 of issue 19: a lead or summary paragraph styled
+    apart, in its own element beside the container that won the vote)."""
+    if title_idx is None or not 0 < region.start - title_idx <= _LEAD_GAP:
+        return region.start
+    between = blocks[title_idx + 1 : region.start]
+    chars = sum(len(b.text) for b in between)
+    links = sum(b.link_chars for b in between)
+    if links * 4 > chars:
+        return region.start
+    return title_idx + 1
+
+
+def _is_lead(b: TextBlock) -> bool:
+    """A lead paragraph above the main container: prose, link-free, not chrome or a notice."""
+    text = b.text
+    return (
+        len(text) >= 30
+        and not b.link_chars
+        and _weight(b) > 0
+        and _is_prose(text)
+        and not _is_chrome(b)
+        and not is_non_article(text)
+        and not _is_caption(b, b.after_img)
+    )
+
+
+def _is_stamp(text: str) -> bool:
+    """A comment's or reply's time stamp line: one date with a time of day, little else (a name)."""
+    if len(text) > 50:
+        return False
+    found = dates.find_dates(text)
+    if len(found) != 1 or found[0].at is None:
+        return False
+    rest = dates.strip_dates(text).strip()
+    return len(rest) <= 20 and not _CLAUSE.search(rest)
+
+
+def _before_comments(body: list[Block], stamps: Sequence[int]) -> list[Block]:
+    """The body up to the comments: two or more time-stamped entries after the first paragraph are a
+    comment list or a thread's replies (comment structure, loss kind 2), which end the article. The
+    commenter's name line just above the first stamp goes with them."""
+    if len(stamps) < 2 or stamps[0] == 0:
+        return body
+    cut = stamps[0]
+    last = body[cut - 1].text
+    if cut > 1 and len(last) < 20 and not _is_prose(last):
+        cut -= 1
+    return body[:cut]
 
 
 def _month_line(text: str) -> bool:
@@ -404,7 +624,13 @@ def _source_beside_date(text: str) -> str | None:
 
 
 def _assemble(
-    doc: Document, walk: Walk, region: range, verdict: Verdict, selectors: SiteSelectors | None
+    doc: Document,
+    walk: Walk,
+    region: range,
+    verdict: Verdict,
+    selectors: SiteSelectors | None,
+    boilerplate: frozenset[str],
+    teasers: frozenset[int],
 ) -> Extraction:
     blocks = walk.blocks
     notices = {clean_space(n) for n in verdict.notice_blocks if n.strip()}
@@ -428,20 +654,35 @@ def _assemble(
     seen_prose = False
     first_body = last_body = region.start
     pending: list[Block] = []
+    #: keys of the lines already taken: a page holding the article two or three times (desktop, mobile
+    #: and print copies) gives each line once.
+    taken: set[str] = set()
+    aside = _aside_containers(walk, region, teasers)
+    #: body positions of time stamps met after the first paragraph (comments, replies).
+    stamps: list[int] = []
     after_img = False
+    if start == region.start:
+        start = _lead_from(blocks, title_idx, region)
     for i in range(start, region.stop):
         b = blocks[i]
         text = b.text
+        if i < region.start and not _is_lead(b):
+            continue  # a header line, already read for metadata above
+        if b.container in aside:
+            continue
         # an image's file-name line sits between the image and its caption
         after_img = b.after_img or (after_img and is_image_name(blocks[i - 1].text))
-        if text in notices or _key(text) == title_key or is_image_name(text):
+        key = _key(text)
+        if text in notices or key == title_key or is_image_name(text) or key in taken:
             continue
         if notices and len(text) >= 6 and any(text in n for n in notices):
             continue
-        if _is_chrome(b):
+        if _is_chrome(b) or is_non_article(text) or (boilerplate and line_fingerprint(text) in boilerplate):
             if not seen_prose:
                 _read_meta_line(text, meta)
             continue
+        if seen_prose and _is_stamp(text):
+            stamps.append(len(body))
         if len(text) <= 120 and not _is_prose_sentence(text) and _read_meta_line(text, meta, not seen_prose):
             continue
         if not seen_prose and meta.column is None and _COLUMN_TAIL.search(text) and len(text) <= 40:
@@ -453,6 +694,7 @@ def _assemble(
         if _is_heading(b):
             if seen_prose:
                 pending.append(Block("heading", text))
+                taken.add(key)
             continue
         if not seen_prose and not _is_prose(text) and len(text) < 20:
             # short chrome-ish lines before the first paragraph (bylines, tags, controls)
@@ -464,9 +706,12 @@ def _assemble(
         body.extend(pending)
         pending.clear()
         body.append(Block("paragraph", text))
-    if meta.published is None and meta.month is None:
+        taken.add(key)
+    body = _before_comments(body, stamps)
+    if meta.published is None and meta.month is None and not head.labelled:
         # A page of dated entries (a blog's front page) is dated by its newest entry, not by whichever
-        # entry's stamp happens to sit above the one post the main-content vote picked.
+        # entry's stamp happens to sit above the one post the main-content vote picked; a labelled
+        # date above the post (发表于 …) beats the stamps of the replies and comments below it.
         meta.published = _listing_date(blocks, region)
     if meta.published is None and meta.month is None:
         meta.published, meta.month = head.published, head.month
@@ -485,6 +730,12 @@ def _assemble(
         if len(blocks[i].text) <= 120:
             _read_meta_line(blocks[i].text, tail)
     meta.source, meta.author, meta.editor = tail.source, tail.author, tail.editor
+    if any(m.published is not None and m.published.ambiguous for m in (meta, tail)):
+        # 7/5/2005: the page's own unambiguous slash dates or its URL say which number is the month.
+        order = dates.slash_order(doc.visible_text, doc.final_url or doc.target)
+        for m in (meta, tail):
+            if m.published is not None:
+                m.published = dates.settle(m.published, order)
     published, published_at = _published(doc, meta, tail, selectors)
     if body and (written := _written_date(blocks, first_body, last_body)) is not None:
         published, published_at = written.date, written.at
@@ -550,16 +801,22 @@ def _title(
     # The headline is the on-page block that the <title> starts with (or contains).
     stop = min(region.stop, len(blocks))
     limit = max(0, region.start - 60)
-    best: tuple[int, int] | None = None
+    # (index, strength, length): a block that is the whole <title> beats one that only starts it or is
+    # an <h1> (a site name set in <h1> above the headline); among equals the longest, then the first.
+    best: tuple[int, int, int] | None = None
     first_key = _key(parts[0]) if parts else None
+    title_key = _key(page_title)
     if page_title:
         for i in range(limit, stop):
             t = blocks[i].text
             if len(t) < 4 or len(t) > 120:
                 continue
             named = page_title.startswith(t) or (first_key is not None and _key(t) == first_key) or t in candidates
-            if named and (best is None or len(t) > best[1] or (len(t) == best[1] and i < region.start)):
-                best = (i, len(t))
+            if not named:
+                continue
+            rank = (2 if _key(t) == title_key else 1, len(t))
+            if best is None or rank > best[1:] or (rank == best[1:] and i < region.start):
+                best = (i, *rank)
     if best is not None:
         return blocks[best[0]].text, best[0]
     for c in candidates:
@@ -575,6 +832,16 @@ def _title(
             b = blocks[i]
             if 6 <= len(b.text) <= 60 and not b.link_chars and not dates.find_dates(b.text) and not (
                 _is_chrome(b) or _is_prose_sentence(b.text)
+            ):
+                return b.text, i
+    else:
+        # The <title> names no block on the page (a site name alone: 某某电视台 新闻网): a headline set as
+        # a heading or in bold just above the body is the better title.
+        for i in range(region.start - 1, max(-1, region.start - 15), -1):
+            b = blocks[i]
+            shown = b.tag in _HEADLINE_TAGS or b.bold_chars * 10 >= 9 * len(b.text) or "title" in b.hint
+            if shown and 6 <= len(b.text) <= 80 and not b.link_chars and not dates.find_dates(b.text) and not (
+                _is_chrome(b) or _is_prose_sentence(b.text) or _key(b.text) in _key(page_title)
             ):
                 return b.text, i
     if parts:

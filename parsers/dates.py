@@ -30,6 +30,9 @@ class Found:
     #: the time of day when the text shows one.
     at: dt.datetime | None
     start: int
+    #: written as d/m/yyyy or m/d/yyyy with both numbers 12 or less and the text itself giving no
+    #: order: the page's other dates or its URL may settle it (``settle``).
+    ambiguous: bool = False
 
 
 def _valid(y: int, m: int, d: int) -> dt.date | None:
@@ -73,19 +76,77 @@ def find_dates(text: str) -> list[Found]:
         month_first = any(int(m.group(2)) > 12 >= int(m.group(1)) for m in slashed)
         for m in slashed:
             a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+            unsettled = False
             if b > 12 or a > 12:
                 us = b > 12
             elif day_first != month_first:
                 us = month_first
             else:
                 # No such evidence: a 12-hour clock is the US habit (9/17/2004 5:54:13 AM); otherwise
-                # day first, as most non-US sites write it.
+                # day first, as most non-US sites write it, until the page says otherwise (settle).
                 us = m.group(8) is not None
+                unsettled = a != b
             d = _valid(y, a, b) if us else _valid(y, b, a)
             if d is not None:
-                out.append(Found(d, _time(d, m.groups()[3:8]), m.start()))
+                out.append(Found(d, _time(d, m.groups()[3:8]), m.start(), unsettled))
     out.sort(key=lambda f: f.start)
     return out
+
+
+def slash_order(text: str, url: str = "") -> bool | None:
+    """Whether the page writes slash dates month first (True), day first (False) or gives no sign (None).
+
+    Evidence, strongest first: the page's unambiguous slash dates (25/12/2004 is day first, 12/25/2004
+    month first), then a date in its URL, then its year-first dates, each compared with the ambiguous
+    ones read both ways.
+    """
+    slashed = list(_DMY.finditer(text))
+    day_first = any(int(m.group(1)) > 12 >= int(m.group(2)) for m in slashed)
+    month_first = any(int(m.group(2)) > 12 >= int(m.group(1)) for m in slashed)
+    if day_first != month_first:
+        return month_first
+    in_url = url_date(url) if url else None
+    if in_url is not None:
+        for m in slashed:
+            a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+            if _valid(y, a, b) == in_url:
+                return True
+            if _valid(y, b, a) == in_url:
+                return False
+    # Last, the page's year-first dates (comment stamps, a footer's update time): the reading that lies
+    # nearer to them is the page's order.
+    others = [
+        d for pattern in (_YMD_CN, _YMD) for m in pattern.finditer(text)
+        if (d := _valid(int(m.group(1)), int(m.group(2)), int(m.group(3)))) is not None
+    ]
+    if not others:
+        return None
+    for m in slashed:
+        a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        us, eu = _valid(y, a, b), _valid(y, b, a)
+        if us is None or eu is None or us == eu:
+            continue
+        near_us = min(abs((us - d).days) for d in others)
+        near_eu = min(abs((eu - d).days) for d in others)
+        if near_us != near_eu:
+            return near_us < near_eu
+    return None
+
+
+def settle(found: Found, month_first: bool | None) -> Found:
+    """An ambiguous slash date read in the page's order (``slash_order``); unchanged without evidence.
+
+    Unsettled dates were read day first (see ``find_dates``), so month first swaps day and month.
+    """
+    if not found.ambiguous or month_first is None:
+        return found
+    if not month_first:
+        return Found(found.date, found.at, found.start)
+    d = _valid(found.date.year, found.date.day, found.date.month)
+    if d is None:
+        return found
+    at = found.at.replace(month=d.month, day=d.day) if found.at is not None else None
+    return Found(d, at, found.start)
 
 
 def first_date(text: str) -> Found | None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from parsers import article as article_stage
 from parsers import initiatives as initiatives_stage
+from parsers import site_boilerplate
 from parsers import verdict as verdict_stage
 from parsers.document import Document, document_from_bytes
 from parsers.records import GOOD_VERDICTS, Evidence, PageResult, Probe, RawPage, SiteSelectors, Verdict
@@ -53,20 +54,27 @@ def process(
     selectors: SiteSelectors | None = None,
     probe: Probe | None = None,
     doc: Document | None = None,
+    boilerplate: frozenset[str] = frozenset(),
 ) -> PageResult:
-    """Judge, extract and parse one page. ``doc`` may be passed when the caller already parsed it.
+    """Judge, extract and parse one page. ``doc`` may be passed when the caller already parsed it;
+    ``boilerplate`` is the host's learned line fingerprints (``parsers.site_boilerplate.learned``), empty
+    when nothing is known.
 
     Never raises: this is the one per-page guard of every caller (crawl batches, reparse, ``inspect``),
     so an input that breaks any stage (a 4,301-digit number, a markup the parser chokes on) becomes that
     page's ``error`` outcome instead of failing its batch and every rerun of it."""
     try:
-        return _process(raw, selectors, probe, doc)
+        return _process(raw, selectors, probe, doc, boilerplate)
     except Exception as exc:
         return failed(raw.url, exc)
 
 
 def _process(
-    raw: RawPage, selectors: SiteSelectors | None, probe: Probe | None, doc: Document | None
+    raw: RawPage,
+    selectors: SiteSelectors | None,
+    probe: Probe | None,
+    doc: Document | None,
+    boilerplate: frozenset[str],
 ) -> PageResult:
     if doc is None:
         doc = parse_document(raw)
@@ -74,14 +82,15 @@ def _process(
     encoding = doc.encoding if doc is not None else None
     if verdict.name not in GOOD_VERDICTS or doc is None:
         return PageResult(raw.url, verdict, encoding=encoding, reason=f"verdict {verdict.name}")
-    extraction = article_stage.extract(doc, verdict, selectors)
+    extraction = article_stage.extract(doc, verdict, selectors, boilerplate)
     if extraction.article is None:
         return PageResult(raw.url, verdict, encoding=encoding, reason=extraction.reason)
     article = extraction.article
     article = dataclasses.replace(article, campaigns=initiatives_stage.campaigns(article))
     records = initiatives_stage.parse(article)
     reason = initiatives_stage.no_records_reason(article, records)
-    return PageResult(raw.url, verdict, article, records, encoding, reason)
+    fingerprints = site_boilerplate.page_fingerprints(doc)
+    return PageResult(raw.url, verdict, article, records, encoding, reason, fingerprints)
 
 
 def raw_from_file(path: Path) -> RawPage:

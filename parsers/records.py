@@ -161,6 +161,9 @@ class PageResult:
     encoding: str | None = None
     #: why there is no article or no records, for operators reading a run summary.
     reason: str | None = None
+    #: fingerprints of the page's lines, from which the loader learns the site's boilerplate
+    #: (parsers.site_boilerplate); empty for pages without an article.
+    fingerprints: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,7 +48,7 @@ from sqlalchemy import (
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from parsers import health
+from parsers import health, site_boilerplate
 from parsers.hosts import host_key
 from parsers.pipeline import failed
 from parsers.records import GOOD_VERDICTS, PageResult, UnitRef
@@ -641,8 +641,17 @@ class _SiteState:
     status_since: dt.datetime
     shows_closure_notice: bool
     health_json: dict[str, Any]
+    boilerplate_json: dict[str, Any]
     #: parsed on the first observation, serialised once when the batch is written.
     state: health.SiteHealth | None = None
+    #: the site's boilerplate after this batch's new articles (None: unchanged).
+    boilerplate: site_boilerplate.SiteBoilerplate | None = None
+
+    def learn(self, fingerprints: frozenset[str]) -> None:
+        """One more article of the host: its lines count toward the site's boilerplate."""
+        if self.boilerplate is None:
+            self.boilerplate = site_boilerplate.SiteBoilerplate.from_dict(self.boilerplate_json)
+        self.boilerplate = site_boilerplate.observe(self.boilerplate, fingerprints)
 
     def observe(
         self, verdict: str, facts: FetchFacts, policy: health.HealthPolicy, run: str
@@ -671,6 +680,7 @@ class _SiteState:
             "status_since": self.status_since,
             "shows_closure_notice": self.shows_closure_notice,
             "health": self.state.to_dict() if self.state is not None else self.health_json,
+            "boilerplate": self.boilerplate.to_dict() if self.boilerplate is not None else self.boilerplate_json,
         }
 
 
@@ -681,13 +691,14 @@ def _lock_sites(conn: Connection, items: Sequence[Item]) -> dict[str, _SiteState
         first.setdefault(site_host(facts.url), facts)
     new = [
         {"host": host, "status": "active", "status_since": facts.fetched_at, "shows_closure_notice": False,
-         "health": {}}
+         "health": {}, "boilerplate": {}}
         for host, facts in sorted(first.items())
     ]
     conn.execute(_upsert(m.Site, tuple(new[0]), ("host",)), new)
     c = SITES.c
     rows = conn.execute(
-        select(c.host, c.id, c.name, c.base_url, c.status, c.status_since, c.shows_closure_notice, c.health)
+        select(c.host, c.id, c.name, c.base_url, c.status, c.status_since, c.shows_closure_notice, c.health,
+               c.boilerplate)
         .where(c.host.in_(sorted(first)))
         .order_by(c.id)
         .with_for_update()
@@ -795,6 +806,10 @@ def _load_group(
         _update_by_id(m.Page, _PAGE_COLS), [{"_id": p["id"], **{k: p[k] for k in _PAGE_COLS}} for p in pages.values()]
     )
     written = _write_articles(conn, goods, existing, parser_version)
+    for good in goods:
+        # a new current text only: a refetch of the same text counts once, a suspect text not at all
+        if written.get(good.page_id, (False, 0, False))[0] and good.result.fingerprints:
+            sites[site_host(good.url)].learn(good.result.fingerprints)
     ordered = sorted(sites.values(), key=lambda s: s.id)
     conn.execute(_update_by_id(m.Site, tuple(ordered[0].row())[1:]), [s.row() for s in ordered])
     _link(conn, m.SiteStatusChange, history)

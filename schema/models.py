@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -58,6 +59,9 @@ class Site(Base):
     shows_closure_notice: Mapped[bool] = mapped_column(Boolean, default=False)
     #: serialised parsers.health.SiteHealth, so health decisions survive between runs.
     health: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: serialised parsers.site_boilerplate.SiteBoilerplate: line fingerprints repeating across the host's
+    #: pages, learned as articles come in and passed to extraction (migration 0005).
+    boilerplate: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
     history: Mapped[list[SiteStatusChange]] = relationship(back_populates="site", order_by="SiteStatusChange.id")
 
 

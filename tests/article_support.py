@@ -6,6 +6,7 @@ One definition, so the floor the tests pin and the figures the benchmark prints 
 from __future__ import annotations
 
 import re
+import zlib
 from collections import Counter
 
 
@@ -23,3 +24,23 @@ def gold_date(text: str) -> tuple[int, ...] | None:
     """The corpus date as (year[, month[, day]]); None when the page shows no date."""
     m = re.match(r"\s*(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?", text)
     return tuple(int(g) for g in m.groups() if g is not None) if m else None
+
+
+_SUFFIX_LABELS = frozenset(("com", "net", "org", "gov", "edu", "co", "ac", "info"))
+
+
+def page_site(origin: str) -> str:
+    """The publisher of a news2 page from its origin name (20111209_news.sina.com.hk_<sha>): the label
+    before the public suffix, so news.sina.com.cn, news.sina.com.hk and news.sina.com.tw are one site."""
+    parts = origin.split("_")
+    labels = (parts[1] if len(parts) >= 3 else origin).lower().split(".")
+    if len(labels) > 1 and len(labels[-1]) == 2:  # a country code (.cn, .hk, .tw)
+        labels.pop()
+    if len(labels) > 1 and labels[-1] in _SUFFIX_LABELS:
+        labels.pop()
+    return labels[-1]
+
+
+def site_half(site: str) -> str:
+    """A stable split of sites into halves A and B (develop on A, check on B)."""
+    return "AB"[zlib.crc32(site.encode()) % 2]

@@ -11,16 +11,20 @@ from pathlib import Path
 import pytest
 
 from parsers.article import Extraction, extract, is_image_name
-from parsers.document import Document
+from parsers.document import MAX_BLOCKS, MAX_DEPTH, Document
+from parsers.non_article import is_non_article
 from parsers.records import RawPage, Verdict
-from tests.article_support import body_f1, gold_date
+from tests.article_support import body_f1, gold_date, page_site, site_half
 
 FIXTURES = Path(__file__).parent / "fixtures" / "article"
 OK = Verdict(name="ok")
 
-#: pinned just under what extraction achieves today (see benchmarks/bench_extract.py).
-BODY_F1_FLOOR = 0.91
+#: pinned just under what extraction achieves today (see benchmarks/bench_extract.py, docs/extraction.md).
+NEWS_BODY_F1_FLOOR = 0.945
 DATE_ACCURACY_FLOOR = 0.96
+NEWS2_BODY_F1_FLOOR = 0.97
+NEWS2_HALF_FLOOR = 0.965
+NEWS2_TITLE_FLOOR = 0.84
 
 
 def _page(path: Path) -> Document:
@@ -79,21 +83,45 @@ def test_image_name_lines(line: str, expected: bool) -> None:
     assert is_image_name(line) is expected
 
 
-def test_corpus_quality_floor(shared_dir: Path) -> None:
-    f1s: list[float] = []
-    hits = known = 0
-    for page in sorted(p for p in (shared_dir / "corpus" / "news").iterdir() if p.is_dir()):
+def _score(root: Path) -> tuple[dict[str, float], int, int, int, int]:
+    """Per-page body F1 by site half (A/B, or "" when the set has no sites), date hits over pages with a
+    date, title hits over pages with a title."""
+    f1s: dict[str, list[float]] = {}
+    hits = known = t_hits = titled = 0
+    for page in sorted(p for p in root.iterdir() if (p / "page.html").is_file()):
         ex = extract(_page(page / "page.html"), OK)
         body = "\n".join(b.text for b in ex.article.body) if ex.article else ""
-        f1s.append(body_f1(body, (page / "cleaned.txt").read_text("utf-8")))
+        origin = page / "origin.txt"
+        half = site_half(page_site(origin.read_text("utf-8").strip())) if origin.is_file() else ""
+        f1s.setdefault(half, []).append(body_f1(body, (page / "cleaned.txt").read_text("utf-8")))
         want = gold_date((page / "date.txt").read_text("utf-8"))
         if want is not None:
             known += 1
             got = ex.article.published if ex.article else None
             hits += got is not None and (got.year, got.month, got.day)[: len(want)] == want
-    assert len(f1s) == 35
-    assert sum(f1s) / len(f1s) >= BODY_F1_FLOOR
+        if (page / "title.txt").is_file():
+            titled += 1
+            t_hits += ex.article is not None and ex.article.title == (page / "title.txt").read_text("utf-8").strip()
+    means = {h: sum(v) / len(v) for h, v in f1s.items()}
+    means["all"] = sum(sum(v) for v in f1s.values()) / sum(len(v) for v in f1s.values())
+    return means, hits, known, t_hits, titled
+
+
+def test_news_corpus_quality_floor(shared_dir: Path) -> None:
+    means, hits, known, _, _ = _score(shared_dir / "corpus" / "news")
+    assert known == 30
+    assert means["all"] >= NEWS_BODY_F1_FLOOR
     assert hits / known >= DATE_ACCURACY_FLOOR
+
+
+def test_news2_corpus_quality_floor_on_both_site_halves(shared_dir: Path) -> None:
+    """news2 is split by site (tests.article_support.site_half): rules were developed on half A and
+    checked on half B, so each half holds its own floor."""
+    means, _, _, t_hits, titled = _score(shared_dir / "corpus" / "news2")
+    assert titled == 249
+    assert means["all"] >= NEWS2_BODY_F1_FLOOR
+    assert min(means["A"], means["B"]) >= NEWS2_HALF_FLOOR
+    assert t_hits / titled >= NEWS2_TITLE_FLOOR
 
 
 def _fixture(name: str, url: str = "http://example.cn/news/2024/0315/c123.html") -> Extraction:
@@ -173,3 +201,166 @@ def test_huge_page_is_extracted() -> None:
     assert len(body) > 30_000_000
     ex = extract(Document.from_raw(RawPage(url="http://example.cn/big", body=body)), OK)
     assert ex.article is not None and ex.article.paragraphs
+
+
+# ---------------------------------------------------------------- issue 19: loss kinds on own fixture pages
+
+
+def _texts(ex: Extraction) -> list[str]:
+    assert ex.reason is None and ex.article is not None, ex.reason
+    return [b.text for b in ex.article.body]
+
+
+def test_blog_post_without_comments_form_or_sidebar() -> None:
+    ex = _fixture("blog_post_comments.html", "http://blog.example.cn/2023/01/24/318.html")
+    body = _texts(ex)
+    assert ex.article is not None and ex.article.title == "在车间里过的第三个春节"
+    assert len(body) == 4 and body[0].startswith("除夕下午四点") and body[-1].startswith("写这篇日志")
+    joined = "\n".join(body)
+    for other in ("周工辛苦了", "回复远方的读者", "昵称", "电子邮箱", "请文明发言", "一个在燃机总装线上", "试车台上的"):
+        assert other not in joined
+    # the post's labelled date, not a comment's
+    assert ex.article.published is not None and ex.article.published.isoformat() == "2023-01-24"
+
+
+def test_forum_thread_gives_the_first_post_not_the_replies() -> None:
+    ex = _fixture("forum_thread.html", "http://bbs.example.cn/thread-9001-1-1.html")
+    body = _texts(ex)
+    assert ex.article is not None and ex.article.title == "班组安全积分制到底好不好用？"
+    assert body[0].startswith("我们车间从去年十月") and body[-1].startswith("想问问各位工友")
+    joined = "\n".join(body)
+    for reply in ("附照片和位置", "班长包庇", "积分制只是手段", "加分项设个上限", "谢谢各位", "快速回复"):
+        assert reply not in joined
+    # 发表于 beats the registration dates in the author panels
+    assert ex.article.published is not None and ex.article.published.isoformat() == "2023-05-06"
+
+
+def test_portal_page_without_tag_lists_or_comment_policy() -> None:
+    ex = _fixture("portal_tags.html")
+    body = _texts(ex)
+    assert ex.article is not None and ex.article.title == "西部电网完成首条特高压线路带电检修"
+    assert len(body) == 2 and body[0].startswith("4月17日")
+    joined = "\n".join(body)
+    others = ("热门搜索", "相关标签", "关键词", "评论须知", "遵守国家有关法律法规", "耐心等待", "意见和建议",
+              "点击排行")
+    for other in others:
+        assert other not in joined
+    assert (ex.article.source, ex.article.author) == ("中能资讯网", "韩冬")
+
+
+def test_desktop_mobile_and_print_copies_give_the_body_once() -> None:
+    body = _texts(_fixture("repeated_copies.html"))
+    assert len(body) == 4
+    assert len(set(body)) == 4 and body[0].startswith("2月26日")
+
+
+def test_short_article_without_promotion_notice_or_credit_lines() -> None:
+    ex = _fixture("short_promo.html")
+    body = _texts(ex)
+    assert body == [
+        "6月1日，船舶集团某船厂建造的首艘万吨级化学品船顺利下水，比计划节点提前了十二天。",
+        "船厂青年突击队承担了分段合拢和管系安装任务，连续四十天两班倒，保证了坞内工期。",
+    ]
+
+
+def test_lead_paragraph_styled_apart_is_kept_first() -> None:
+    ex = _fixture("lead_styled.html")
+    body = _texts(ex)
+    assert ex.article is not None and ex.article.title == "鋼鐵集團氫能煉鐵示範線試產"
+    assert body[0].startswith("鋼鐵集團首條氫基豎爐示範線") and len(body) == 4
+    assert all("相關新聞" not in t and "電爐短流程" not in t for t in body)
+    assert ex.article.published is not None and ex.article.published.isoformat() == "2024-03-12"
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("本台已開設Facebook專頁，歡迎按讚追蹤我們！", True),
+        ("关注“某某集团”微信公众号，获取更多资讯", True),
+        ("本文为本网原创稿件，未经授权不得转载。", True),
+        ("（内容由集团宣传部提供）", True),
+        ("【免责声明】本文仅代表作者本人观点，与本网站无关。", True),
+        ("网友在微博上发帖称，公司应当关注员工的加班问题，该帖引发了大量转发和讨论。", False),
+        ("公司法务部门在声明中表示，将依法维护本报记者采访权，并保留追究相关方责任的权利。", False),
+        ("国家版权局表示，今年将继续开展打击网络侵权盗版专项行动。", False),
+        ("欢迎您在评论区留言，与我们分享您的看法！", True),
+        ("网友对此表示欢迎，认为新规让出行更方便。", False),
+        ("网友纷纷发表看法，认为应当加强监管。", False),
+    ],
+)
+def test_non_article_line_families(line: str, expected: bool) -> None:
+    assert is_non_article(line) is expected
+
+
+# ---------------------------------------------------------------- bad input: bounded, article or reason
+
+
+def _raw_extract(body: bytes) -> tuple[Document, Extraction]:
+    doc = Document.from_raw(RawPage(url="http://example.cn/bad", body=body))
+    return doc, extract(doc, OK)
+
+
+def test_fifty_thousand_links_give_a_reason() -> None:
+    links = b"".join(b'<li><a href="/p/%d">link number %d</a></li>' % (i, i) for i in range(50_000))
+    doc, ex = _raw_extract(b"<html><body><ul>" + links + b"</ul></body></html>")
+    assert ex.article is None and ex.reason == "no main content"
+    assert len(doc.walk.blocks) <= MAX_BLOCKS  # the walk stops at its bound, whatever the page's size
+
+
+def test_body_of_one_pre_gives_an_article() -> None:
+    rows = "\n".join(f"第{i}号机组点检完成，温度、压力和振动数据均在允许范围内。" for i in range(300))
+    _, ex = _raw_extract(f"<html><head><title>点检记录</title></head><body><pre>{rows}</pre></body></html>".encode())
+    assert ex.article is not None and ex.article.paragraphs
+    assert "第299号机组" in "\n".join(ex.article.paragraphs)
+
+
+def test_tables_nested_500_deep_give_a_reason_or_article() -> None:
+    text = "深处的一段文字，讲述了某公司开展安全生产检查的情况，共排查隐患十二项。"
+    page = "<html><body>" + "<table><tr><td>" * 500 + f"<p>{text}</p>" + "</td></tr></table>" * 500 + "</body></html>"
+    doc, ex = _raw_extract(page.encode())
+    # past the walk's depth guard the text is not read: the page has no visible text, and says so
+    assert ex.article is None and ex.reason == "no visible text"
+    assert max((c.depth for c in doc.walk.containers), default=0) <= MAX_DEPTH
+
+
+def test_same_paragraph_a_thousand_times_is_given_once() -> None:
+    para = "<p>中国航发各直属单位坚持党建引领，扎实推进各项工作，取得明显成效。</p>"
+    _, ex = _raw_extract(("<html><body><div class='content'>" + para * 1000 + "</div></body></html>").encode())
+    assert ex.article is not None
+    assert ex.article.paragraphs == ["中国航发各直属单位坚持党建引领，扎实推进各项工作，取得明显成效。"]
+
+
+def test_forum_thread_whose_replies_outweigh_a_short_first_post() -> None:
+    ex = _fixture("forum_long_replies.html", "http://bbs.example.cn/thread-77.html")
+    body = _texts(ex)
+    assert ex.article is not None and ex.article.title == "求助：新员工入职三级安全教育怎么安排？"
+    assert len(body) == 1 and body[0].startswith("下个月车间要来十二名新员工")
+    assert ex.article.published is not None and ex.article.published.isoformat() == "2024-09-02"
+
+
+def test_blog_comments_without_class_hints_end_at_their_time_stamps() -> None:
+    """Comment structure alone (a name, a time stamp, a text, repeated) ends the article; the post's
+    ambiguous 3/4/2009 is read as the comments' dates make it nearest (4 March, not 3 April)."""
+    ex = _fixture("blog_plain_comments.html", "http://blog.example.com/bench/alarm.html")
+    body = _texts(ex)
+    assert len(body) == 3 and body[0].startswith("Last week the vibration alarm")
+    assert all("mike_w" not in t and "Anna" not in t and "ground strap" not in t for t in body)
+    assert ex.article is not None and ex.article.published is not None
+    assert ex.article.published.isoformat() == "2009-03-04"
+
+
+def test_further_reading_teasers_do_not_join_a_short_article() -> None:
+    ex = _fixture("portal_teasers.html", "http://www.example.cn/n/9.html")
+    body = _texts(ex)
+    assert body == [
+        "5月19日，能源集团发布年度社会责任报告，全年清洁能源装机占比提高到百分之四十二。",
+        "报告显示，集团在十二个省份开展了乡村用电改造，惠及居民约八十万户。",
+    ]
+
+
+def test_forum_thread_with_first_post_and_replies_in_different_markup() -> None:
+    ex = _fixture("forum_item_replies.html", "http://bbs.example.cn/post-1.shtml")
+    body = _texts(ex)
+    assert len(body) == 1 and body[0].startswith("我们班组的班前会一直是念文件")
+    assert ex.article is not None and ex.article.published is not None
+    assert ex.article.published.isoformat() == "2022-11-03"

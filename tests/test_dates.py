@@ -116,3 +116,72 @@ def test_dated_list_on_one_side_is_not_an_entry_run() -> None:
         "<table>" + first + first + first + "</table>"
     )
     assert _published(html) == dt.date(2006, 3, 7)
+
+
+# ---------------------------------------------------------------- issue 19: ambiguous slash dates
+
+
+def test_ambiguous_slash_date_is_marked_and_read_day_first_without_evidence() -> None:
+    found = dates.first_date("Posted 7/5/2005")
+    assert found is not None and found.ambiguous and found.date == dt.date(2005, 5, 7)
+    clear = dates.first_date("Posted 25/12/2004")
+    assert clear is not None and not clear.ambiguous
+    same = dates.first_date("5/5/2005")  # the same date either way
+    assert same is not None and not same.ambiguous
+
+
+@pytest.mark.parametrize(
+    ("text", "url", "month_first"),
+    [
+        ("Posted 7/5/2005 ... comment 12/25/2005", "", True),
+        ("Posted 7/5/2005 ... comment 25/12/2005", "", False),
+        ("Posted 7/5/2005", "http://blog.example.com/2005/07/05/post.html", True),
+        ("Posted 7/5/2005", "http://blog.example.com/2005/05/07/post.html", False),
+        ("Posted 7/5/2005", "http://blog.example.com/post.html", None),
+    ],
+)
+def test_slash_order_from_page_dates_or_url(text: str, url: str, month_first: bool | None) -> None:
+    assert dates.slash_order(text, url) is month_first
+
+
+def test_settle_swaps_only_ambiguous_dates() -> None:
+    found = dates.first_date("7/5/2005 10:30")
+    assert found is not None
+    settled = dates.settle(found, True)
+    assert settled.date == dt.date(2005, 7, 5) and settled.at is not None and settled.at.month == 7
+    assert dates.settle(found, None) == found
+    plain = dates.first_date("2005-07-05")
+    assert plain is not None and dates.settle(plain, False) == plain
+
+
+def _blog(url: str, comment_date: str) -> dt.date | None:
+    html = (
+        "<html><head><title>A note from the workshop</title></head><body>"
+        "<h1>A note from the workshop</h1><p class='meta'>Posted on 7/5/2005</p>"
+        "<div class='entry'><p>" + "We finished the turbine overhaul two days early, and the test run went well. " * 3
+        + "</p><p>" + "Next week the team starts on the second unit, with the same crew and the same plan. " * 3
+        + "</p></div>"
+        f"<div class='comments'><p>Great news, congratulations to the crew! {comment_date}</p></div>"
+        "</body></html>"
+    )
+    raw = RawPage(url=url, body=html.encode())
+    art = extract(Document.from_raw(raw), OK).article
+    assert art is not None
+    return art.published
+
+
+def test_page_url_settles_an_ambiguous_publication_date() -> None:
+    assert _blog("http://blog.example.com/2005/07/05/note.html", "") == dt.date(2005, 7, 5)
+    assert _blog("http://blog.example.com/note.html", "") == dt.date(2005, 5, 7)  # control: day first
+
+
+def test_other_dates_on_the_page_settle_an_ambiguous_publication_date() -> None:
+    assert _blog("http://blog.example.com/note.html", "12/25/2005") == dt.date(2005, 7, 5)
+    assert _blog("http://blog.example.com/note.html", "25/12/2005") == dt.date(2005, 5, 7)
+
+
+def test_year_first_dates_on_the_page_settle_the_order() -> None:
+    # comments of 2009-03-05 and -06 lie next to 4 March, a month before 3 April
+    assert dates.slash_order("Posted 3/4/2009 ... 2009-03-05 09:14 ... 2009-03-06 08:02") is True
+    assert dates.slash_order("Posted 3/4/2009 ... 2009-04-04 09:14") is False
+    assert dates.slash_order("Posted 3/4/2009") is None
