@@ -806,10 +806,10 @@ def _load_group(
         _update_by_id(m.Page, _PAGE_COLS), [{"_id": p["id"], **{k: p[k] for k in _PAGE_COLS}} for p in pages.values()]
     )
     written = _write_articles(conn, goods, existing, parser_version)
-    for good in goods:
+    for item in goods:
         # a new current text only: a refetch of the same text counts once, a suspect text not at all
-        if written.get(good.page_id, (False, 0, False))[0] and good.result.fingerprints:
-            sites[site_host(good.url)].learn(good.result.fingerprints)
+        if written.get(item.page_id, (False, 0, False))[0] and item.result.fingerprints:
+            sites[site_host(item.url)].learn(item.result.fingerprints)
     ordered = sorted(sites.values(), key=lambda s: s.id)
     conn.execute(_update_by_id(m.Site, tuple(ordered[0].row())[1:]), [s.row() for s in ordered])
     _link(conn, m.SiteStatusChange, history)
