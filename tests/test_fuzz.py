@@ -161,7 +161,7 @@ def test_verdict_never_raises(data: bytes, content_type: str | None, code: int |
 def test_extraction_never_raises(page: str, name: str) -> None:
     doc = document_from_bytes("http://news.example.cn/a/1.html", page.encode(), "text/html; charset=utf-8")
     if doc is not None:
-        article._extract(doc, Verdict(name), None)  # type: ignore[arg-type]
+        article._extract(doc, Verdict(name), None, frozenset())  # type: ignore[arg-type]
 
 
 # --- record parsing -----------------------------------------------------------------------------------

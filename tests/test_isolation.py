@@ -199,10 +199,10 @@ def test_reparse_reports_the_page_that_breaks_and_refreshes_the_rest(
     archive, urls = archived
     real: Callable[..., object] = pipeline.article_stage.extract
 
-    def extract(doc, verdict, selectors):  # type: ignore[no-untyped-def]
+    def extract(doc, verdict, selectors, boilerplate=frozenset()):  # type: ignore[no-untyped-def]
         if doc.target.endswith("/2.html"):
             raise IndexError("extractor tripped")
-        return real(doc, verdict, selectors)
+        return real(doc, verdict, selectors, boilerplate)
 
     monkeypatch.setattr(pipeline.article_stage, "extract", extract)
     db = engine.url.render_as_string(hide_password=False)

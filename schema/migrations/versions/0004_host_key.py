@@ -9,7 +9,7 @@ URL are filled from the others. Status and health stay the survivor's: the merge
 kept in ``site_status_history``, and the next crawl observes the site afresh under one key.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 """
 
 from collections.abc import Sequence

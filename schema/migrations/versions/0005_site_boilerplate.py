@@ -1,7 +1,7 @@
 """Site-level boilerplate learned per host (issue 19).
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 
 ``sites.boilerplate`` holds parsers.site_boilerplate.SiteBoilerplate as JSON: how many of the host's pages
 were observed and on how many of them each line fingerprint appeared. Existing sites start empty and
@@ -23,5 +23,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("sites") as batch:
-        batch.drop_column("boilerplate")
+    # A plain DROP COLUMN (SQLite 3.35+), not batch mode: batch mode rebuilds ``sites`` under a temporary
+    # name, and SQLite refuses the rename back while the readers' views (0003) refer to the table.
+    op.drop_column("sites", "boilerplate")
