@@ -438,15 +438,19 @@ class _VersionPlan:
 def _plan_good(
     plan: _VersionPlan,
     good: _Good,
+    new_hash: str,
     article_row: Mapping[str, Any] | None,
+    current_text: tuple[str, str] | None,
     versions: dict[str, dict[str, Any]],
     records: Mapping[int, int],
 ) -> None:
-    """Decide what one good page does to its article's versions (docs/schema.md, "Article versions")."""
+    """Decide what one good page does to its article's versions (docs/schema.md, "Article versions").
+
+    ``current_text`` (title, body of the current version) is given whenever the text is new or superseded.
+    """
     article = good.result.article
     assert article is not None
     pv, at = plan.parser_version, good.fetched_at
-    new_hash = text_hash(article)
     row = {**_content(article, new_hash, pv), "page_id": good.page_id, "last_good_at": at}
     n_records = len(good.result.initiatives)
     if article_row is None:
@@ -462,7 +466,8 @@ def _plan_good(
     known = versions.get(new_hash)
     last = article_row["last_good_at"]
     if known is None:
-        like = versions_rules.likeness(article_row["title"], article_row["body"], article.title, row["body"])
+        assert current_text is not None
+        like = versions_rules.likeness(*current_text, article.title, row["body"])
         status = m.SUPERSEDED if not latest else m.CURRENT if like.plausible else m.SUSPECT
         new = _new_version(row, status, at, like.text, good.content_hash)
         plan.new.append((good.page_id, new, good.url, good.result))
@@ -491,8 +496,8 @@ def _plan_good(
             if versions_rules.confirmed(known["seen_count"], records.get(known["id"], 0), current_records):
                 plan.promote(versions, known)
         elif known["status"] == m.SUPERSEDED:  # an earlier text is back (an edit undone)
-            like = versions_rules.likeness(article_row["title"], article_row["body"], article.title, row["body"])
-            if like.plausible:
+            assert current_text is not None
+            if versions_rules.likeness(*current_text, article.title, row["body"]).plausible:
                 plan.promote(versions, known)
     if known != before:
         plan.changed[known["id"]] = known
@@ -528,7 +533,6 @@ def _write_articles(
     """
     article_ids = [row["id"] for row in existing.values()]
     versions: dict[int, dict[str, dict[str, Any]]] = {}
-    records: dict[int, int] = {}
     if article_ids:
         v = VERSIONS.c
         for vrow in conn.execute(
@@ -537,20 +541,42 @@ def _write_articles(
             .order_by(v.id)
         ).mappings():
             versions.setdefault(vrow["article_id"], {})[vrow["text_hash"]] = dict(vrow)
+    # Only a text that may move the current mark needs the current text (likeness) or record counts (a
+    # suspect's confirmation); the common case, the current text served again, needs neither.
+    hashes = {g.page_id: text_hash(cast(ArticleRecord, g.result.article)) for g in goods}
+    compare: set[int] = set()
+    count: set[int] = set()
+    for good in goods:
+        if (row := existing.get(good.page_id)) is not None:
+            known = versions.get(row["id"], {}).get(hashes[good.page_id])
+            if known is None or known["status"] == m.SUPERSEDED:
+                compare.add(row["id"])
+            elif known["status"] == m.SUSPECT:
+                count.add(row["id"])
+    texts: dict[int, tuple[str, str]] = {}
+    if compare:
+        a = ARTICLES.c
+        texts = {aid: (title, body) for aid, title, body in conn.execute(
+            select(a.id, a.title, a.body).where(a.id.in_(sorted(compare)))
+        ).tuples()}
+    records: dict[int, int] = {}
+    if count:
         i = INITIATIVES.c
         records = dict(
             conn.execute(
                 select(i.version_id, func.count())
                 .join(VERSIONS, VERSIONS.c.id == i.version_id)
-                .where(VERSIONS.c.article_id.in_(article_ids))
+                .where(VERSIONS.c.article_id.in_(sorted(count)))
                 .group_by(i.version_id)
             ).tuples().all()
         )
     plan = _VersionPlan(parser_version)
     for good in goods:
         article_row = existing.get(good.page_id)
-        by_hash = versions.get(article_row["id"], {}) if article_row is not None else {}
-        _plan_good(plan, good, article_row, by_hash, records)
+        aid = article_row["id"] if article_row is not None else None
+        by_hash = versions.get(aid, {}) if aid is not None else {}
+        current_text = texts.get(aid) if aid is not None else None
+        _plan_good(plan, good, hashes[good.page_id], article_row, current_text, by_hash, records)
     if plan.touched:
         conn.execute(_update_by_id(m.Article, ("last_good_at",)), plan.touched)
     if plan.articles:
@@ -766,7 +792,7 @@ def _load_group(
     existing = {
         row["page_id"]: dict(row)
         for row in conn.execute(
-            select(c.page_id, c.id, c.text_hash, c.parser_version, c.last_good_at, c.title, c.body)
+            select(c.page_id, c.id, c.text_hash, c.parser_version, c.last_good_at)
             .where(c.page_id.in_([p["id"] for p in pages.values()]))
             .order_by(c.id)
             .with_for_update()

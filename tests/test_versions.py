@@ -244,3 +244,12 @@ def test_an_undone_edit_brings_the_earlier_version_back(engine: Engine) -> None:
     assert outcome.article_written and outcome.records_written == 2
     assert reader_keys(engine) == original
     assert [s for _, s in statuses(engine)] == ["current", "superseded"]
+
+
+@pytest.mark.postgres
+def test_history_on_a_missing_postgres_database_is_one_line(pg_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = pg_server.rsplit("/", 1)[0].replace("postgres@", "postgres:hunter2@") + "/initiatives_never_created"
+    monkeypatch.setenv("INITIATIVES_DATABASE_URL", url)
+    done = CliRunner().invoke(app, ["history", URL])
+    assert done.exit_code == 2 and len(done.output.splitlines()) == 1
+    assert "cannot open database" in done.output and "hunter2" not in done.output
