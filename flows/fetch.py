@@ -24,12 +24,13 @@ import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpcore
 import httpx
 from protego import Protego
+from pydantic import AfterValidator, SecretStr
 
 from flows.addresses import REFUSED_ADDRESS, AddressPolicy, AllowEntry, GuardedBackend, Resolver, parse_allow
 from parsers.records import RawPage
@@ -229,6 +230,16 @@ def check_proxy(url: str) -> str:
     if parsed.scheme not in PROXY_SCHEMES or not parsed.host:
         raise ValueError(f"proxy {masked(url)}: must be {', '.join(s + '://host:port' for s in PROXY_SCHEMES)}")
     return url
+
+
+def _checked_secret(value: SecretStr | None) -> SecretStr | None:
+    if value is not None and value.get_secret_value():
+        check_proxy(value.get_secret_value())  # ValueError with the password masked
+    return value
+
+
+#: a proxy URL in configuration (settings, sources.toml): secret in reprs, checked, password masked in errors.
+ProxySetting = Annotated[SecretStr | None, AfterValidator(_checked_secret)]
 
 
 class GuardedTransport(httpx.AsyncHTTPTransport):
@@ -589,25 +600,23 @@ class Fetcher:
             # The stream itself rather than ``aiter_raw()``, which refuses a body a mock already read.
             stream = response.stream
             assert isinstance(stream, httpx.AsyncByteStream)
-            async for chunk in stream:
-                if decoder is not None:
-                    try:
+            too_large = f"{TOO_LARGE}: more than {max_bytes} bytes read"
+            try:
+                async for chunk in stream:
+                    if decoder is not None:
                         chunk = decoder.feed(chunk, max_bytes - size + 1)
-                    except zlib.error as exc:
-                        return response.status_code, resp_headers, b"", f"DecodingError: {exc}"
-                size += len(chunk)
-                if size > max_bytes:
-                    return response.status_code, resp_headers, b"", f"{TOO_LARGE}: more than {max_bytes} bytes read"
-                chunks.append(chunk)
-            if decoder is not None:
-                try:
+                    size += len(chunk)
+                    if size > max_bytes:
+                        return response.status_code, resp_headers, b"", too_large
+                    chunks.append(chunk)
+                if decoder is not None:
                     tail = decoder.flush(max_bytes - size + 1)
-                except zlib.error as exc:
-                    return response.status_code, resp_headers, b"", f"DecodingError: {exc}"
-                size += len(tail)
-                if size > max_bytes:
-                    return response.status_code, resp_headers, b"", f"{TOO_LARGE}: more than {max_bytes} bytes read"
-                chunks.append(tail)
+                    size += len(tail)
+                    chunks.append(tail)
+            except zlib.error as exc:
+                return response.status_code, resp_headers, b"", f"DecodingError: {exc}"
+            if size > max_bytes:
+                return response.status_code, resp_headers, b"", too_large
             return response.status_code, resp_headers, b"".join(chunks), None
         finally:
             await response.aclose()
