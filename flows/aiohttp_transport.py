@@ -84,20 +84,22 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         url = request.url
         if url.scheme != "http":
             raise httpx.UnsupportedProtocol(f"this transport speaks http://, not {url.scheme}://", request=request)
-        literal = literal_address(url.host)
-        if literal is not None:  # aiohttp never resolves a literal IP, so the policy is asked here
+        if literal_address(url.host) is not None:  # aiohttp never resolves a literal IP: the policy is asked here
             port = url.port or 80
-            why = self._policy.refused(url.host, str(literal), port, self._extra(url.host, port))
+            _, why = await self._policy.usable(url.host, port, self._extra(url.host, port))  # cached per host
             if why:
                 raise httpx.ConnectError(why, request=request)
         session = self._session or self._open()
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         slots = self._slots
         if slots is not None:
-            try:
-                await asyncio.wait_for(slots.acquire(), timeouts.get("pool"))
-            except TimeoutError:
-                raise httpx.PoolTimeout("no free connection slot in time", request=request) from None
+            if not slots.locked():  # the usual case: no task and timer for wait_for
+                await slots.acquire()
+            else:
+                try:
+                    await asyncio.wait_for(slots.acquire(), timeouts.get("pool"))
+                except TimeoutError:
+                    raise httpx.PoolTimeout("no free connection slot in time", request=request) from None
         try:
             response = await self._send(session, request, timeouts)
         except BaseException:

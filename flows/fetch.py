@@ -248,7 +248,7 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
     pool is built here with the arguments httpx would use."""
 
     def __init__(self, limits: httpx.Limits, http2: bool, backend: GuardedBackend) -> None:
-        super().__init__(limits=limits, http2=http2, trust_env=False)
+        # No super().__init__(): it would build a pool (and load the CA bundle) only to be replaced.
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=httpx.create_ssl_context(trust_env=False),
             max_connections=limits.max_connections,
