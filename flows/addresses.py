@@ -28,9 +28,10 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import httpcore
+from pydantic import AfterValidator
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -89,6 +90,16 @@ def parse_allow(entry: str) -> AllowEntry:
     if "/" in name or not name or any(c.isspace() for c in name):
         raise ValueError(f"{entry!r}: not an address, a network or a host name")
     return AllowEntry(None, name, port)
+
+
+def _checked_entries(entries: tuple[str, ...]) -> tuple[str, ...]:
+    for entry in entries:
+        parse_allow(entry)  # ValueError names the entry
+    return entries
+
+
+#: allow-list entries in configuration (settings, sources.toml), each checked by ``parse_allow``.
+AllowSetting = Annotated[tuple[str, ...], AfterValidator(_checked_entries)]
 
 
 def _port(entry: str, text: str) -> int:
