@@ -15,6 +15,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 help:
 	@echo "make demo    - install, serve sample pages on 127.0.0.1, run the crawl flow into ./data (SQLite)"
 	@echo "make test    - install and run the whole suite (lint, types, tests)"
+	@echo "make deploy  - create or update prefect.yaml's deployments on PREFECT_API_URL's server (says which)"
 	@echo "make bench-verdicts | bench-extract | bench-initiatives | bench-crawl"
 
 $(CURDIR)/.tools/bin/uv:
