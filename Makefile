@@ -16,6 +16,7 @@ help:
 	@echo "make demo    - install, serve sample pages on 127.0.0.1, run the crawl flow into ./data (SQLite)"
 	@echo "make test    - install and run the whole suite (lint, types, tests)"
 	@echo "make test-faults - the fault suite (a misbehaving server on 127.0.0.1) and 10,000 fuzz inputs"
+	@echo "make deploy  - create or update prefect.yaml's deployments on PREFECT_API_URL's server (says which)"
 	@echo "make bench-verdicts | bench-extract | bench-initiatives | bench-crawl"
 
 $(CURDIR)/.tools/bin/uv:

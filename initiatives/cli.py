@@ -24,6 +24,9 @@ from initiatives.settings import Settings
 # default (make does the same). Set before Prefect is imported; an explicit choice in the environment wins.
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# A local run starts Prefect's temporary API; its 20 s default is too short on a busy machine (it timed
+# out here with eight test suites running), so the CLI allows 90 s unless told otherwise.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 app = typer.Typer(
     add_completion=False,
@@ -345,7 +348,14 @@ def _dispatch(
     def local() -> Any:
         with one_line():  # the database answers before Prefect starts, or the run never begins
             engine_for(settings()).dispose()
-        return _with_progress(lambda: call(**params, sources_file=str(path)))
+        try:
+            return _with_progress(lambda: call(**params, sources_file=str(path)))
+        except RuntimeError as exc:
+            if "ephemeral Prefect API" not in str(exc):
+                raise
+            fail("Prefect's temporary API did not start in "
+                 f"{os.environ['PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS']} s; raise "
+                 "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS or point PREFECT_API_URL at a running server")
 
     try:
         result = trigger_or_run(deployment, remote, local)

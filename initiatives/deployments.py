@@ -149,8 +149,24 @@ def load_flow(spec: DeploymentSpec, root: Path) -> Any:
     return flow
 
 
+def restrict_sites(schema: Mapping[str, Any], sites: Sequence[str]) -> dict[str, Any]:
+    """The parameter schema with ``sites`` limited to these names, so the server refuses any other site
+    before a run exists (and the UI's form offers them). Other parameters are left as they are."""
+    import copy
+
+    out = copy.deepcopy(dict(schema))
+    prop = out.get("properties", {}).get("sites")
+    if prop is None:
+        return out
+    for choice in prop.get("anyOf", [prop]):
+        if choice.get("type") == "array":
+            choice.setdefault("items", {})["enum"] = sorted(sites)
+    return out
+
+
 def apply(
-    specs: Sequence[DeploymentSpec], root: Path, pool: str | None = None, names: Sequence[str] = ()
+    specs: Sequence[DeploymentSpec], root: Path, pool: str | None = None, names: Sequence[str] = (),
+    sites: Sequence[str] | None = None,
 ) -> list[str]:
     """Create or update each deployment (idempotent: the server upserts on flow and name).
 
@@ -186,6 +202,7 @@ def apply(
             except ObjectNotFound:
                 verb = "created"
             flow_id = client.create_flow_from_name(flow.name)
+            schema = parameter_schema(flow).model_dump_for_openapi()
             client.create_deployment(
                 flow_id=flow_id,
                 name=spec.name,
@@ -195,7 +212,7 @@ def apply(
                 work_pool_name=pool_name,
                 work_queue_name=spec.work_queue,
                 parameters=dict(spec.parameters),
-                parameter_openapi_schema=parameter_schema(flow).model_dump_for_openapi(),
+                parameter_openapi_schema=restrict_sites(schema, sites) if sites else schema,
                 enforce_parameter_schema=True,
                 schedules=[
                     DeploymentScheduleCreate(schedule=CronSchedule(cron=s.cron, timezone=s.timezone), active=s.active)
@@ -219,10 +236,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--prefect-file", type=Path, default=Path("prefect.yaml"))
     parser.add_argument("--pool", help="work pool for every deployment (default: the file's)")
     parser.add_argument("--name", action="append", default=[], help="only this deployment (repeatable)")
+    parser.add_argument(
+        "--sources", type=Path,
+        help="limit the deployments' `sites` parameter to this sources file's sites, so the server refuses "
+        "unknown ones at submission (re-deploy after adding a site)",
+    )
     args = parser.parse_args(argv)
     try:
         specs = read_prefect_file(args.prefect_file)
-        for line in apply(specs, args.prefect_file.resolve().parent, args.pool, args.name):
+        sites = None
+        if args.sources is not None:
+            from flows.sources import ConfigError, load_sources
+
+            try:
+                sites = [s.name for s in load_sources(args.sources).sites]
+            except ConfigError as exc:
+                raise DeployError(str(exc)) from None
+        for line in apply(specs, args.prefect_file.resolve().parent, args.pool, args.name, sites):
             print(f"deployment {line}")
     except DeployError as exc:
         print(f"initiatives.deployments: error: {exc}", file=sys.stderr)

@@ -15,13 +15,9 @@ from initiatives import cli
 from initiatives.remote import Triggered, wait
 from schema.db import make_engine, upgrade
 from schema.loader import record_run
+from tests.test_cli_crawl import SOURCES
 
 runner = CliRunner()
-SOURCES = """\
-[[sites]]
-name = "one"
-base_url = "http://127.0.0.1:9/"
-"""
 
 
 @pytest.fixture

@@ -56,3 +56,17 @@ def test_flow_schemas_refuse_what_the_server_must(name: str) -> None:
     if "since" in schema["properties"]:
         assert problems({"since": "2023-01-01", "until": "2023-12-31"}) == []
         assert problems({"since": "2023-13-01"}) and problems({"until": "2023-12-32"})
+
+
+def test_deploying_with_a_sources_file_limits_sites_to_it() -> None:
+    """``initiatives.deployments --sources``: the server then refuses an unknown site at submission too."""
+    from prefect.utilities.callables import parameter_schema
+    from prefect.utilities.schema_tools.validation import validate
+
+    from flows.backfill import backfill
+    from initiatives.deployments import restrict_sites
+
+    schema = restrict_sites(parameter_schema(backfill).model_dump_for_openapi(), ["jungong", "cannews"])
+    assert [e.message for e in validate({"sites": ["cannews", "jungong"]}, schema)] == []
+    assert validate({"sites": ["nope"]}, schema)
+    assert [e.message for e in validate({"since": "2023-01-01"}, schema)] == []  # the rest is unchanged

@@ -249,6 +249,22 @@ def test_prefect_deployment_run_refuses_bad_parameters(deployed: Server, params:
     assert _run_count(deployed.api_url) == before
 
 
+def test_deployed_with_its_sources_the_server_refuses_an_unknown_site(deployed: Server, tmp_path: Path) -> None:
+    sources = tmp_path / "sources.toml"
+    sources.write_text(DEMO_SOURCES.format(url="http://127.0.0.1:9", delay=0.0), encoding="utf-8")
+    env = deployed.env(INITIATIVES_PROJECT_DIR=str(ROOT))
+    done = run_cli([str(BIN / "python"), "-m", "initiatives.deployments", "--name", "backfill",
+                    "--sources", str(sources)], env)
+    assert done.returncode == 0 and "backfill/backfill updated" in done.stdout, done.stdout + done.stderr
+    before = _run_count(deployed.api_url)
+    refused = run_cli([str(BIN / "prefect"), "deployment", "run", "backfill/backfill", "-p", 'sites=["nope"]'],
+                      deployed.env())
+    assert refused.returncode != 0 and "Validation failed for field 'sites" in refused.stdout + refused.stderr
+    assert _run_count(deployed.api_url) == before
+    with pytest.raises(RemoteError, match=r"bad parameters.*sites"):  # the CLI's own check reads the same schema
+        trigger("backfill/backfill", {"sites": ["nope"]}, deployed.api_url)
+
+
 def test_trigger_or_run_creates_a_run_and_never_calls_local(deployed: Server) -> None:
     def local() -> str:
         raise AssertionError("a configured server must not fall back to a local run")
