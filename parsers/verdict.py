@@ -571,14 +571,21 @@ def _judge(raw: RawPage, doc: Document | None) -> Verdict:
 def signal_verdict(view: PageView, doc: Document, raw: RawPage) -> Verdict | None:
     """What the page says it is when no template knows it: title, headings, short lines, refresh target.
 
-    A rich page (long main content) is heard only through its title; a page's own words about the whole
-    site (maintenance, closed, coming soon) only count on a thin page, since news lists say 系统维护 too.
+    Beyond a thin page, the title counts only when one of the headings says the same (an article may be
+    headlined "Access Denied"; a soft-404 with a long list of recommended reading repeats "page not
+    found" in its h1), and a rich page is heard through nothing else. A page's own words about the whole site
+    (maintenance, closed, coming soon) only count on a thin page, since news lists say 系统维护 too.
     """
     tab = signals.table()
     lim = tab.limits
     rich = view.main_length >= lim.rich_main
     thin = view.main_length < lim.thin_main and view.text_length < lim.thin_text
-    found = [signals.title_signal(view.title, tab)]
+    titled = signals.title_signal(view.title, tab)
+    if not thin and titled is not None and len(doc.text) <= cat_limits().huge_chars:
+        headings = [b.text for b in doc.walk.blocks[: cat_limits().max_lines] if b.tag in ("h1", "h2", "h3")]
+        said = signals.heading_signal([*view.headings, *headings], tab)
+        titled = titled if said is not None and said.kind == titled.kind else None
+    found = [titled]
     if not rich:
         found.append(signals.heading_signal(view.headings, tab))
     if thin and view.main_length < lim.presence_main and view.text_length < lim.presence_text:
