@@ -551,12 +551,18 @@ def _judge(raw: RawPage, doc: Document | None) -> Verdict:
     hits = text_hits(view, cat) + markup_hits(raw, doc, cat, loaders=bare(view, cat.limits))
     status = raw.status
     if status is not None and not 200 <= status < 400:
-        strong = [h for h in hits if h.rule.verdict != "not_found" and (
+        # a template names the cause more precisely than the status (a 403 that is a cPanel suspension, a
+        # 503 that is a Cloudflare challenge); an error or not-found template says no more than the status
+        strong = [h for h in hits if h.rule.verdict not in ("not_found", "error") and (
             h.rule.strength == "strong" or (h.rule.strength == "loader" and bare(view, cat.limits)))]
         status_ev = Evidence(f"http.{status}", str(status), "status")
-        if strong:  # a template names the cause more precisely than the status (403 cPanel suspended)
+        if strong:
             return Verdict(_best(strong), (status_ev, *_dedupe(h.evidence() for h in strong)),
                            view.text_length, view.main_length)
+        if status >= 500:  # most maintenance pages answer 503: the page's words say it is the whole site
+            heard = signal_verdict(view, doc, raw)
+            if heard is not None and heard.name == "suspended":
+                return Verdict("suspended", (status_ev, *heard.evidence), view.text_length, view.main_length)
         name: VerdictName = cat.status.get(status, "error")
         return Verdict(name, (status_ev,), view.text_length, view.main_length)
 

@@ -12,7 +12,7 @@ import pytest
 
 from parsers.decode import looks_binary
 from parsers.document import Document
-from parsers.records import CLOSURE_VERDICTS, GOOD_VERDICTS, VERDICTS, Probe, RawPage, Verdict
+from parsers.records import CLOSURE_VERDICTS, GOOD_VERDICTS, VERDICTS, Evidence, Probe, RawPage, Verdict
 from parsers.verdict import catalogue, judge, needs_probe
 from tests.conftest import SEED, SHARED
 from tests.verdict_support import ONE_OFF_SLUGS, Score, load_labelled, load_news, parse, score, split
@@ -442,6 +442,23 @@ def test_news2_articles_are_ok(shared_dir: Path) -> None:
     verdicts = [(c.name, judge(c.raw, parse(c.raw))) for c in cases]
     dead = [(name, v.name, v.evidence[:1]) for name, v in verdicts if v.name not in GOOD_VERDICTS]
     assert dead == []
+
+
+@pytest.mark.parametrize(("status", "file", "verdict"), [
+    (503, "site_undergoing.html", "suspended"),  # maintenance pages answer 503
+    (503, "cloudflare_browser_check.html", "blocked"),  # so do challenges
+    (404, "aspnet_404_ysod.html", "not_found"),  # an error template says no more than the status
+    (404, "github_pages_none.html", "default_page"),  # a host with no site answers 404 too
+])
+def test_http_status_and_page_together(status: int, file: str, verdict: str) -> None:
+    v, _ = _judge(_raw("http://example.com/a/1.html", (FAMILIES / file).read_bytes(), status=status))
+    assert v.name == verdict, v
+    assert v.evidence[0] == Evidence(f"http.{status}", str(status), "status")
+
+
+def test_a_maintenance_title_on_a_503_is_the_whole_site() -> None:
+    v, _ = _judge(_raw("http://example.com/", b"<html><head><title>Down for maintenance</title></head></html>", 503))
+    assert v.name == "suspended"
 
 
 # ───────────────────────── bad input: a verdict with evidence, bounded work, no exception ─────────────────────────
