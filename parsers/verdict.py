@@ -548,12 +548,18 @@ def _judge(raw: RawPage, doc: Document | None) -> Verdict:
     hits = text_hits(view, cat) + markup_hits(raw, doc, cat, loaders=bare(view, cat.limits))
     status = raw.status
     if status is not None and not 200 <= status < 400:
-        strong = [h for h in hits if h.rule.verdict != "not_found" and (
+        # a template names the cause more precisely than the status (a 403 that is a cPanel suspension, a
+        # 503 that is a Cloudflare challenge); an error or not-found template says no more than the status
+        strong = [h for h in hits if h.rule.verdict not in ("not_found", "error") and (
             h.rule.strength == "strong" or (h.rule.strength == "loader" and bare(view, cat.limits)))]
         status_ev = Evidence(f"http.{status}", str(status), "status")
-        if strong:  # a template names the cause more precisely than the status (403 cPanel suspended)
+        if strong:
             return Verdict(_best(strong), (status_ev, *_dedupe(h.evidence() for h in strong)),
                            view.text_length, view.main_length)
+        if status >= 500:  # most maintenance pages answer 503: the page's words say it is the whole site
+            heard = signal_verdict(view, doc, raw)
+            if heard is not None and heard.name == "suspended":
+                return Verdict("suspended", (status_ev, *heard.evidence), view.text_length, view.main_length)
         name: VerdictName = cat.status.get(status, "error")
         return Verdict(name, (status_ev,), view.text_length, view.main_length)
 
@@ -568,14 +574,21 @@ def _judge(raw: RawPage, doc: Document | None) -> Verdict:
 def signal_verdict(view: PageView, doc: Document, raw: RawPage) -> Verdict | None:
     """What the page says it is when no template knows it: title, headings, short lines, refresh target.
 
-    A rich page (long main content) is heard only through its title; a page's own words about the whole
-    site (maintenance, closed, coming soon) only count on a thin page, since news lists say 系统维护 too.
+    Beyond a thin page, the title counts only when one of the headings says the same (an article may be
+    headlined "Access Denied"; a soft-404 with a long list of recommended reading repeats "page not
+    found" in its h1), and a rich page is heard through nothing else. A page's own words about the whole site
+    (maintenance, closed, coming soon) only count on a thin page, since news lists say 系统维护 too.
     """
     tab = signals.table()
     lim = tab.limits
     rich = view.main_length >= lim.rich_main
     thin = view.main_length < lim.thin_main and view.text_length < lim.thin_text
-    found = [signals.title_signal(view.title, tab)]
+    titled = signals.title_signal(view.title, tab)
+    if not thin and titled is not None and len(doc.text) <= cat_limits().huge_chars:
+        headings = [b.text for b in doc.walk.blocks[: cat_limits().max_lines] if b.tag in ("h1", "h2", "h3")]
+        said = signals.heading_signal([*view.headings, *headings], tab)
+        titled = titled if said is not None and said.kind == titled.kind else None
+    found = [titled]
     if not rich:
         found.append(signals.heading_signal(view.headings, tab))
     if thin and view.main_length < lim.presence_main and view.text_length < lim.presence_text:

@@ -11,7 +11,7 @@ import pytest
 
 from parsers.decode import looks_binary
 from parsers.document import Document
-from parsers.records import CLOSURE_VERDICTS, GOOD_VERDICTS, VERDICTS, Probe, RawPage, Verdict
+from parsers.records import CLOSURE_VERDICTS, GOOD_VERDICTS, VERDICTS, Evidence, Probe, RawPage, Verdict
 from parsers.verdict import catalogue, judge, needs_probe
 from tests.verdict_support import ONE_OFF_SLUGS, Score, load_labelled, load_news, parse, score, split
 
@@ -236,13 +236,21 @@ def test_not_found_words_inside_a_rich_page_title_ask_for_a_probe() -> None:
     assert needs_probe(raw, doc, v)
 
 
-def test_a_title_part_that_is_only_a_status_code_is_a_soft_404_even_on_a_rich_page() -> None:
+def test_a_rich_page_is_a_soft_404_when_its_title_and_a_heading_both_say_so() -> None:
     para = "<p>" + "这里是很多很多的导航和推荐内容，帮助读者找到他们想看的新闻报道与专题。" * 3 + "</p>"
-    body = f"<html><head><title>404 - 某新闻网</title></head><body>{para * 12}</body></html>".encode()
-    raw = _raw("http://example.com/a/1.html", body)
+    body = f"<html><head><title>404 - 某新闻网</title></head><body><h1>404 页面不存在</h1>{para * 12}</body></html>"
+    raw = _raw("http://example.com/a/1.html", body.encode())
     v = judge(raw, Document.from_raw(raw))
     assert v.name == "not_found"
     assert [(e.rule, e.match, e.where) for e in v.evidence] == [("signal.title.not_found.by_code", "404", "title")]
+
+
+@pytest.mark.parametrize("title", ["404 - 某新闻网", "拒绝访问_某某网评论频道"])
+def test_a_rich_article_headlined_with_a_dead_word_alone_stays_ok(title: str) -> None:
+    para = "<p>" + "这里是很多很多的导航和推荐内容，帮助读者找到他们想看的新闻报道与专题。" * 3 + "</p>"
+    body = f"<html><head><title>{title}</title></head><body><h1>评论：网络治理的新课题</h1>{para * 12}</body></html>"
+    raw = _raw("http://example.com/a/1.html", body.encode())
+    assert judge(raw, Document.from_raw(raw)).name == "ok"
 
 
 def test_long_article_does_not_need_probe() -> None:
@@ -428,6 +436,23 @@ def test_news2_articles_are_ok(shared_dir: Path) -> None:
     verdicts = [(c.name, judge(c.raw, parse(c.raw))) for c in cases]
     dead = [(name, v.name, v.evidence[:1]) for name, v in verdicts if v.name not in GOOD_VERDICTS]
     assert dead == []
+
+
+@pytest.mark.parametrize(("status", "file", "verdict"), [
+    (503, "site_undergoing.html", "suspended"),  # maintenance pages answer 503
+    (503, "cloudflare_browser_check.html", "blocked"),  # so do challenges
+    (404, "aspnet_404_ysod.html", "not_found"),  # an error template says no more than the status
+    (404, "github_pages_none.html", "default_page"),  # a host with no site answers 404 too
+])
+def test_http_status_and_page_together(status: int, file: str, verdict: str) -> None:
+    v, _ = _judge(_raw("http://example.com/a/1.html", (FAMILIES / file).read_bytes(), status=status))
+    assert v.name == verdict, v
+    assert v.evidence[0] == Evidence(f"http.{status}", str(status), "status")
+
+
+def test_a_maintenance_title_on_a_503_is_the_whole_site() -> None:
+    v, _ = _judge(_raw("http://example.com/", b"<html><head><title>Down for maintenance</title></head></html>", 503))
+    assert v.name == "suspended"
 
 
 # ───────────────────────── bad input: a verdict with evidence, bounded work, no exception ─────────────────────────
