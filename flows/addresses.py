@@ -22,14 +22,16 @@ taken from the same short-lived cache.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import httpcore
+from pydantic import AfterValidator
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -90,14 +92,26 @@ def parse_allow(entry: str) -> AllowEntry:
     return AllowEntry(None, name, port)
 
 
+def _checked_entries(entries: tuple[str, ...]) -> tuple[str, ...]:
+    for entry in entries:
+        parse_allow(entry)  # ValueError names the entry
+    return entries
+
+
+#: allow-list entries in configuration (settings, sources.toml), each checked by ``parse_allow``.
+AllowSetting = Annotated[tuple[str, ...], AfterValidator(_checked_entries)]
+
+
 def _port(entry: str, text: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise ValueError(f"{entry!r}: bad port {text!r}")
     return int(text)
 
 
+@functools.lru_cache(maxsize=4096)
 def literal_address(host: str) -> IPAddress | None:
-    """The address a host string spells, in any form the system resolver accepts without asking DNS:
+    """(Cached: asked several times per request, and ``ipaddress`` parsing showed in the fetch profile.)
+    The address a host string spells, in any form the system resolver accepts without asking DNS:
     dotted, decimal, octal, hex and short IPv4 (``inet_aton``), and IPv6 (brackets allowed)."""
     text = host.strip("[]")
     try:
@@ -163,6 +177,8 @@ class AddressPolicy:
         self._resolver = resolver or system_resolver
         self._ttl = ttl
         self._cache: dict[tuple[str, int], tuple[float, asyncio.Future[Sequence[str]]]] = {}
+        #: verdicts on literal IP hosts, which never change (a dict lookup per request instead of a check)
+        self._literal: dict[tuple[str, int, Sequence[AllowEntry]], tuple[list[str], str | None]] = {}
 
     async def resolve(self, host: str, port: int) -> Sequence[str]:
         """Addresses of ``host``; raises ``OSError`` (e.g. ``socket.gaierror``) when it has none."""
@@ -204,14 +220,23 @@ class AddressPolicy:
 
         A host with any refused address is refused outright: a name that mixes public and internal
         addresses is how rebinding attacks are set up, and no real news site needs one."""
-        addresses = await self.resolve(host.lower().rstrip("."), port)
+        key = (host, port, tuple(extra))
+        hit = self._literal.get(key)
+        if hit is not None:
+            return hit
+        name = host.lower().rstrip(".")
+        addresses = await self.resolve(name, port)
         allowed: list[str] = []
+        verdict: tuple[list[str], str | None] = (allowed, None)
         for address in addresses:
-            why = self.refused(host.lower().rstrip("."), address, port, extra)
+            why = self.refused(name, address, port, extra)
             if why:
-                return [], why
+                verdict = ([], why)
+                break
             allowed.append(address)
-        return allowed, None
+        if literal_address(name) is not None:
+            self._literal[key] = verdict
+        return verdict
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):

@@ -24,7 +24,6 @@ from typing import Any
 import aiohttp
 import httpx
 from aiohttp.abc import AbstractResolver, ResolveResult
-from multidict import CIMultiDict
 from yarl import URL
 
 from flows.addresses import AddressPolicy, AllowEntry, literal_address
@@ -65,6 +64,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._extra: Extra = extra or (lambda host, port: ())
         self._session: aiohttp.ClientSession | None = None
         self._slots: asyncio.Semaphore | None = None
+        self._timeouts: dict[tuple[float | None, float | None], aiohttp.ClientTimeout] = {}
 
     def _open(self) -> aiohttp.ClientSession:
         limits = self._limits
@@ -84,20 +84,22 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         url = request.url
         if url.scheme != "http":
             raise httpx.UnsupportedProtocol(f"this transport speaks http://, not {url.scheme}://", request=request)
-        literal = literal_address(url.host)
-        if literal is not None:  # aiohttp never resolves a literal IP, so the policy is asked here
+        if literal_address(url.host) is not None:  # aiohttp never resolves a literal IP: the policy is asked here
             port = url.port or 80
-            why = self._policy.refused(url.host, str(literal), port, self._extra(url.host, port))
+            _, why = await self._policy.usable(url.host, port, self._extra(url.host, port))  # cached per host
             if why:
                 raise httpx.ConnectError(why, request=request)
         session = self._session or self._open()
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         slots = self._slots
         if slots is not None:
-            try:
-                await asyncio.wait_for(slots.acquire(), timeouts.get("pool"))
-            except TimeoutError:
-                raise httpx.PoolTimeout("no free connection slot in time", request=request) from None
+            if not slots.locked():  # the usual case: no task and timer for wait_for
+                await slots.acquire()
+            else:
+                try:
+                    await asyncio.wait_for(slots.acquire(), timeouts.get("pool"))
+                except TimeoutError:
+                    raise httpx.PoolTimeout("no free connection slot in time", request=request) from None
         try:
             response = await self._send(session, request, timeouts)
         except BaseException:
@@ -112,10 +114,16 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     async def _send(self, session: aiohttp.ClientSession, request: httpx.Request,
                     timeouts: dict[str, float | None]) -> aiohttp.ClientResponse:
-        headers = CIMultiDict((k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw)
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeouts.get("connect"),
-                                        sock_read=timeouts.get("read"))
-        body = await request.aread()
+        # aiohttp copies headers into its own multidict anyway: pairs are the cheapest thing to hand it.
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
+        key = (timeouts.get("connect"), timeouts.get("read"))
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            timeout = self._timeouts[key] = aiohttp.ClientTimeout(total=None, sock_connect=key[0], sock_read=key[1])
+        try:
+            body = request.content  # already read for every request the fetcher builds
+        except httpx.RequestNotRead:
+            body = await request.aread()
         try:
             return await session.request(
                 request.method, URL(str(request.url), encoded=True), headers=headers, data=body or None,

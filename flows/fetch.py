@@ -4,12 +4,12 @@ Every URL yields a ``RawPage`` — a transport failure is data (``RawPage.error`
 one bad host never stops a batch and every attempt can be recorded. This module never imports Prefect:
 ``initiatives inspect`` uses it and must start fast.
 
-Transport: httpx's own (httpcore's connection pool), HTTP/2 offered on ``https://``, chosen by
-measurement (docs/crawling.md): at 50 ms of latency it fetches within a few percent of the latency ceiling,
-and the whole pipeline is bound by parsing, so a protocol implementation of our own no longer paid for
-itself. Every hop passes the address policy (``flows/addresses.py``) and stays on the site's hosts;
-direct connections go to the very address that was checked (``GuardedBackend``), proxied ones to the
-configured proxy (global, per site, or the environment's when ``trust_env`` is set).
+Transport (chosen by measurement, docs/crawling.md): maintained clients only, behind httpx's interface —
+aiohttp's for direct ``http://`` (``flows/aiohttp_transport.py``: httpcore's pool costs more CPU per request
+the busier the machine is), httpx's own with HTTP/2 for ``https://`` and for every proxied request. Every
+hop passes the address policy (``flows/addresses.py``) and stays on the site's hosts; direct connections
+go to the very address that was checked, proxied ones to the configured proxy (global, per site, or the
+environment's when ``trust_env`` is set).
 """
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpcore
 import httpx
 from protego import Protego
+from pydantic import AfterValidator, SecretStr
 
 from flows.addresses import REFUSED_ADDRESS, AddressPolicy, AllowEntry, GuardedBackend, Resolver, parse_allow
 from parsers.hosts import host_key as host_of
@@ -233,13 +234,23 @@ def check_proxy(url: str) -> str:
     return url
 
 
+def _checked_secret(value: SecretStr | None) -> SecretStr | None:
+    if value is not None and value.get_secret_value():
+        check_proxy(value.get_secret_value())  # ValueError with the password masked
+    return value
+
+
+#: a proxy URL in configuration (settings, sources.toml): secret in reprs, checked, password masked in errors.
+ProxySetting = Annotated[SecretStr | None, AfterValidator(_checked_secret)]
+
+
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport, its pool connecting through ``GuardedBackend`` (only to addresses the policy
     allows, and to exactly the one checked). httpx has no parameter for httpcore's network backend, so the
     pool is built here with the arguments httpx would use."""
 
     def __init__(self, limits: httpx.Limits, http2: bool, backend: GuardedBackend) -> None:
-        super().__init__(limits=limits, http2=http2, trust_env=False)
+        # No super().__init__(): it would build a pool (and load the CA bundle) only to be replaced.
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=httpx.create_ssl_context(trust_env=False),
             max_connections=limits.max_connections,
@@ -591,25 +602,23 @@ class Fetcher:
             # The stream itself rather than ``aiter_raw()``, which refuses a body a mock already read.
             stream = response.stream
             assert isinstance(stream, httpx.AsyncByteStream)
-            async for chunk in stream:
-                if decoder is not None:
-                    try:
+            too_large = f"{TOO_LARGE}: more than {max_bytes} bytes read"
+            try:
+                async for chunk in stream:
+                    if decoder is not None:
                         chunk = decoder.feed(chunk, max_bytes - size + 1)
-                    except zlib.error as exc:
-                        return response.status_code, resp_headers, b"", f"DecodingError: {exc}"
-                size += len(chunk)
-                if size > max_bytes:
-                    return response.status_code, resp_headers, b"", f"{TOO_LARGE}: more than {max_bytes} bytes read"
-                chunks.append(chunk)
-            if decoder is not None:
-                try:
+                    size += len(chunk)
+                    if size > max_bytes:
+                        return response.status_code, resp_headers, b"", too_large
+                    chunks.append(chunk)
+                if decoder is not None:
                     tail = decoder.flush(max_bytes - size + 1)
-                except zlib.error as exc:
-                    return response.status_code, resp_headers, b"", f"DecodingError: {exc}"
-                size += len(tail)
-                if size > max_bytes:
-                    return response.status_code, resp_headers, b"", f"{TOO_LARGE}: more than {max_bytes} bytes read"
-                chunks.append(tail)
+                    size += len(tail)
+                    chunks.append(tail)
+            except zlib.error as exc:
+                return response.status_code, resp_headers, b"", f"DecodingError: {exc}"
+            if size > max_bytes:
+                return response.status_code, resp_headers, b"", too_large
             return response.status_code, resp_headers, b"".join(chunks), None
         finally:
             await response.aclose()

@@ -13,10 +13,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from flows.addresses import parse_allow
-from flows.fetch import check_proxy
+from flows.addresses import AllowSetting
+from flows.fetch import ProxySetting
 from parsers.hosts import host_key as host_of
 from parsers.records import SiteSelectors
 
@@ -67,9 +67,9 @@ class Site(_Strict):
     politeness: Politeness = Politeness()
     #: internal addresses this site's hosts may resolve to (flows/addresses.py: IP, CIDR or name, optional
     #: port), e.g. a site on an intranet; everything not public is refused otherwise.
-    allow_addresses: tuple[str, ...] = ()
+    allow_addresses: AllowSetting = ()
     #: this site's proxy (http://, https://, socks5://, socks5h://), instead of the global one.
-    proxy: SecretStr | None = None
+    proxy: ProxySetting = None
 
     @field_validator("base_url")
     @classmethod
@@ -81,20 +81,6 @@ class Site(_Strict):
             host_of(value)
         except httpx.InvalidURL as exc:
             raise ValueError(f"not a valid URL: {exc}") from exc
-        return value
-
-    @field_validator("allow_addresses")
-    @classmethod
-    def _addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for entry in value:
-            parse_allow(entry)  # ValueError names the entry
-        return value
-
-    @field_validator("proxy")
-    @classmethod
-    def _proxy(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None:
-            check_proxy(value.get_secret_value())  # ValueError with the password masked
         return value
 
     @field_validator("allow")

@@ -8,6 +8,9 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from flows.addresses import AllowSetting
+from flows.fetch import ProxySetting
+
 
 class Settings(BaseSettings):
     # hide_input_in_errors: a rejected value may hold a password (a proxy or database URL).
@@ -27,9 +30,9 @@ class Settings(BaseSettings):
     site_failures_k: int = Field(default=3, ge=1, le=1000)
     #: internal addresses the crawler may reach (everything not public is refused): IPs, CIDRs or host
     #: names, each with an optional port, comma-separated in the environment ("127.0.0.1,10.1.0.0/16:8080").
-    allow_addresses: Annotated[tuple[str, ...], NoDecode] = ()
+    allow_addresses: Annotated[AllowSetting, NoDecode] = ()
     #: proxy for every request (http://, https://, socks5://, socks5h://); a site's own proxy wins.
-    proxy: SecretStr | None = None
+    proxy: ProxySetting = None
     #: use HTTP_PROXY/HTTPS_PROXY/ALL_PROXY/NO_PROXY from the environment when no proxy is configured.
     trust_env: bool = False
 
@@ -38,24 +41,6 @@ class Settings(BaseSettings):
     def _split(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
-        return value
-
-    @field_validator("allow_addresses")
-    @classmethod
-    def _addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        from flows.addresses import parse_allow
-
-        for entry in value:
-            parse_allow(entry)  # ValueError names the entry
-        return value
-
-    @field_validator("proxy")
-    @classmethod
-    def _proxy(cls, value: SecretStr | None) -> SecretStr | None:
-        from flows.fetch import check_proxy
-
-        if value is not None and value.get_secret_value():
-            check_proxy(value.get_secret_value())  # ValueError with the password masked
         return value
 
     def fetch_options(self) -> dict[str, Any]:

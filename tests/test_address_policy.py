@@ -16,7 +16,7 @@ import pytest
 
 from flows import batches
 from flows.addresses import REFUSED_ADDRESS, AddressPolicy, literal_address, parse_allow, refusal
-from flows.fetch import OFF_SITE_REDIRECT, Fetcher, FetchPolicy, HostRule
+from flows.fetch import OFF_SITE_REDIRECT, Fetcher, FetchPolicy, HostRule, make_transport
 from flows.sources import Site
 from parsers.records import RawPage
 
@@ -322,4 +322,31 @@ def test_dns_rebinding_cannot_reach_the_address_it_switches_to(client: str) -> N
             trap.close()
     assert first.status == 200 and hits.count("/a.html") == 1
     assert second.status is None and second.error == "refused address 127.0.0.2 (loopback)"
+    assert trap.connections == 0
+
+
+@pytest.mark.parametrize("client", ["aiohttp", "httpcore"])
+def test_the_transport_alone_refuses_too(client: str) -> None:
+    """Defence in depth: the connection layer under the fetcher refuses on its own, literal IPs and names."""
+    trap = Trap()
+
+    async def inward(host: str, port: int) -> Sequence[str]:
+        return ["127.0.0.1"]
+
+    async def go() -> list[str]:
+        policy = FetchPolicy(http_client=client)  # type: ignore[arg-type]
+        transport = make_transport(policy, AddressPolicy(resolver=inward))
+        errors = []
+        async with httpx.AsyncClient(transport=transport) as c:
+            for url in (f"http://127.0.0.1:{trap.port}/", f"http://inward.example:{trap.port}/"):
+                with pytest.raises(httpx.ConnectError) as refused:
+                    await c.get(url)
+                errors.append(str(refused.value))
+        return errors
+
+    try:
+        errors = asyncio.run(go())
+    finally:
+        trap.close()
+    assert errors == ["refused address 127.0.0.1 (loopback)"] * 2
     assert trap.connections == 0
