@@ -153,8 +153,9 @@ def _extract(
             walk = custom
             region = range(len(walk.blocks))
         else:
-            teasers = teaser_lists(walk)
-            region = main_region(walk, teasers)
+            weights = [_weight(b) for b in walk.blocks]
+            teasers = teaser_lists(walk, weights)
+            region = main_region(walk, teasers, weights)
     if not walk.blocks:
         return Extraction(None, "no visible text")
     if not region:
@@ -199,7 +200,7 @@ def _weight(b: TextBlock) -> float:
     punct = len(_PUNCT.findall(b.text))
     if n < 25 and punct == 0:
         return 0.0
-    if _is_enumeration(b.text):
+    if "。" not in b.text and _is_enumeration(b.text):
         return 0.0
     return 1.0 + punct + min(n / 50.0, 6.0)
 
@@ -218,21 +219,25 @@ def _is_enumeration(text: str) -> bool:
     return len(items) >= 6 and len(text) / len(items) < 9
 
 
-def main_region(walk: Walk, teasers: frozenset[int] | None = None) -> range:
+def main_region(
+    walk: Walk, teasers: frozenset[int] | None = None, weights: Sequence[float] | None = None
+) -> range:
     """Indices of the blocks inside the best-scoring container (a contiguous run, in reading order).
-    ``teasers``: ``teaser_lists(walk)`` when the caller has it already."""
+    ``teasers`` and ``weights`` (``_weight`` per block): when the caller has them already."""
     blocks, conts = walk.blocks, walk.containers
+    if weights is None:
+        weights = [_weight(b) for b in blocks]
     if not conts:
-        return range(len(blocks)) if any(_weight(b) for b in blocks) else range(0)
+        return range(len(blocks)) if any(weights) else range(0)
     r = rules()
     score = [0.0] * len(conts)
     total = [0] * len(conts)
     links = [0] * len(conts)
     if teasers is None:
-        teasers = teaser_lists(walk)
-    for b in blocks:
+        teasers = teaser_lists(walk, weights)
+    for b, bw in zip(blocks, weights, strict=True):
         c = b.container
-        w = 0.0 if c in teasers else _weight(b)
+        w = 0.0 if c in teasers else bw
         level = 0
         n = len(b.text)
         while c >= 0:
@@ -262,20 +267,30 @@ def main_region(walk: Walk, teasers: frozenset[int] | None = None) -> range:
             aside[c] = found
         return aside[i]
 
-    best, best_score = -1, 0.0
+    ranked: list[tuple[float, int]] = []
     for i, cont in enumerate(conts):
         s = score[i]
         if not s:
             continue
         s *= 1.0 - (links[i] / total[i] if total[i] else 0.0)
-        if in_aside(i):
-            s *= 0.1
         if cont.hint:
             if r.positive.search(cont.hint):
                 s *= 1.25
             if r.negative.search(cont.hint):
                 s *= 0.6
-        if s > best_score:
+        if s > 0:
+            ranked.append((-s, i))
+    ranked.sort()
+    best, best_score = -1, 0.0
+    # The comment-area penalty only lowers scores, so it is asked from the top down until no container
+    # left could still win.
+    for neg, i in ranked:
+        s = -neg
+        if s <= best_score:
+            break
+        if in_aside(i):
+            s *= 0.1
+        if s > best_score or (s == best_score and i < best):
             best, best_score = i, s
     if best < 0:
         return range(0)
@@ -315,15 +330,13 @@ def _first_entry(conts: Sequence[Container], score: Sequence[float], best: int, 
     into sibling <div>s share a parent and are left to the sibling merge.
     """
     floor = max(3.0, 0.1 * best_score)
+    scored = [(i, x.tag, _entry_class(x.hint)) for i, x in enumerate(conts) if score[i] >= floor and x.hint]
     c, level = best, 0
     # the winner itself or a close ancestor may be the entry (a post's body cell inside its post table)
     while c >= 0 and level < 5:
         sig = (conts[c].tag, _entry_class(conts[c].hint))
         if sig[1].strip():
-            entries = [
-                i for i, x in enumerate(conts)
-                if score[i] >= floor and x.tag == sig[0] and x.hint and _entry_class(x.hint) == sig[1]
-            ]
+            entries = [i for i, tag, cls in scored if tag == sig[0] and cls == sig[1]]
             if len(entries) >= 2 and len({conts[i].parent for i in entries}) == len(entries):
                 return best if entries[0] == c else entries[0]
         c, level = conts[c].parent, level + 1
@@ -334,24 +347,27 @@ def _is_link_line(b: TextBlock) -> bool:
     return len(b.text) >= 4 and b.link_chars * 10 >= 8 * len(b.text)
 
 
-def teaser_lists(walk: Walk) -> frozenset[int]:
+def teaser_lists(walk: Walk, weights: Sequence[float] | None = None) -> frozenset[int]:
     """Containers that hold a list of teasers: a link line (another story's headline) followed by its
     summary, three times or more, making at least half of the container's prose. The summaries read like
     prose, so without this a "further reading" list outvotes a short article (loss kind 2)."""
     blocks = walk.blocks
+    w = weights if weights is not None else [_weight(b) for b in blocks]
     pairs: dict[int, int] = {}
-    prose: dict[int, int] = {}
-    for i, b in enumerate(blocks):
-        c = b.container
-        if c < 0:
-            continue
-        if _weight(b):
-            prose[c] = prose.get(c, 0) + 1
-        if i + 1 < len(blocks) and _is_link_line(b):
+    for i in range(len(blocks) - 1):
+        b = blocks[i]
+        if b.link_chars and w[i + 1] and b.container >= 0 and _is_link_line(b):
             nxt = blocks[i + 1]
-            if nxt.container == c and not nxt.link_chars and _weight(nxt):
-                pairs[c] = pairs.get(c, 0) + 1
-    return frozenset(c for c, n in pairs.items() if n >= 3 and n * 2 >= prose.get(c, 0))
+            if nxt.container == b.container and not nxt.link_chars:
+                pairs[b.container] = pairs.get(b.container, 0) + 1
+    lists = {c: n for c, n in pairs.items() if n >= 3}
+    if not lists:
+        return frozenset()
+    prose = dict.fromkeys(lists, 0)
+    for b, bw in zip(blocks, w, strict=True):
+        if bw and b.container in prose:
+            prose[b.container] += 1
+    return frozenset(c for c, n in lists.items() if n * 2 >= prose[c])
 
 
 def _aside_containers(walk: Walk, region: range, teasers: frozenset[int]) -> frozenset[int]:
@@ -574,9 +590,12 @@ def _is_lead(b: TextBlock) -> bool:
     )
 
 
+_CLOCK = re.compile(r"\d\s*[:：时]\s*\d")
+
+
 def _is_stamp(text: str) -> bool:
     """A comment's or reply's time stamp line: one date with a time of day, little else (a name)."""
-    if len(text) > 50:
+    if len(text) > 50 or not _CLOCK.search(text):
         return False
     found = dates.find_dates(text)
     if len(found) != 1 or found[0].at is None:

@@ -34,6 +34,13 @@ class _Families:
     notice: re.Pattern[str]
     notice_scope: re.Pattern[str]
     credit: re.Pattern[str]
+    #: a platform, notice or comment word, one of which every family but credit lines needs: one
+    #: search turns most lines away.
+    any_family: re.Pattern[str]
+
+
+#: first characters of credit lines (brackets, 资料来源, 消息来源, 原文链接): see ``credit`` in the data.
+_CREDIT_OPENERS = frozenset("（([【资資消原")
 
 
 def _words(words: Sequence[str]) -> re.Pattern[str]:
@@ -58,6 +65,7 @@ def _families() -> _Families:
         notice=_words(raw["notice"]),
         notice_scope=_words(raw["notice_scope"]),
         credit=re.compile("|".join(f"(?:{p})" for p in raw["credit"])),
+        any_family=_words([*raw["social"], *raw["notice"], *raw["comment_words"]]),
     )
 
 
@@ -65,7 +73,7 @@ def is_non_article(text: str) -> bool:
     """True for a promotion, social/app, notice, comment-area or credit line (see the module docstring)."""
     r = _families()
     n = len(text)
-    if n > r.max_len:
+    if n > r.max_len or not (text[:1] in _CREDIT_OPENERS or r.any_family.search(text)):
         return False
     if r.credit.match(text):
         return True
