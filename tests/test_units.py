@@ -1,59 +1,83 @@
-"""Unit gazetteer: data integrity, longest-match resolution, subject-only aliases, unknown units."""
+"""Unit registry: data integrity, group-scoped recognition, numbered and unknown units, adding a row."""
 
 from __future__ import annotations
 
 import csv
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
-from parsers.units import Gazetteer, gazetteer, load_units
-from tests.conftest import SHARED
+from parsers.units import Gazetteer, GazetteerUnit, gazetteer, load_groups, load_units
+
+DATA = Path(__file__).resolve().parents[1] / "parsers" / "data"
 
 
-def names(text: str, *, unknown: bool = True) -> list[tuple[str, str, bool]]:
-    return [(m.mention, m.name, m.resolved) for m in gazetteer().find(text, unknown=unknown)]
+def names(text: str, *, unknown: bool = True, hint: str | None = None) -> list[tuple[str, str, bool]]:
+    return [(m.mention, m.name, m.resolved) for m in gazetteer().find(text, unknown=unknown, group_hint=hint)]
 
 
-def test_every_row_has_a_source_type_and_group() -> None:
-    units = gazetteer().units
-    assert len(units) >= 25
-    for u in units:
-        assert u.source and u.unit_type in {"company", "research institute", "headquarters"}, u
-        assert u.group and u.aliases, u
-        assert set(u.subject_aliases) <= set(u.aliases)
-    assert len({(u.group, u.name) for u in units}) == len(units)
-    assert {u.group for u in units} >= {"AECC", "CASC", "CETC"}
+def groups_of(text: str, hint: str | None = None) -> list[tuple[str, str | None]]:
+    return [(m.name, m.group) for m in gazetteer().find(text, group_hint=hint)]
+
+
+def test_every_row_has_a_source_type_and_a_known_group() -> None:
+    g = gazetteer()
+    assert len(g.groups) >= 100 and len(g.units) >= 200
+    for u in g.units:
+        assert u.source and u.unit_type and u.group in g.groups, u
+        assert (u.aliases or u.full_name) and set(u.subject_aliases) <= set(u.aliases), u
+    for group in g.groups.values():
+        assert group.prefixes and group.source, group
+        assert group.merged_into is None or group.merged_into in g.groups
+    assert len({(u.group, u.name) for u in g.units}) == len(g.units)
+
+
+def test_registry_covers_the_reference_tables(shared_dir: Path) -> None:
+    with (shared_dir / "reference" / "central_soes.tsv").open(encoding="utf-8") as fh:
+        keys = {row["key"] for row in csv.DictReader(fh, delimiter="\t")}
+    with (shared_dir / "reference" / "subsidiaries.tsv").open(encoding="utf-8") as fh:
+        subs = {(row["group"], row["name"]) for row in csv.DictReader(fh, delimiter="\t")}
+    assert keys == set(gazetteer().groups)
+    assert subs <= {(u.group, u.name) for u in gazetteer().units}
 
 
 def test_units_only_in_the_founding_article_are_marked_unverified() -> None:
     for name in ("红林", "北京航科", "长春控制"):
         unit = gazetteer().by_name[name]
-        assert unit.source.startswith("founding article 2023-11-16")
+        assert "founding article 2023-11-16" in unit.source
         assert "unverified" in unit.note
 
 
-def test_full_names_come_from_the_reference_data() -> None:
-    with (SHARED / "reference" / "aecc_units.tsv").open(encoding="utf-8") as fh:
-        reference = {row["canonical_full_name"] for row in csv.DictReader(fh, delimiter="\t")}
-    aecc = [u for u in gazetteer().units if u.group == "AECC" and u.full_name]
-    assert aecc
-    assert all(any(ref.startswith(u.full_name) for ref in reference) for u in aecc if u.full_name)
+def _owners() -> dict[str, list[GazetteerUnit]]:
+    owners: dict[str, list[GazetteerUnit]] = defaultdict(list)
+    for u in gazetteer().units:
+        for alias in u.aliases:
+            owners[alias].append(u)
+    return owners
 
 
 @pytest.mark.parametrize("unit", gazetteer().units, ids=lambda u: f"{u.group}-{u.name}")
-def test_every_alias_resolves_to_its_unit(unit: object) -> None:
-    from parsers.units import GazetteerUnit
-
-    assert isinstance(unit, GazetteerUnit)
+def test_every_alias_resolves_to_its_unit_in_its_groups_context(unit: GazetteerUnit) -> None:
+    owners = _owners()
     for alias in unit.aliases:
-        found = gazetteer().find(f"。{alias}党委召开会议。", unknown=False)
-        assert [(m.mention, m.unit) for m in found] == [(alias, unit)], alias
+        same_group = [u for u in owners[alias] if u.group == unit.group]
+        expected = same_group[0]  # two rows of one group sharing an alias: the first row wins
+        found = gazetteer().find(f"。{alias}党委召开会议。", unknown=False, group_hint=unit.group)
+        assert [(m.mention, m.unit) for m in found] == [(alias, expected)], alias
+
+
+def test_an_alias_two_groups_share_needs_the_groups_context() -> None:
+    assert groups_of("。四院党委召开会议。", hint="CASIC") == [("四院", "CASIC")]
+    assert groups_of("。四院党委召开会议。", hint="CASC") == [("四院", "CASC")]
+    assert names("。四院党委召开会议。") == [("四院", "四院", False)]  # kept, but not resolved to a guess
+    assert groups_of("航天科工四院党委召开会议") == [("四院", "CASIC")]
 
 
 def test_longest_match_wins() -> None:
     assert names("中国航发动力所党委成立临时党支部") == [("中国航发动力所", "动力所", True)]
     assert names("航发动力组织召开会议") == [("航发动力", "航发动力", True)]
+    assert groups_of("航天科工三院党委召开会议") == [("三院", "CASIC")]  # never 航天 + 科工三院
 
 
 @pytest.mark.parametrize(
@@ -64,10 +88,13 @@ def test_longest_match_wins() -> None:
         "燃机项目型号攻关",
         "四川燃气涡轮研究院党委召开会议",
         "。黎明、南方等地区持续降雨。",
+        "西飞的航线经过这里。",
+        "那一院子的花开了。",
+        "他在洪都拉斯工作",
     ],
 )
-def test_subject_only_aliases_are_not_matched_inside_ordinary_words(text: str) -> None:
-    assert all(name not in {"黎明", "南方", "燃机", "研究院"} for _m, name, _r in names(text))
+def test_short_aliases_are_not_matched_inside_ordinary_words(text: str) -> None:
+    assert all(name not in {"黎明", "南方", "燃机", "研究院", "西飞", "一院", "洪都"} for _m, name, _r in names(text))
 
 
 @pytest.mark.parametrize(
@@ -77,32 +104,85 @@ def test_subject_only_aliases_are_not_matched_inside_ordinary_words(text: str) -
         ("中国航发燃机党委组建突击队", ["燃机"]),
         ("航材院、黎阳动力、红林、西控科技等单位党委", ["航材院", "黎阳动力", "红林", "西控科技"]),
         ("。南方、黎明等单位参加。", ["南方", "黎明"]),
-        ("东安、黎明等党委召开会议", ["东安", "黎明"]),
         ("航天五院党委开展活动", ["五院"]),
         ("中国电科14所党委", ["十四所"]),
-        ("中国航发资产党委", ["航发资产"]),  # group prefix and alias share 航发
+        ("中国航发资产党委", ["航发资产"]),
+        ("航空工业成飞党委开展", ["成飞"]),
+        ("中航西飞召开", ["西飞"]),
+        ("航空工业洪都、昌飞、哈飞等单位党委", ["洪都", "昌飞", "哈飞"]),
+        ("中国船舶七〇二所党委", ["七〇二所"]),
+        ("中船重工702所开展", ["七〇二所"]),  # a merged group's prefix names the successor's unit
+        ("中国商飞上飞院党委", ["上飞院"]),
+        ("兵器工业集团204所党委", ["204所"]),
     ],
 )
-def test_subject_position_aliases(text: str, expected: list[str]) -> None:
+def test_group_prefix_and_subject_position_aliases(text: str, expected: list[str]) -> None:
     assert [name for _m, name, _r in names(text)] == expected
 
 
-def test_unknown_units_are_returned_unresolved() -> None:
-    assert names("中国航发西安新材党委召开会议") == [("中国航发西安新材", "西安新材", False)]
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("航天科技八院804所党委开展", [("八院804所", "CASC")]),
+        ("。八院805所组织青年", [("八院805所", "CASC")]),
+        ("五院总体设计部党委开展", [("五院总体设计部", "CASC")]),
+        ("一院党校举办培训", [("一院", "CASC")]),
+        ("中国电科509所党委书记", [("509所", "CETC")]),
+        ("。十四所聚焦主责主业", [("十四所", "CETC")]),
+    ],
+)
+def test_numbered_units_and_departments(text: str, expected: list[tuple[str, str]]) -> None:
+    assert groups_of(text) == expected
+
+
+def test_a_bare_numbered_unit_takes_the_articles_group() -> None:
+    assert groups_of("。509所党委开展主题党日。", hint="CETC") == [("509所", "CETC")]
+    assert names("建成一所学校。三所学校参加。二十届三中全会。") == []
+
+
+def test_unknown_units_are_kept_as_units_of_their_group() -> None:
+    assert groups_of("中国航发西安新材党委召开会议") == [("西安新材", "AECC")]
+    assert groups_of("航空工业蓝天党委召开会议") == [("蓝天", "AVIC")]
     assert names("。华东精密机械研究所党支部开展学习") == [("华东精密机械研究所", "华东精密机械研究所", False)]
     assert names("中国航发各直属单位党委认真学习") == []
     assert names("中国航发西安新材党委召开会议", unknown=False) == []
+    assert names("工作中核心任务党支部") == []  # 中核 is a two-character prefix: the name must be unit-shaped
+
+
+def test_a_unit_name_never_starts_with_a_verb_or_a_person() -> None:
+    assert [n for _m, n, _r in names("紧密结合航空研究院党委")] == ["中国航空研究院"]
+    assert [n for _m, n, _r in names("张小光代表上飞公司党委")] == ["上飞公司"]
+    assert [n for _m, n, _r in names("。王大勇代表华东新材料研究所党委")] == ["华东新材料研究所"]
 
 
 def test_traditional_and_full_width_text_matches() -> None:
     assert names("中國航發東安黨委") == [("中國航發東安", "东安", True)]
+    assert groups_of("航空工業瀋飛黨委") == [("沈飞", "AVIC")]
+    assert groups_of("中国电科１４所党委") == [("十四所", "CETC")]
 
 
-def test_adding_a_unit_is_a_data_change(tmp_path: Path) -> None:
-    source = Path(__file__).resolve().parents[1] / "parsers" / "data" / "gazetteer.tsv"
-    extra = "新锐\t中国航发新锐科技有限公司\t中国航发新锐\t新锐\tcompany\t西安\tAECC\ttest row\t\n"
-    path = tmp_path / "gazetteer.tsv"
-    path.write_text(source.read_text(encoding="utf-8") + extra, encoding="utf-8")
-    g = Gazetteer(load_units(path), gazetteer().prefixes)
-    (match,) = g.find("中国航发新锐党委发布方案")
-    assert (match.name, match.resolved, match.unit and match.unit.city) == ("新锐", True, "西安")
+def test_adding_a_unit_is_a_data_row(tmp_path: Path) -> None:
+    rows = (DATA / "units.tsv").read_text(encoding="utf-8")
+    extra = "AVIC\t蓝天\t蓝天航空制造有限公司\t航空工业蓝天\t蓝天\tcompany\t西安\ttest row\thigh\t\n"
+    path = tmp_path / "units.tsv"
+    path.write_text(rows + extra, encoding="utf-8")
+    g = Gazetteer(load_units(path), load_groups())
+    (match,) = g.find("航空工业蓝天党委发布方案")
+    assert (match.name, match.resolved, match.unit and match.unit.city) == ("蓝天", True, "西安")
+    (bare,) = g.find("。蓝天党委发布方案", group_hint="AVIC")
+    assert bare.resolved
+
+
+def test_adding_a_group_is_a_data_row(tmp_path: Path) -> None:
+    groups = (DATA / "groups.tsv").read_text(encoding="utf-8")
+    path = tmp_path / "groups.tsv"
+    path.write_text(groups + "NEWCO\t中国新星集团有限公司\t新星集团|中国新星\t\tyes\ttest row\t\n", encoding="utf-8")
+    g = Gazetteer(load_units(), load_groups(path))
+    (match,) = g.find("中国新星东方研究所党委召开会议")
+    assert (match.name, match.group, match.resolved) == ("东方研究所", "NEWCO", False)
+
+
+def test_a_long_list_of_short_aliases_is_bounded() -> None:
+    text = "、".join(["东安", "黎明", "南方"] * 20_000) + "等单位党委"
+    found = gazetteer().find(text)
+    assert found and all(m.resolved for m in found)
