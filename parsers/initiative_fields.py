@@ -7,6 +7,7 @@ punctuation) so patterns are written once for one spelling while results are cut
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Collection
 
 from parsers.numbers import CHINESE_NUMERAL_CHARS, to_number
@@ -58,17 +59,25 @@ def frameworks(
 def metrics(text: str, folded: str, spans: list[tuple[int, int]], p: Phrases) -> tuple[Metric, ...]:
     """Counted things (246项具体措施); counts inside short quoted names (一支部一特色) are part of the name."""
     short_quotes: list[tuple[int, int]] | None = None
+    opens: list[int] = []
     out: list[Metric] = []
     for m in p.metric.finditer(folded):
         start = m.start()
         if short_quotes is None:
             short_quotes = [(i, j) for i, j in spans if j - i - 1 <= p.framework_quote_max_chars]
-        if any(i < start < j for i, j in short_quotes):
+            opens = [i for i, _j in short_quotes]
+        k = bisect_left(opens, start) - 1  # quotes do not nest at top level: only the last one before counts
+        if k >= 0 and short_quotes[k][0] < start < short_quotes[k][1]:
             continue
         num = m.group("num")
         before = folded[start - 1] if start else ""
+        after = m.end()
+        while after < len(folded) and after - m.end() < 3 and folded[after] in CHINESE_NUMERAL_CHARS:
+            after += 1
+        if folded.startswith(p.ordinal_after, after):  # 二十届三中全会, 十四五规划
+            continue
         if num[0] in CHINESE_NUMERAL_CHARS:
-            if before in p.numeral_word_before:
+            if before in p.numeral_word_before or num in p.article_numerals:  # 一场学习交流, 一个时期
                 continue
         elif (before.isascii() and before.isalnum()) or before in "+.-":
             continue

@@ -3,15 +3,25 @@
 A record starts where a unit becomes the subject of a clause: at the start of a sentence, or after a
 leading clause (作为…,航发动力组织…) when no other unit is already the subject of that sentence, or after
 any comma when the party committee is named as the actor (…,中国航发中传党委…). It runs to the next
-record in the same paragraph. Units joined by 、/和 before 等单位 form one record. Paragraphs with no unit
-in subject position (statements about 各直属单位) are article context and make no record.
+record in the same paragraph. Units joined by 、/和/与 form one record (joint actors).
+
+Roles (issue 14): a unit is an actor only as the subject of the action. A unit followed by its people
+(领导, 书记…) is their affiliation unless the person leads the action (党委书记张三带领…); units in a
+sentence about a visit or an attendance are places and guests; descriptions (…是…, …成为…) are not actions.
+
+Subject tracking: the current actor carries over paragraphs that name no unit, until another unit, a
+general statement (各单位…), the group acting itself (集团公司党组…) or a new section takes over. In a
+single-unit article (the title names one unit, or only one unit ever acts) every measure is a record of
+that unit: one per paragraph, and one per item of 一是…二是….
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -19,7 +29,7 @@ from parsers import initiative_fields as fields
 from parsers.cjkfold import fold
 from parsers.phrases import Phrases, phrases
 from parsers.records import Article, Block, Initiative, UnitRef
-from parsers.units import UnitMatch, gazetteer
+from parsers.units import GazetteerUnit, UnitMatch, gazetteer
 
 __all__ = ["campaigns", "no_records_reason", "parse"]
 
@@ -28,6 +38,10 @@ _UNQUOTED_LEFT_CHARS = 8
 _SENTENCE_LOOKBACK = 400
 _LEFT_WORD = re.compile(r"[\u4e00-\u9fff]+$")
 _CAMPAIGN_PREFIX_MAX = 4
+#: how far after a unit's title the name and the person's verb may sit (党委书记、董事长张三带领).
+_PERSON_WINDOW = 16
+#: a measure shorter than this (after its ordinal) is a heading-like fragment, not a record of its own.
+_MIN_MEASURE_CHARS = 8
 
 
 class _Start(NamedTuple):
@@ -37,21 +51,54 @@ class _Start(NamedTuple):
     org_body: str | None
 
 
+@dataclass
+class _Context:
+    """What one article tells about its units: its group, and abbreviations it defines."""
+
+    group: str | None = None
+    abbreviations: dict[str, tuple[str, GazetteerUnit | None, str | None]] = field(default_factory=dict)
+
+
+@dataclass
+class _Actor:
+    units: tuple[UnitRef, ...]
+    org_body: str | None
+
+
 def parse(article: Article) -> tuple[Initiative, ...]:
     """Records in article order; each carries the latest section heading before it."""
     p = phrases()
     cores = _campaign_cores(article)
+    ctx = _context(article, p)
+    single = _single_actor(article, ctx, p)
     section: str | None = None
+    actor: _Actor | None = single
     out: list[Initiative] = []
     for block in article.body:
         if block.kind == "heading":
             section = block.text.strip() or section
+            actor = single
             continue
         text = block.text
-        records = _paragraph_records(text, section, cores, p)
+        if not text.strip():
+            continue
+        folded = fold(text)
+        records = _paragraph_records(text, folded, section, cores, p, ctx)
         if records:
+            if single is not None:
+                records = _split_measures(records, cores, p)
             out.extend(records)
-        elif out and out[-1].section == section and fold(text).lstrip().startswith(p.continuation_openings):
+            actor = single or _Actor(records[-1].units, records[-1].org_body)
+            continue
+        opening = folded.lstrip()
+        if single is None and (_is_general(folded, p) or opening.startswith(p.group_level_openings)):
+            actor = None
+            continue
+        if actor is None or _is_visit(folded, p):
+            continue
+        if single is not None:
+            out.extend(_measure_records(section, text, folded, actor, cores, p))
+        elif out and out[-1].section == section and opening.startswith(p.continuation_openings):
             last = out[-1]
             out[-1] = _build(section, f"{last.statement}\n{text.strip()}", last.units, last.org_body, cores, p)
     return tuple(out)
@@ -74,15 +121,120 @@ def no_records_reason(article: Article, records: tuple[Initiative, ...]) -> str 
         return "empty_body: the article has no paragraph text"
     g, p = gazetteer(), phrases()
     if any(g.find(t) for t in texts):
-        return "units_not_subject: units are named, but never as the subject of a clause"
+        return "units_not_subject: units are named, but never as the subject of an action"
     if any(marker in fold(t) for t in texts for marker in p.general_markers):
         return "general_only: only general statements about all units, no unit named"
-    return "no_units: no gazetteer unit or unit-shaped name in the text"
+    return "no_units: no registry unit or unit-shaped name in the text"
 
 
-def _paragraph_records(text: str, section: str | None, cores: Collection[str], p: Phrases) -> list[Initiative]:
-    folded = fold(text)
-    matches = gazetteer().find_folded(text, folded)
+def _context(article: Article, p: Phrases) -> _Context:
+    """The article's group (named in the title, else first in the body) and its abbreviations."""
+    g = gazetteer()
+    ctx = _Context()
+    for text in (article.title, *(b.text for b in article.body[:3])):
+        named = g.groups_named(text)
+        if named:
+            ctx.group = named[0]
+            break
+    for block in article.body:
+        if "简称" not in block.text:
+            continue
+        folded = fold(block.text)
+        for m in g.find_folded(block.text, folded, group_hint=ctx.group):
+            d = p.abbreviation.match(folded, m.end)
+            if d is not None:
+                ctx.abbreviations.setdefault(d.group("abbr"), (m.name, m.unit, m.group))
+    return ctx
+
+
+def _matches(text: str, folded: str, ctx: _Context) -> list[UnitMatch]:
+    found = gazetteer().find_folded(text, folded, group_hint=ctx.group)
+    if not ctx.abbreviations:
+        return found
+    boundary = gazetteer().rules.left_boundary
+    spans = sorted((m.start, m.end) for m in found)
+    extra = []
+    for abbr, (name, unit, group) in ctx.abbreviations.items():
+        k = folded.find(abbr)
+        while k != -1:
+            end = k + len(abbr)
+            i = bisect_left(spans, (end, end))
+            free = not any(s < end and k < e for s, e in spans[max(0, i - 2) : i])
+            if free and (k == 0 or folded[k - 1] in boundary):
+                extra.append(UnitMatch(k, end, text[k:end], name, unit, group))
+            k = folded.find(abbr, end)
+    return sorted(found + extra, key=lambda m: m.start) if extra else found
+
+
+def _single_actor(article: Article, ctx: _Context, p: Phrases) -> _Actor | None:
+    """The one unit a single-unit article is about: named alone in the title (not a round-up), or the
+    only unit that ever acts in the body. None for round-ups of several units."""
+    title = fold(article.title)
+    if not any(marker in title for marker in p.single_unit_title_markers):
+        in_title = {m.name: m for m in _matches(article.title, title, ctx)}
+        if len(in_title) == 1:
+            (m,) = in_title.values()
+            tail = p.unit_tail.match(title, m.end)
+            return _Actor((m.ref(),), tail.group("org") if tail else None)
+    actors: dict[tuple[str, ...], _Actor] = {}
+    for block in article.body:
+        if block.kind != "paragraph":
+            continue
+        folded = fold(block.text)
+        for rec in _paragraph_records(block.text, folded, None, (), p, ctx):
+            actors.setdefault(tuple(u.name for u in rec.units), _Actor(rec.units, rec.org_body))
+            if len(actors) > 1:
+                return None
+    return next(iter(actors.values())) if actors else None
+
+
+def _is_general(folded: str, p: Phrases) -> bool:
+    return any(marker in folded for marker in p.general_markers)
+
+
+def _is_visit(folded: str, p: Phrases) -> bool:
+    return any(marker in folded for marker in p.visit_markers)
+
+
+def _measure_records(
+    section: str | None, text: str, folded: str, actor: _Actor, cores: Collection[str], p: Phrases
+) -> list[Initiative]:
+    """A paragraph of a single-unit article naming no unit: one record per 一是/二是 item, else one."""
+    out = []
+    for start, end in _measure_spans(folded, p):
+        statement = text[start:end].strip()
+        if len(statement) >= _MIN_MEASURE_CHARS:
+            out.append(_build(section, statement, actor.units, actor.org_body, cores, p))
+    return out
+
+
+def _measure_spans(folded: str, p: Phrases) -> list[tuple[int, int]]:
+    cuts = [m.start() for m in p.enumerator.finditer(folded)]
+    if len(cuts) < 2:
+        return [(0, len(folded))]
+    cuts[0] = 0  # the lead-in before 一是 belongs to the first measure
+    return list(zip(cuts, [*cuts[1:], len(folded)], strict=True))
+
+
+def _split_measures(records: list[Initiative], cores: Collection[str], p: Phrases) -> list[Initiative]:
+    """In a single-unit article a record listing 一是…二是… is one record per item."""
+    out = []
+    for rec in records:
+        spans = _measure_spans(fold(rec.statement), p)
+        if len(spans) < 2:
+            out.append(rec)
+            continue
+        for start, end in spans:
+            statement = rec.statement[start:end].strip()
+            if len(statement) >= _MIN_MEASURE_CHARS:
+                out.append(_build(rec.section, statement, rec.units, rec.org_body, cores, p))
+    return out
+
+
+def _paragraph_records(
+    text: str, folded: str, section: str | None, cores: Collection[str], p: Phrases, ctx: _Context
+) -> list[Initiative]:
+    matches = _matches(text, folded, ctx)
     if not matches:
         return []
     starts: list[_Start] = []
@@ -92,6 +244,8 @@ def _paragraph_records(text: str, section: str | None, cores: Collection[str], p
             starts.append(start)
     records = []
     for n, start in enumerate(starts):
+        if not start.units:  # a cut, not a record
+            continue
         end = starts[n + 1].statement_start if n + 1 < len(starts) else len(text)
         while end > start.statement_start and text[end - 1].isspace():
             end -= 1
@@ -102,7 +256,8 @@ def _paragraph_records(text: str, section: str | None, cores: Collection[str], p
 
 
 def _chains(matches: Sequence[UnitMatch], folded: str, p: Phrases) -> list[list[UnitMatch]]:
-    """Unit mentions joined by 、/和/与 (optionally after 公司) are one list, acting together."""
+    """Unit mentions joined by 、/和/与/联合 (optionally after 公司 or an org body) are one list, acting
+    together (X党委与Y党委…开展党建共建 is one record with both units)."""
     separators = gazetteer().rules.separators
     groups: list[list[UnitMatch]] = [[matches[0]]]
     for m in matches[1:]:
@@ -125,11 +280,16 @@ def _chains(matches: Sequence[UnitMatch], folded: str, p: Phrases) -> list[list[
 def _record_start(folded: str, group: list[UnitMatch], earlier: list[_Start], p: Phrases) -> _Start | None:
     first = group[0].start
     tail_end, org_body = _tail(folded, group[-1].end, p)
-    if folded.startswith(p.not_subject_before, tail_end):
-        return None
     prev = first - 1
     while prev >= 0 and folded[prev].isspace():
         prev -= 1
+    sentence_start = _sentence_start(folded, max(prev, 0), p) if prev >= 0 else 0
+    not_actor = folded.startswith(p.not_subject_before, tail_end) or not _acts(folded, tail_end, p)
+    if not_actor or _is_visit(folded[sentence_start : _sentence_end(folded, tail_end, p)], p):
+        # a sentence opening with a unit that does not act (a speaker's affiliation, a visit) still ends
+        # the record before it: its people and numbers are not the previous unit's
+        at_start = prev < 0 or folded[prev] in p.sentence_ends
+        return _Start(first, first, (), None) if at_start else None
     for word in p.subject_left_words:  # 据中国航发东安党委介绍: the source is the unit the record is about
         if folded.endswith(word, 0, prev + 1):
             before = prev - len(word)
@@ -139,8 +299,7 @@ def _record_start(folded: str, group: list[UnitMatch], earlier: list[_Start], p:
         return _Start(first, first, tuple(group), org_body)
     if folded[prev] not in p.clause_ends:
         return None
-    sentence_start = _sentence_start(folded, prev, p)
-    subject_before = bool(earlier) and earlier[-1].group_start >= sentence_start
+    subject_before = bool(earlier) and bool(earlier[-1].units) and earlier[-1].group_start >= sentence_start
     if subject_before:
         return _Start(first, first, tuple(group), org_body) if org_body else None
     lead = folded[sentence_start:first]
@@ -152,6 +311,15 @@ def _record_start(folded: str, group: list[UnitMatch], earlier: list[_Start], p:
     return _Start(statement_start, first, tuple(group), org_body)
 
 
+def _acts(folded: str, k: int, p: Phrases) -> bool:
+    """False when a person's title follows the unit (the unit is the person's affiliation), unless the
+    person then leads an action (东安党委书记、董事长张三带领…)."""
+    if not folded.startswith(p.titles_after_unit, k):
+        return True
+    window = folded[k : k + _PERSON_WINDOW]
+    return any(verb in window for verb in p.person_leads)
+
+
 def _sentence_start(folded: str, before: int, p: Phrases) -> int:
     # bounded look-back keeps pathological paragraphs (no full stop for 100k characters) linear
     floor = max(0, before - _SENTENCE_LOOKBACK)
@@ -159,6 +327,12 @@ def _sentence_start(folded: str, before: int, p: Phrases) -> int:
     while start < before and folded[start].isspace():
         start += 1
     return start
+
+
+def _sentence_end(folded: str, after: int, p: Phrases) -> int:
+    ceiling = min(len(folded), after + _SENTENCE_LOOKBACK)
+    ends = [i for i in (folded.find(ch, after, ceiling) for ch in p.sentence_ends) if i != -1]
+    return min(ends) if ends else ceiling
 
 
 def _tail(folded: str, k: int, p: Phrases) -> tuple[int, str | None]:

@@ -37,6 +37,15 @@ class Phrases:
     leading_pattern: re.Pattern[str]
     general_markers: tuple[str, ...]
     continuation_openings: tuple[str, ...]
+    titles_after_unit: tuple[str, ...]
+    person_leads: tuple[str, ...]
+    visit_markers: tuple[str, ...]
+    group_level_openings: tuple[str, ...]
+    enumerator: re.Pattern[str]
+    single_unit_title_markers: tuple[str, ...]
+    abbreviation: re.Pattern[str]
+    ordinal_after: tuple[str, ...]
+    article_numerals: frozenset[str]
     #: a run of digits or Chinese numerals (group `num`), then its measure word (group `word`).
     metric: re.Pattern[str]
     #: what may follow a list of units: 公司, 等单位, then the org body unless it starts a title (党委书记).
@@ -101,6 +110,15 @@ def phrases() -> Phrases:
         leading_pattern=re.compile("|".join(f"(?:{pat})" for pat in seg["leading_patterns"])),
         general_markers=tuple(seg["general_markers"]),
         continuation_openings=tuple(seg["continuation_openings"]),
+        titles_after_unit=tuple(sorted(seg["titles_after_unit"], key=len, reverse=True)),
+        person_leads=tuple(seg["person_leads"]),
+        visit_markers=tuple(seg["visit_markers"]),
+        group_level_openings=tuple(seg["group_level_openings"]),
+        enumerator=re.compile(seg["enumerator_pattern"]),
+        single_unit_title_markers=tuple(seg["single_unit_title_markers"]),
+        abbreviation=re.compile(seg["abbreviation_pattern"]),
+        ordinal_after=tuple(met["ordinal_after"]),
+        article_numerals=frozenset(met["article_numerals"]),
         metric=metric,
         unit_tail=re.compile(
             rf"(?:{_alternation(seg['unit_tails'])})?(?:{_alternation(list_ends)})?"

@@ -133,9 +133,14 @@ def test_general_statement_is_not_a_record() -> None:
 
 
 def test_org_body_followed_by_secretary_is_a_title() -> None:
-    (rec,) = parse(article("中国航发东安党委书记张明表示,将持续推进党建工作。"))
+    (rec,) = parse(article("中国航发东安党委书记张明介绍,公司推行“一岗双责”清单。"))
     assert rec.org_body is None
     assert [(p.name, p.title) for p in rec.people] == [("张明", "党委书记")]
+
+
+def test_a_speakers_affiliation_is_not_a_record_and_ends_the_previous_one() -> None:
+    recs = parse(article("中国航发东安党委开展5次调研。航空工业成飞党委书记李强表示,将加强学习。"))
+    assert [(r.units[0].name, len(r.people)) for r in recs] == [("东安", 0)]
 
 
 def test_object_position_unit_does_not_start_a_record() -> None:
@@ -223,10 +228,15 @@ def test_headings_set_sections_in_order() -> None:
     assert [r.section for r in recs] == [None, "第一部分"]
 
 
-def test_continuation_paragraph_joins_previous_record() -> None:
-    recs = parse(article("中国航发东安党委召开会议。", "该公司还制定了5项措施。"))
-    assert len(recs) == 1
+def test_continuation_paragraph_joins_previous_record_in_a_round_up() -> None:
+    recs = parse(article("中国航发东安党委召开会议。", "该公司还制定了5项措施。", "中国航发黎明党委发布方案。"))
+    assert len(recs) == 2
     assert recs[0].metrics[0].value == 5
+
+
+def test_in_a_single_unit_article_each_paragraph_is_a_measure() -> None:
+    recs = parse(article("中国航发东安党委召开会议。", "该公司还制定了5项措施。"))
+    assert [(r.units[0].name, [m.value for m in r.metrics]) for r in recs] == [("东安", []), ("东安", [5])]
 
 
 @pytest.mark.parametrize(
