@@ -22,6 +22,11 @@ _VERB_CHARS = 2
 _NAME_END = frozenset('。,、;:!?“”"()《》 \n')
 
 
+def _object_char(ch: str) -> bool:
+    """Characters of an object written before its count: words and quoted names (“对话老航天”交流活动)."""
+    return "\u4e00" <= ch <= "\u9fff" or ch in "“”‘’"
+
+
 def _is_word_char(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff" or ch.isalnum()
 
@@ -85,7 +90,9 @@ def metrics(text: str, folded: str, spans: list[tuple[int, int]], p: Phrases) ->
         if value is None:
             continue
         obj = _object(text, folded, m.end(), p) or _object_before(text, folded, start, p)
-        out.append(Metric(value=value, measure=m.group("word"), object=obj))
+        if obj.startswith(p.not_metric_objects):  # 从三个方面: structure, not a count
+            continue
+        out.append(Metric(value=value, measure=text[m.start("word") : m.end("word")], object=obj))
     return tuple(out)
 
 
@@ -107,7 +114,7 @@ def _object_before(text: str, folded: str, k: int, p: Phrases) -> str:
     and the number; failing that, a clause that opens with the count's words reads verb + object, and
     Chinese verbs are mostly two characters (共建实习基地5个 → 实习基地)."""
     start = k
-    while start > 0 and k - start < p.max_object_chars and "\u4e00" <= folded[start - 1] <= "\u9fff":
+    while start > 0 and k - start < p.max_object_chars and _object_char(folded[start - 1]):
         start -= 1
     run = folded[start:k]
     for qualifier in p.count_qualifiers:

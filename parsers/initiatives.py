@@ -42,6 +42,8 @@ _CAMPAIGN_PREFIX_MAX = 4
 _PERSON_WINDOW = 16
 #: a measure shorter than this (after its ordinal) is a heading-like fragment, not a record of its own.
 _MIN_MEASURE_CHARS = 8
+#: a paragraph with none of these is a menu, a headline list or a footer line, not prose.
+_PROSE_PUNCT = frozenset("。,;!?")
 
 
 class _Start(NamedTuple):
@@ -65,43 +67,63 @@ class _Actor:
     org_body: str | None
 
 
+class _Paragraph(NamedTuple):
+    section: str | None
+    text: str
+    folded: str
+    records: list[Initiative]
+    #: the paragraph names a unit (acting or not).
+    names_unit: bool
+
+
 def parse(article: Article) -> tuple[Initiative, ...]:
     """Records in article order; each carries the latest section heading before it."""
     p = phrases()
     cores = _campaign_cores(article)
     ctx = _context(article, p)
-    single = _single_actor(article, ctx, p)
     section: str | None = None
-    actor: _Actor | None = single
-    out: list[Initiative] = []
+    paragraphs: list[_Paragraph | None] = []  # None marks a heading: the actor of a round-up ends there
     for block in article.body:
         if block.kind == "heading":
             section = block.text.strip() or section
+            paragraphs.append(None)
+            continue
+        folded = fold(block.text)
+        if _is_prose(folded):  # navigation, headline lists, footers are not statements of anyone
+            records, named = _paragraph_records(block.text, folded, section, cores, p, ctx)
+            paragraphs.append(_Paragraph(section, block.text, folded, records, named))
+    single = _single_actor(article, paragraphs, ctx, p)
+    actor: _Actor | None = single
+    out: list[Initiative] = []
+    for para in paragraphs:
+        if para is None:
             actor = single
             continue
-        text = block.text
-        if not text.strip():
-            continue
-        folded = fold(text)
-        records = _paragraph_records(text, folded, section, cores, p, ctx)
+        section, text, folded, records, named = para
         if records:
             if single is not None:
                 records = _split_measures(records, cores, p)
             out.extend(records)
             actor = single or _Actor(records[-1].units, records[-1].org_body)
             continue
+        if named and single is None:
+            continue  # units named, none acting (a visit, a speaker): context, not anyone's measure
         opening = folded.lstrip()
-        if single is None and (_is_general(folded, p) or opening.startswith(p.group_level_openings)):
-            actor = None
+        if _is_general(folded, p) or opening.startswith(p.group_level_openings):
+            actor = single
             continue
         if actor is None or _is_visit(folded, p):
             continue
-        if single is not None:
+        if single is not None and (not out or _opens_measure(opening, p)):
             out.extend(_measure_records(section, text, folded, actor, cores, p))
-        elif out and out[-1].section == section and opening.startswith(p.continuation_openings):
+        elif out and (single is not None or _continues(out[-1], section, opening, p)):
             last = out[-1]
             out[-1] = _build(section, f"{last.statement}\n{text.strip()}", last.units, last.org_body, cores, p)
     return tuple(out)
+
+
+def _continues(last: Initiative, section: str | None, opening: str, p: Phrases) -> bool:
+    return last.section == section and opening.startswith(p.continuation_openings)
 
 
 def campaigns(article: Article) -> tuple[str, ...]:
@@ -166,7 +188,7 @@ def _matches(text: str, folded: str, ctx: _Context) -> list[UnitMatch]:
     return sorted(found + extra, key=lambda m: m.start) if extra else found
 
 
-def _single_actor(article: Article, ctx: _Context, p: Phrases) -> _Actor | None:
+def _single_actor(article: Article, paragraphs: list[_Paragraph | None], ctx: _Context, p: Phrases) -> _Actor | None:
     """The one unit a single-unit article is about: named alone in the title (not a round-up), or the
     only unit that ever acts in the body. None for round-ups of several units."""
     title = fold(article.title)
@@ -177,23 +199,39 @@ def _single_actor(article: Article, ctx: _Context, p: Phrases) -> _Actor | None:
             tail = p.unit_tail.match(title, m.end)
             return _Actor((m.ref(),), tail.group("org") if tail else None)
     actors: dict[tuple[str, ...], _Actor] = {}
-    for block in article.body:
-        if block.kind != "paragraph":
-            continue
-        folded = fold(block.text)
-        for rec in _paragraph_records(block.text, folded, None, (), p, ctx):
+    for para in paragraphs:
+        for rec in para.records if para is not None else ():
             actors.setdefault(tuple(u.name for u in rec.units), _Actor(rec.units, rec.org_body))
             if len(actors) > 1:
                 return None
     return next(iter(actors.values())) if actors else None
 
 
+def _opens_measure(opening: str, p: Phrases) -> bool:
+    """A paragraph of a single-unit article that starts a new measure rather than continuing the event
+    before it: an enumerator, a leading clause (围绕…, 针对…), the actor named again (公司党委…), or a short
+    heading sentence (健全责任体系。). Reported speech (杨志国表示,…) continues."""
+    clause = re.split(r"[,:;。]", opening, maxsplit=1)[0]
+    if clause.endswith(p.speech_verbs):
+        return False
+    if p.enumerator.match(opening) or opening.startswith((*p.measure_openings, *p.leading_markers)):
+        return True
+    if p.leading_pattern.match(opening):
+        return True
+    first = opening.split("。", 1)[0]
+    return len(first) <= p.measure_heading_max_chars and "。" in opening and "," not in first
+
+
+def _is_prose(folded: str) -> bool:
+    return any(ch in folded for ch in _PROSE_PUNCT)
+
+
 def _is_general(folded: str, p: Phrases) -> bool:
     return any(marker in folded for marker in p.general_markers)
 
 
-def _is_visit(folded: str, p: Phrases) -> bool:
-    return any(marker in folded for marker in p.visit_markers)
+def _is_visit(folded: str, p: Phrases, start: int = 0, end: int | None = None) -> bool:
+    return p.visit.search(folded, start, len(folded) if end is None else end) is not None
 
 
 def _measure_records(
@@ -233,10 +271,11 @@ def _split_measures(records: list[Initiative], cores: Collection[str], p: Phrase
 
 def _paragraph_records(
     text: str, folded: str, section: str | None, cores: Collection[str], p: Phrases, ctx: _Context
-) -> list[Initiative]:
+) -> tuple[list[Initiative], bool]:
+    """The paragraph's records, and whether it names any unit at all."""
     matches = _matches(text, folded, ctx)
     if not matches:
-        return []
+        return [], False
     starts: list[_Start] = []
     for group in _chains(matches, folded, p):
         start = _record_start(folded, group, starts, p)
@@ -252,7 +291,7 @@ def _paragraph_records(
         statement, folded_statement = text[start.statement_start : end], folded[start.statement_start : end]
         refs = tuple({m.name: m.ref() for m in start.units}.values())
         records.append(_build(section, statement, refs, start.org_body, cores, p, folded_statement))
-    return records
+    return records, True
 
 
 def _chains(matches: Sequence[UnitMatch], folded: str, p: Phrases) -> list[list[UnitMatch]]:
@@ -285,7 +324,7 @@ def _record_start(folded: str, group: list[UnitMatch], earlier: list[_Start], p:
         prev -= 1
     sentence_start = _sentence_start(folded, max(prev, 0), p) if prev >= 0 else 0
     not_actor = folded.startswith(p.not_subject_before, tail_end) or not _acts(folded, tail_end, p)
-    if not_actor or _is_visit(folded[sentence_start : _sentence_end(folded, tail_end, p)], p):
+    if not_actor or _is_visit(folded, p, sentence_start, _sentence_end(folded, tail_end, p)):
         # a sentence opening with a unit that does not act (a speaker's affiliation, a visit) still ends
         # the record before it: its people and numbers are not the previous unit's
         at_start = prev < 0 or folded[prev] in p.sentence_ends

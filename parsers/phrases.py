@@ -40,11 +40,16 @@ class Phrases:
     titles_after_unit: tuple[str, ...]
     person_leads: tuple[str, ...]
     visit_markers: tuple[str, ...]
+    visit: re.Pattern[str]
     group_level_openings: tuple[str, ...]
     enumerator: re.Pattern[str]
     single_unit_title_markers: tuple[str, ...]
     abbreviation: re.Pattern[str]
     ordinal_after: tuple[str, ...]
+    not_metric_objects: tuple[str, ...]
+    speech_verbs: tuple[str, ...]
+    measure_openings: tuple[str, ...]
+    measure_heading_max_chars: int
     article_numerals: frozenset[str]
     #: a run of digits or Chinese numerals (group `num`), then its measure word (group `word`).
     metric: re.Pattern[str]
@@ -113,11 +118,16 @@ def phrases() -> Phrases:
         titles_after_unit=tuple(sorted(seg["titles_after_unit"], key=len, reverse=True)),
         person_leads=tuple(seg["person_leads"]),
         visit_markers=tuple(seg["visit_markers"]),
+        visit=re.compile(_alternation(seg["visit_markers"])),
         group_level_openings=tuple(seg["group_level_openings"]),
         enumerator=re.compile(seg["enumerator_pattern"]),
         single_unit_title_markers=tuple(seg["single_unit_title_markers"]),
         abbreviation=re.compile(seg["abbreviation_pattern"]),
         ordinal_after=tuple(met["ordinal_after"]),
+        not_metric_objects=tuple(met["not_metric_objects"]),
+        speech_verbs=tuple(seg["speech_verbs"]),
+        measure_openings=tuple(seg["measure_openings"]),
+        measure_heading_max_chars=int(seg["measure_heading_max_chars"]),
         article_numerals=frozenset(met["article_numerals"]),
         metric=metric,
         unit_tail=re.compile(

@@ -23,6 +23,7 @@ group: its prefixes then name the successor's units), sasac_list, source, note.
 from __future__ import annotations
 
 import csv
+import re
 import tomllib
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
@@ -161,7 +162,7 @@ class Gazetteer:
         self._suffixes: tuple[str, ...] = tuple(sorted(unk["suffixes"], key=len, reverse=True))
         self._suffix_ends = tuple({sfx[-1] for sfx in self._suffixes})
         self._excluded_starts: tuple[str, ...] = tuple(unk["excluded_starts"])
-        self._breakers: tuple[str, ...] = tuple(unk["name_breakers"])
+        self._breakers = re.compile("|".join(re.escape(w) for w in sorted(unk["name_breakers"], key=len, reverse=True)))
         self._weak_prefix = int(unk["weak_prefix_max_chars"])
         self._org_followers: tuple[str, ...] = tuple(sorted(unk["org_followers"], key=len, reverse=True))
         self._numerals = frozenset(_char_range(num["numerals"]))
@@ -184,8 +185,11 @@ class Gazetteer:
                 found.setdefault(fold(alias), []).append((unit, False))
             for alias in unit.subject_aliases:
                 found.setdefault(fold(alias), []).append((unit, True))
+        own_prefixes = {(g.key, fold(p)) for g in self.groups.values() for p in g.prefixes}
         entries: dict[str, _Entry] = {}
         for key, pairs in found.items():
+            if any((u.group, key) in own_prefixes for u, _s in pairs):
+                continue  # a group's headquarters named by the group's own name: a prefix, not a unit
             free_units = [u for u, subject in pairs if not subject]
             if free_units:  # a free spelling of one unit wins over a bare alias of another
                 entries[key] = _Entry((free_units[0],), subject_only=False)
@@ -268,13 +272,18 @@ class Gazetteer:
             for i in (*order, *reversed(order)):
                 if not accepted[i] and self._in_list(folded, raw, i, accepted):
                     accepted[i] = changed = True
-        out = []
+        out: list[UnitMatch] = []
         prefix_at = [(s, owner) for s, _e, kind, owner in markers if kind == _PREFIX]
         for r, ok in zip(raw, accepted, strict=True):
             if not ok:
                 continue
             units = r.entry.units
-            unit = units[0] if len(units) == 1 else _pick(units, _group_before(prefix_at, r.start) or hint)
+            unit: GazetteerUnit | None = units[0]
+            if len(units) > 1:  # the group named last before it (by prefix or by a unit), else the article's
+                before = _group_before(prefix_at, r.start)
+                last_unit = out[-1].group if out else None
+                context = last_unit if out and (before is None or out[-1].start > r.start) else before
+                unit = _pick(units, context or hint) or _pick(units, hint)
             mention = text[r.start : r.end]
             group = unit.group if unit else None
             out.append(UnitMatch(r.start, r.end, mention, unit.name if unit else mention, unit, group))
@@ -454,18 +463,33 @@ class Gazetteer:
             if i and known[i - 1].end > m_start:
                 continue
             last_end = m_end
-            out.append(UnitMatch(m_start, m_end, text[m_start:m_end], text[name_start:name_end], None, group))
+            unit = self._in_group(name, group)
+            if unit is not None:
+                out.append(UnitMatch(m_start, m_end, text[m_start:m_end], unit.name, unit, unit.group))
+            else:
+                out.append(UnitMatch(m_start, m_end, text[m_start:m_end], text[name_start:name_end], None, group))
         return out
+
+    def _in_group(self, name: str, group: str | None) -> GazetteerUnit | None:
+        """A name the text spells its own way but the registry knows for this group: 第五研究院 → 五院,
+        第十四研究所 → 十四所 (the legal form of numbered units)."""
+        if group is None:
+            return None
+        short = name
+        for long_form, short_form in (("研究院", "院"), ("研究所", "所")):
+            if short.startswith("第") and short.endswith(long_form):
+                short = short[1 : -len(long_form)] + short_form
+        payload = self._automaton.get(short, None)
+        if payload is None or payload[1] != _UNIT:
+            return None
+        return _pick(payload[2].units, group)
 
     def _after_breakers(self, folded: str, start: int, end: int) -> int:
         """Cut a name after the last verb or act in it (张小光代表上飞公司 → 上飞公司)."""
-        span = folded[start:end]
-        cut = 0
-        for word in self._breakers:
-            at = span.rfind(word)
-            if at != -1:
-                cut = max(cut, at + len(word))
-        return start + cut
+        cut = start
+        for m in self._breakers.finditer(folded, start, end):
+            cut = m.end()
+        return cut
 
     def _after_prefix(
         self, folded: str, prefix_start: int, prefix_end: int, f: int
