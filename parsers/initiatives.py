@@ -276,8 +276,13 @@ def _paragraph_records(
     matches = _matches(text, folded, ctx)
     if not matches:
         return [], False
+    matches = _with_references(text, folded, matches, p)
     starts: list[_Start] = []
     for group in _chains(matches, folded, p):
+        if group[0].mention.startswith(p.reference_words) and any(
+            m.name == group[0].name for start in starts for m in start.units
+        ):
+            continue  # 该公司还… after the unit's own record: the same record goes on
         start = _record_start(folded, group, starts, p)
         if start is not None:
             starts.append(start)
@@ -292,6 +297,21 @@ def _paragraph_records(
         refs = tuple({m.name: m.ref() for m in start.units}.values())
         records.append(_build(section, statement, refs, start.org_body, cores, p, folded_statement))
     return records, True
+
+
+def _with_references(text: str, folded: str, matches: list[UnitMatch], p: Phrases) -> list[UnitMatch]:
+    """该院党委/该公司… at a clause start names the unit mentioned last before it in the paragraph
+    (李明辉代表航材院党委介绍经验:该院党委推行… is a record of 航材院)."""
+    refs = []
+    for m in p.reference.finditer(folded):
+        k = m.start()
+        if k and folded[k - 1] not in p.sentence_ends and folded[k - 1] not in p.clause_ends:
+            continue
+        before = [u for u in matches if u.end <= k]
+        if before:
+            last = before[-1]
+            refs.append(UnitMatch(k, m.end(), text[k : m.end()], last.name, last.unit, last.group))
+    return sorted(matches + refs, key=lambda u: u.start) if refs else matches
 
 
 def _chains(matches: Sequence[UnitMatch], folded: str, p: Phrases) -> list[list[UnitMatch]]:
@@ -326,9 +346,13 @@ def _record_start(folded: str, group: list[UnitMatch], earlier: list[_Start], p:
     not_actor = folded.startswith(p.not_subject_before, tail_end) or not _acts(folded, tail_end, p)
     if not_actor or _is_visit(folded, p, sentence_start, _sentence_end(folded, tail_end, p)):
         # a sentence opening with a unit that does not act (a speaker's affiliation, a visit) still ends
-        # the record before it: its people and numbers are not the previous unit's
+        # the record before it: its people and numbers are not the previous unit's. Its own people (一飞院
+        #党委书记杨志国…) stay in the record of that unit.
         at_start = prev < 0 or folded[prev] in p.sentence_ends
-        return _Start(first, first, (), None) if at_start else None
+        acting = {m.name for start in earlier[-1:] for m in start.units}
+        if not at_start or (acting and {m.name for m in group} <= acting):
+            return None
+        return _Start(first, first, (), None)
     for word in p.subject_left_words:  # 据中国航发东安党委介绍: the source is the unit the record is about
         if folded.endswith(word, 0, prev + 1):
             before = prev - len(word)

@@ -38,6 +38,8 @@ class Phrases:
     general_markers: tuple[str, ...]
     continuation_openings: tuple[str, ...]
     titles_after_unit: tuple[str, ...]
+    reference_words: tuple[str, ...]
+    reference: re.Pattern[str]
     person_leads: tuple[str, ...]
     visit_markers: tuple[str, ...]
     visit: re.Pattern[str]
@@ -116,6 +118,8 @@ def phrases() -> Phrases:
         general_markers=tuple(seg["general_markers"]),
         continuation_openings=tuple(seg["continuation_openings"]),
         titles_after_unit=tuple(sorted(seg["titles_after_unit"], key=len, reverse=True)),
+        reference_words=tuple(seg["reference_words"]),
+        reference=re.compile(_alternation(seg["reference_words"])),
         person_leads=tuple(seg["person_leads"]),
         visit_markers=tuple(seg["visit_markers"]),
         visit=re.compile(_alternation(seg["visit_markers"])),

@@ -463,6 +463,9 @@ class Gazetteer:
             if i and known[i - 1].end > m_start:
                 continue
             last_end = m_end
+            if not prefixed and name_end - name_start > 4 and name.endswith("公司") and not name.endswith("有限公司"):
+                name_end -= 2  # 宏远公司 is the unit 宏远: short names do not carry 公司
+                name = folded[name_start:name_end]
             unit = self._in_group(name, group)
             if unit is not None:
                 out.append(UnitMatch(m_start, m_end, text[m_start:m_end], unit.name, unit, unit.group))
