@@ -89,7 +89,11 @@ def metrics(text: str, folded: str, spans: list[tuple[int, int]], p: Phrases) ->
         value = to_number(num)
         if value is None:
             continue
+        if folded.endswith(p.subset_before, 0, start):  # 其中2支: a part of a count already given
+            continue
         obj = _object(text, folded, m.end(), p) or _object_before(text, folded, start, p)
+        if len(obj) > 2 and obj.endswith(p.object_trailing_drop):
+            obj = obj[:-1]
         if obj.startswith(p.not_metric_objects):  # 从三个方面: structure, not a count
             continue
         out.append(Metric(value=value, measure=text[m.start("word") : m.end("word")], object=obj))

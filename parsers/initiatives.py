@@ -197,7 +197,11 @@ def _single_actor(article: Article, paragraphs: list[_Paragraph | None], ctx: _C
         if len(in_title) == 1:
             (m,) = in_title.values()
             tail = p.unit_tail.match(title, m.end)
-            return _Actor((m.ref(),), tail.group("org") if tail else None)
+            org = tail.group("org") if tail else None
+            first = next((r for para in paragraphs if para for r in para.records), None)
+            if org is None and first is not None and [u.name for u in first.units] == [m.name]:
+                org = first.org_body  # the title says 沈飞, the first record 沈飞党委
+            return _Actor((m.ref(),), org)
     actors: dict[tuple[str, ...], _Actor] = {}
     for para in paragraphs:
         for rec in para.records if para is not None else ():

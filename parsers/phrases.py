@@ -49,6 +49,8 @@ class Phrases:
     abbreviation: re.Pattern[str]
     ordinal_after: tuple[str, ...]
     not_metric_objects: tuple[str, ...]
+    subset_before: tuple[str, ...]
+    object_trailing_drop: tuple[str, ...]
     speech_verbs: tuple[str, ...]
     measure_openings: tuple[str, ...]
     measure_heading_max_chars: int
@@ -129,12 +131,15 @@ def phrases() -> Phrases:
         abbreviation=re.compile(seg["abbreviation_pattern"]),
         ordinal_after=tuple(met["ordinal_after"]),
         not_metric_objects=tuple(met["not_metric_objects"]),
+        subset_before=tuple(met["subset_before"]),
+        object_trailing_drop=tuple(met["object_trailing_drop"]),
         speech_verbs=tuple(seg["speech_verbs"]),
         measure_openings=tuple(seg["measure_openings"]),
         measure_heading_max_chars=int(seg["measure_heading_max_chars"]),
         article_numerals=frozenset(met["article_numerals"]),
         metric=metric,
         unit_tail=re.compile(
+            r"(?:\((?:以下)?简称[^()]{1,12}\))?"  # 中航工业宏远(以下简称“宏远”)党委
             rf"(?:{_alternation(seg['unit_tails'])})?(?:{_alternation(list_ends)})?"
             rf"(?:(?P<org>{_alternation(seg['org_bodies'])})(?!{_alternation(seg['org_body_not_before'])}))?"
         ),

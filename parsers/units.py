@@ -342,6 +342,10 @@ class Gazetteer:
             if end == m.end:
                 out.append(m)
                 continue
+            own = self._in_group(folded[m.end : end], m.group)  # 九院771所: the registry knows 771所
+            if own is not None:
+                out.append(UnitMatch(m.start, end, text[m.start : end], own.name, own, own.group))
+                continue
             name = _strip_prefix(folded[m.start : end], self.prefixes.get(m.group or "", ()))
             out.append(UnitMatch(m.start, end, text[m.start : end], text[end - len(name) : end], None, m.group))
         return out
@@ -463,7 +467,7 @@ class Gazetteer:
             if i and known[i - 1].end > m_start:
                 continue
             last_end = m_end
-            if not prefixed and name_end - name_start > 4 and name.endswith("公司") and not name.endswith("有限公司"):
+            if not prefixed and name_end - name_start >= 4 and name.endswith("公司") and not name.endswith("有限公司"):
                 name_end -= 2  # 宏远公司 is the unit 宏远: short names do not carry 公司
                 name = folded[name_start:name_end]
             unit = self._in_group(name, group)
