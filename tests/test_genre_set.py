@@ -44,6 +44,17 @@ def _text(case: GenreCase) -> str:
     return case.text.read_text(encoding="utf-8")
 
 
+def test_the_set_covers_groups_negatives_scripts_and_every_pattern() -> None:
+    """Issue 14 item 7 as this project scoped it: at least 36 articles of 9 groups, 10 negatives, 4 articles in
+    traditional script, and every pattern tag exercised by at least two articles."""
+    assert len(CASES) >= 36
+    assert len({c.group for c in CASES}) >= 9
+    assert sum(c.negative for c in CASES) >= 10
+    assert sum("traditional" in c.patterns for c in CASES) >= 4
+    uses = {tag: sum(tag in c.patterns for c in CASES) for tag in PATTERNS}
+    assert {tag: n for tag, n in uses.items() if n < 2} == {}
+
+
 @pytest.mark.parametrize("case", CASES, ids=_IDS)
 def test_gold_schema(case: GenreCase) -> None:
     g = case.gold
