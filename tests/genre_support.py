@@ -13,7 +13,7 @@ records are scored by `score`, whose `match_records` says when a parsed record i
 their found rate. `--pipeline` scores what production does with a text dump instead (parsers.pipeline:
 verdict, article extraction with its own heading rules, then records).
 
-    uv run --frozen python -m tests.genre_support [--pipeline]
+    uv run --frozen python -m tests.genre_support [--pipeline] [--articles]
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ PATTERNS: dict[str, str] = {
     "abbreviation": "an abbreviation defined in the article (以下简称“宏远”) names that unit later",
     "not_metric_idiom": "idioms and ordinals that are not metrics (一场学习交流, 二十届)",
     "unresolved_unit": "a unit missing from the reference after its group prefix: kept, unresolved",
+    "group_collision": "a short name two groups share, told apart by the prefix (试飞中心, 四院, 58所, 东安)",
     "non_defence_group": "a group outside defence and aerospace (国家电网, 中国石化)",
     "template_page": "a unit site's channel or template page: navigation and headlines, no article",
 }
@@ -109,6 +110,7 @@ class GenreReport:
     overall: Report = field(default_factory=Report)
     by_group: dict[str, Report] = field(default_factory=dict)
     by_pattern: dict[str, Report] = field(default_factory=dict)
+    by_article: dict[str, Report] = field(default_factory=dict)
     #: (article, statement) of every record parsed from a negative article.
     negative_records: list[tuple[str, str]] = field(default_factory=list)
     articles: int = 0
@@ -123,6 +125,7 @@ def evaluate(cases: Sequence[GenreCase], parser: Parser = parse_dump) -> GenreRe
         where = f"{case.name}:"
         score(records, case.gold, out.overall, where)
         score(records, case.gold, out.by_group.setdefault(case.group, Report()), where)
+        score(records, case.gold, out.by_article.setdefault(case.name, Report()), where)
         for tag in case.patterns:
             score(records, case.gold, out.by_pattern.setdefault(tag, Report()), where)
         if case.negative:
@@ -135,16 +138,17 @@ def _pr(report: Report, name: str = "units") -> str:
     return f"{s.precision:>7.3f}{s.recall:>7.3f}{s.tp:>5}{s.fp:>5}{s.fn:>5}"
 
 
-def format_report(r: GenreReport) -> str:
+def format_report(r: GenreReport, articles: bool = False) -> str:
     lines = [f"{r.articles} articles ({r.negatives} negative); units = (record, unit) pairs on short names", ""]
     lines.append(f"{'field':<12}{'P':>7}{'R':>7}{'tp':>5}{'fp':>5}{'fn':>5}")
     lines += [f"{name:<12}{_pr(r.overall, name)}" for name in FIELDS]
     found = ", ".join(f"{n} {r.overall.scores[n].tp}/{r.overall.scores[n].tp + r.overall.scores[n].fn}" for n in FOUND)
     lines += ["", f"found: {found}", f"unit records on negatives: {len(r.negative_records)}"]
     lines += [f"  {name}: {statement[:40]}" for name, statement in r.negative_records]
-    for title, table in (("group", r.by_group), ("pattern", r.by_pattern)):
-        lines += ["", f"{'(record, unit) pairs by ' + title:<28}{'P':>7}{'R':>7}{'tp':>5}{'fp':>5}{'fn':>5}"]
-        lines += [f"{key:<28}{_pr(rep)}" for key, rep in sorted(table.items())]
+    tables = [("group", r.by_group), ("pattern", r.by_pattern)] + ([("article", r.by_article)] if articles else [])
+    for title, table in tables:
+        lines += ["", f"{'(record, unit) pairs by ' + title:<34}{'P':>7}{'R':>7}{'tp':>5}{'fp':>5}{'fn':>5}"]
+        lines += [f"{key:<34}{_pr(rep)}" for key, rep in sorted(table.items())]
     lines += ["", f"missing gold records ({len(r.overall.missing)}): {' '.join(r.overall.missing) or 'none'}"]
     lines.append(f"records from general statements: {len(r.overall.from_general)}")
     return "\n".join(lines)
@@ -153,9 +157,10 @@ def format_report(r: GenreReport) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Score the records parser on the project's genre set.")
     ap.add_argument("--pipeline", action="store_true", help="score parsers.pipeline on the dumps instead")
+    ap.add_argument("--articles", action="store_true", help="also break the pairs down by article")
     args = ap.parse_args(argv)
     cases = genre_cases()
-    print(format_report(evaluate(cases, parse_pipeline if args.pipeline else parse_dump)))
+    print(format_report(evaluate(cases, parse_pipeline if args.pipeline else parse_dump), args.articles))
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,17 @@ def _text(case: GenreCase) -> str:
     return case.text.read_text(encoding="utf-8")
 
 
+def test_the_set_covers_groups_negatives_scripts_and_every_pattern() -> None:
+    """Issue 14 item 7 as this project scoped it: at least 36 articles of 9 groups, 10 negatives, 4 articles in
+    traditional script, and every pattern tag exercised by at least two articles."""
+    assert len(CASES) >= 36
+    assert len({c.group for c in CASES}) >= 9
+    assert sum(c.negative for c in CASES) >= 10
+    assert sum("traditional" in c.patterns for c in CASES) >= 4
+    uses = {tag: sum(tag in c.patterns for c in CASES) for tag in PATTERNS}
+    assert {tag: n for tag, n in uses.items() if n < 2} == {}
+
+
 @pytest.mark.parametrize("case", CASES, ids=_IDS)
 def test_gold_schema(case: GenreCase) -> None:
     g = case.gold
@@ -64,6 +76,31 @@ def test_gold_schema(case: GenreCase) -> None:
         for m in rec["metrics"]:
             assert set(m) == {"value", "measure", "object"} and isinstance(m["value"], int | float)
         assert all(set(p) == {"name", "title"} for p in rec["people"])
+
+
+def _units_per_short(gold: dict[str, Any]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for rec in gold["initiatives"]:
+        for unit in {u["short"] for u in rec["units"]}:
+            counts[unit] = counts.get(unit, 0) + 1
+    return counts
+
+
+#: what the gold of a positive article must show for it to carry the tag.
+_TAG_EVIDENCE: dict[str, Callable[[dict[str, Any]], bool]] = {
+    "unresolved_unit": lambda g: any(u.get("resolved") is False for r in g["initiatives"] for u in r["units"]),
+    "joint_actors": lambda g: any(len(r["units"]) >= 2 for r in g["initiatives"]),
+    "prefix_list": lambda g: any(len(r["units"]) >= 2 for r in g["initiatives"]),
+    "person_leads": lambda g: any(r["people"] for r in g["initiatives"]),
+    "single_unit_measures": lambda g: max(_units_per_short(g).values(), default=0) >= 3,
+}
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if not c.negative], ids=lambda c: c.name)
+def test_pattern_tags_match_the_gold(case: GenreCase) -> None:
+    missing = [tag for tag, shows in _TAG_EVIDENCE.items() if (tag in case.patterns) and not shows(case.gold)]
+    assert missing == []
+    assert ("unresolved_unit" in case.patterns) == _TAG_EVIDENCE["unresolved_unit"](case.gold)
 
 
 @pytest.mark.parametrize("case", CASES, ids=_IDS)
