@@ -42,6 +42,8 @@ _CAMPAIGN_PREFIX_MAX = 4
 _PERSON_WINDOW = 16
 #: a measure shorter than this (after its ordinal) is a heading-like fragment, not a record of its own.
 _MIN_MEASURE_CHARS = 8
+#: endings of a unit-shaped short alias, which count bare once the article named the unit in full.
+_UNIT_SHAPED = ("院", "所", "厂", "公司", "中心", "集团")
 #: a paragraph with none of these is a menu, a headline list or a footer line, not prose.
 _PROSE_PUNCT = frozenset("。,;!?")
 
@@ -59,6 +61,8 @@ class _Context:
 
     group: str | None = None
     abbreviations: dict[str, tuple[str, GazetteerUnit | None, str | None]] = field(default_factory=dict)
+    #: unresolved names the article gave a short form of: 江苏省电力 → 江苏电力.
+    renames: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -115,7 +119,8 @@ def parse(article: Article) -> tuple[Initiative, ...]:
         if actor is None or _is_visit(folded, p):
             continue
         if single is not None and (not out or _opens_measure(opening, p)):
-            out.extend(_measure_records(section, text, folded, actor, cores, p))
+            skip = _after_unit_sentences(text, folded, ctx) if named else 0
+            out.extend(_measure_records(section, text[skip:], folded[skip:], actor, cores, p))
         elif out and (single is not None or _continues(out[-1], section, opening, p)):
             last = out[-1]
             out[-1] = _build(section, f"{last.statement}\n{text.strip()}", last.units, last.org_body, cores, p)
@@ -164,13 +169,34 @@ def _context(article: Article, p: Phrases) -> _Context:
         folded = fold(block.text)
         for m in g.find_folded(block.text, folded, group_hint=ctx.group):
             d = p.abbreviation.match(folded, m.end)
-            if d is not None:
-                ctx.abbreviations.setdefault(d.group("abbr"), (m.name, m.unit, m.group))
+            if d is None:
+                continue
+            abbr = d.group("abbr")
+            name = m.name
+            if m.unit is None:  # the article names the unit it did not say how to shorten
+                name = _strip_group(abbr, m.group)
+                ctx.renames[m.name] = name
+            ctx.abbreviations.setdefault(abbr, (name, m.unit, m.group))
     return ctx
 
 
+def _strip_group(name: str, group: str | None) -> str:
+    for prefix in sorted(gazetteer().prefixes.get(group or "", ()), key=len, reverse=True):
+        if name.startswith(prefix) and len(name) - len(prefix) >= 2:
+            return name[len(prefix) :]
+    return name
+
+
 def _matches(text: str, folded: str, ctx: _Context) -> list[UnitMatch]:
+    """Registry matches, plus the article's own short forms: abbreviations it defines, and the bare
+    short alias (上飞院, 黎明) of a unit it has already named in full, which then counts at a clause start."""
     found = gazetteer().find_folded(text, folded, group_hint=ctx.group)
+    if ctx.renames:
+        found = [m._replace(name=ctx.renames.get(m.name, m.name)) if m.unit is None else m for m in found]
+    for m in found:
+        for alias in m.unit.subject_aliases if m.unit is not None else ():
+            if alias.endswith(_UNIT_SHAPED):  # 上飞院, not 黎明 (黎明时分 is a time of day)
+                ctx.abbreviations.setdefault(fold(alias), (m.unit.name, m.unit, m.unit.group))
     if not ctx.abbreviations:
         return found
     boundary = gazetteer().rules.left_boundary
@@ -192,6 +218,8 @@ def _single_actor(article: Article, paragraphs: list[_Paragraph | None], ctx: _C
     """The one unit a single-unit article is about: named alone in the title (not a round-up), or the
     only unit that ever acts in the body. None for round-ups of several units."""
     title = fold(article.title)
+    if _is_visit(title, p):
+        return None  # a leader's visit to a unit: the unit is a place
     if not any(marker in title for marker in p.single_unit_title_markers):
         in_title = {m.name: m for m in _matches(article.title, title, ctx)}
         if len(in_title) == 1:
@@ -211,6 +239,22 @@ def _single_actor(article: Article, paragraphs: list[_Paragraph | None], ctx: _C
     return next(iter(actors.values())) if actors else None
 
 
+def _after_unit_sentences(text: str, folded: str, ctx: _Context) -> int:
+    """Where a measure starts in a paragraph whose first sentences name the unit without it acting
+    (今年是航天科工四院的“质量提升年”。院党委书记…带领…): after the last such sentence, if text is left."""
+    matches = _matches(text, folded, ctx)
+    end = max(m.end for m in matches) if matches else 0
+    stop = folded.find("。", end)
+    return stop + 1 if 0 <= stop < len(folded) - _MIN_MEASURE_CHARS else 0
+
+
+def _measure_org(folded: str, actor: _Actor, p: Phrases) -> str | None:
+    """The org body of a measure: the one its own subject names (公司党委…; 该所… has none), else the
+    article's unit's."""
+    m = p.measure_subject.search(folded, 0, 40)
+    return actor.org_body if m is None else m.group("org")
+
+
 def _opens_measure(opening: str, p: Phrases) -> bool:
     """A paragraph of a single-unit article that starts a new measure rather than continuing the event
     before it: an enumerator, a leading clause (围绕…, 针对…), the actor named again (公司党委…), or a short
@@ -220,6 +264,8 @@ def _opens_measure(opening: str, p: Phrases) -> bool:
         return False
     if p.enumerator.match(opening) or opening.startswith((*p.measure_openings, *p.leading_markers)):
         return True
+    if opening.startswith(p.sequencers):
+        return any(ref in opening[:12] for ref in p.actor_references)
     if p.leading_pattern.match(opening):
         return True
     first = opening.split("。", 1)[0]
@@ -235,7 +281,16 @@ def _is_general(folded: str, p: Phrases) -> bool:
 
 
 def _is_visit(folded: str, p: Phrases, start: int = 0, end: int | None = None) -> bool:
-    return p.visit.search(folded, start, len(folded) if end is None else end) is not None
+    """A visit or an attendance: a marker (一行, 陪同, 出席…), or someone going to a named unit to inspect
+    it (到中国航发黎明调研); going somewhere that is not a unit (赴园区开展调研) is the actor's fieldwork."""
+    end = len(folded) if end is None else end
+    if p.visit.search(folded, start, end) is not None:
+        return True
+    for m in p.visit_place.finditer(folded, start, end):
+        place = m.group("place")
+        if place and gazetteer().find(place):
+            return True
+    return False
 
 
 def _measure_records(
@@ -246,7 +301,8 @@ def _measure_records(
     for start, end in _measure_spans(folded, p):
         statement = text[start:end].strip()
         if len(statement) >= _MIN_MEASURE_CHARS:
-            out.append(_build(section, statement, actor.units, actor.org_body, cores, p))
+            org = _measure_org(folded[start:end], actor, p)
+            out.append(_build(section, statement, actor.units, org, cores, p))
     return out
 
 
@@ -372,8 +428,11 @@ def _record_start(folded: str, group: list[UnitMatch], earlier: list[_Start], p:
     lead = folded[sentence_start:first]
     if org_body is None and any(marker in lead for marker in p.general_markers):
         return None
-    lead = lead.lstrip()
+    lead = lead.strip()
+    if lead.rstrip(",:").endswith(p.speech_verbs):  # 林晓峰表示,上飞院将…: reported speech, no action
+        return None
     starts_with_lead = lead.startswith(p.leading_markers) or p.leading_pattern.match(lead) is not None
+    starts_with_lead = starts_with_lead or len(lead.rstrip(",:")) <= p.short_lead_max_chars  # 机制上,…
     statement_start = sentence_start if starts_with_lead else first
     return _Start(statement_start, first, tuple(group), org_body)
 

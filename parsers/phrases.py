@@ -54,6 +54,11 @@ class Phrases:
     speech_verbs: tuple[str, ...]
     measure_openings: tuple[str, ...]
     measure_heading_max_chars: int
+    sequencers: tuple[str, ...]
+    actor_references: tuple[str, ...]
+    measure_subject: re.Pattern[str]
+    short_lead_max_chars: int
+    visit_place: re.Pattern[str]
     article_numerals: frozenset[str]
     #: a run of digits or Chinese numerals (group `num`), then its measure word (group `word`).
     metric: re.Pattern[str]
@@ -136,11 +141,17 @@ def phrases() -> Phrases:
         speech_verbs=tuple(seg["speech_verbs"]),
         measure_openings=tuple(seg["measure_openings"]),
         measure_heading_max_chars=int(seg["measure_heading_max_chars"]),
+        sequencers=tuple(seg["sequencers"]),
+        actor_references=tuple(seg["actor_references"]),
+        measure_subject=re.compile(seg["measure_subject_pattern"]),
+        short_lead_max_chars=int(seg["short_lead_max_chars"]),
+        visit_place=re.compile("|".join(seg["visit_patterns"])),
         article_numerals=frozenset(met["article_numerals"]),
         metric=metric,
         unit_tail=re.compile(
+            rf"(?:{_alternation(seg['unit_tails'])})?"
             r"(?:\((?:以下)?简称[^()]{1,12}\))?"  # 中航工业宏远(以下简称“宏远”)党委
-            rf"(?:{_alternation(seg['unit_tails'])})?(?:{_alternation(list_ends)})?"
+            rf"(?:{_alternation(list_ends)})?"
             rf"(?:(?P<org>{_alternation(seg['org_bodies'])})(?!{_alternation(seg['org_body_not_before'])}))?"
         ),
         numeral_word_before=frozenset(met["numeral_word_before"]),

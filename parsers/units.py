@@ -165,6 +165,8 @@ class Gazetteer:
         self._breakers = re.compile("|".join(re.escape(w) for w in sorted(unk["name_breakers"], key=len, reverse=True)))
         self._weak_prefix = int(unk["weak_prefix_max_chars"])
         self._org_followers: tuple[str, ...] = tuple(sorted(unk["org_followers"], key=len, reverse=True))
+        self._not_followers: tuple[str, ...] = tuple(unk["not_org_followers"])
+        self._generic: tuple[str, ...] = tuple(unk["generic_endings"])
         self._numerals = frozenset(_char_range(num["numerals"]))
         self._number_words: tuple[str, ...] = tuple(sorted(num["words"], key=len, reverse=True))
         self._number_word_chars = tuple(dict.fromkeys(w[0] for w in self._number_words))
@@ -445,6 +447,8 @@ class Gazetteer:
             f = start
             if f in known_ends or (folded.endswith("公司", 0, f) and f - 2 in known_ends):
                 continue
+            if folded.startswith(self._not_followers, f):  # 基层党组织: 党组 inside a word
+                continue
             group, prefixed = prefix[2], True
             found = self._after_prefix(folded, prefix[0], prefix[1], f)
             if found is None:
@@ -458,6 +462,8 @@ class Gazetteer:
                 m_start = name_start
             name = folded[name_start:name_end]
             if not name or name.startswith(self._excluded_starts) or m_start < last_end:
+                continue
+            if name.endswith(self._generic):
                 continue
             if not prefixed and not (name.endswith(self._suffixes) and name not in self._suffixes):
                 continue
@@ -503,11 +509,17 @@ class Gazetteer:
     ) -> tuple[int, int, int, int] | None:
         if prefix_end < 0 or not 0 < f - prefix_end <= self._max_name + 2:
             return None
-        name_end = f - 2 if folded.endswith("公司", prefix_end, f) and f - prefix_end > 2 else f
+        name_end = f
+        for tail in _COMPANY_TAILS:  # 江苏省电力有限公司 → 江苏省电力
+            if folded.endswith(tail, prefix_end, f) and f - prefix_end > len(tail) + 1:
+                name_end = f - len(tail)
+                break
         if not all(_is_word_char(ch) for ch in folded[prefix_end:name_end]):
             return None
-        if prefix_end - prefix_start <= self._weak_prefix and not folded.endswith(self._suffixes, prefix_end, f):
-            return None  # 中核心任务党支部: a two-character prefix needs a unit-shaped name after it
+        if prefix_end - prefix_start <= self._weak_prefix and not (
+            prefix_start == 0 or folded[prefix_start - 1] in self.rules.left_boundary
+        ):
+            return None  # 工作中核心任务党支部: a two-character prefix inside a word is no prefix
         return prefix_start, name_end, prefix_end, name_end
 
     def _shaped_before(self, folded: str, f: int) -> tuple[int, int, int, int] | None:
@@ -520,6 +532,10 @@ class Gazetteer:
         if f - k > 2 * self._max_name or (k > 0 and folded[k - 1] not in self.rules.left_boundary):
             return None
         return k, f, k, f
+
+
+#: legal-form tails a short name leaves out, longest first.
+_COMPANY_TAILS = ("股份有限公司", "有限责任公司", "有限公司", "公司")
 
 
 def _pick(units: tuple[GazetteerUnit, ...], group: str | None) -> GazetteerUnit | None:
