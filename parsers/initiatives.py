@@ -193,23 +193,23 @@ def _matches(text: str, folded: str, ctx: _Context) -> list[UnitMatch]:
     found = gazetteer().find_folded(text, folded, group_hint=ctx.group)
     if ctx.renames:
         found = [m._replace(name=ctx.renames.get(m.name, m.name)) if m.unit is None else m for m in found]
-    for m in found:
-        for alias in m.unit.subject_aliases if m.unit is not None else ():
+    for unit in {m.unit for m in found if m.unit is not None}:
+        for alias in unit.subject_aliases:
             if alias.endswith(_UNIT_SHAPED):  # 上飞院, not 黎明 (黎明时分 is a time of day)
-                ctx.abbreviations.setdefault(fold(alias), (m.unit.name, m.unit, m.unit.group))
+                ctx.abbreviations.setdefault(fold(alias), (unit.name, unit, unit.group))
     if not ctx.abbreviations:
         return found
     boundary = gazetteer().rules.left_boundary
     spans = sorted((m.start, m.end) for m in found)
     extra = []
-    for abbr, (name, unit, group) in ctx.abbreviations.items():
+    for abbr, (name, known, group) in ctx.abbreviations.items():
         k = folded.find(abbr)
         while k != -1:
             end = k + len(abbr)
             i = bisect_left(spans, (end, end))
             free = not any(s < end and k < e for s, e in spans[max(0, i - 2) : i])
             if free and (k == 0 or folded[k - 1] in boundary):
-                extra.append(UnitMatch(k, end, text[k:end], name, unit, group))
+                extra.append(UnitMatch(k, end, text[k:end], name, known, group))
             k = folded.find(abbr, end)
     return sorted(found + extra, key=lambda m: m.start) if extra else found
 
