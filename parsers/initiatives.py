@@ -155,10 +155,10 @@ def no_records_reason(article: Article, records: tuple[Initiative, ...]) -> str 
 
 
 def _context(article: Article, p: Phrases) -> _Context:
-    """The article's group (named in the title, else first in the body) and its abbreviations."""
+    """The article's group (named in the title, else in the first block) and its abbreviations."""
     g = gazetteer()
     ctx = _Context()
-    for text in (article.title, *(b.text for b in article.body[:3])):
+    for text in (article.title, *(b.text for b in article.body[:1])):
         named = g.groups_named(text)
         if named:
             ctx.group = named[0]

@@ -166,6 +166,7 @@ class Gazetteer:
         self._weak_prefix = int(unk["weak_prefix_max_chars"])
         self._org_followers: tuple[str, ...] = tuple(sorted(unk["org_followers"], key=len, reverse=True))
         self._not_followers: tuple[str, ...] = tuple(unk["not_org_followers"])
+        self._follower_re = re.compile("|".join(re.escape(f) for f in self._org_followers))
         self._generic: tuple[str, ...] = tuple(unk["generic_endings"])
         self._numerals = frozenset(_char_range(num["numerals"]))
         self._number_words: tuple[str, ...] = tuple(sorted(num["words"], key=len, reverse=True))
@@ -242,6 +243,8 @@ class Gazetteer:
                 raw.append(_Raw(last + 1 - length, last + 1, payload))
             else:
                 markers.append((last + 1 - length, last + 1, kind, payload))
+        if not raw and not markers:
+            return []  # no alias, prefix or org body: nothing unit-shaped either (numbered units need one)
         known = self._known(text, folded, raw, markers, group_hint)
         if not unknown:
             return known
@@ -354,13 +357,13 @@ class Gazetteer:
 
     def _subunit_at(self, folded: str, k: int) -> int:
         """End of a department named right after a known unit and followed by an org body, or k."""
-        j = k
-        while j < len(folded) and j - k < self._subunit_max and "\u4e00" <= folded[j] <= "\u9fff":
-            j += 1
-            name = folded[k:j]
-            if name.endswith(self._subunit_endings) and folded.startswith(self._org_followers, j):
-                return k if name.startswith(self._excluded_starts) else j
-        return k
+        m = self._follower_re.search(folded, k + 1, k + self._subunit_max + 3)
+        if m is None:
+            return k
+        name = folded[k : m.start()]
+        if not name.endswith(self._subunit_endings) or name.startswith(self._excluded_starts):
+            return k
+        return m.start() if all("\u4e00" <= ch <= "\u9fff" for ch in name) else k
 
     def _numbered(
         self,
