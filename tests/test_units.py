@@ -186,3 +186,45 @@ def test_a_long_list_of_short_aliases_is_bounded() -> None:
     text = "、".join(["东安", "黎明", "南方"] * 20_000) + "等单位党委"
     found = gazetteer().find(text)
     assert found and all(m.resolved for m in found)
+
+
+def test_cli_registry_view_picks_up_a_new_row_without_code_changes(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from initiatives.cli import app
+
+    path = tmp_path / "units.tsv"
+    extra = "AVIC\t蓝天\t\t航空工业蓝天\t蓝天\tcompany\t西安\ttest row\thigh\t\n"
+    path.write_text((DATA / "units.tsv").read_text(encoding="utf-8") + extra, encoding="utf-8")
+    result = CliRunner().invoke(app, ["units", "--registry", "--units-file", str(path)])
+    assert result.exit_code == 0, result.output
+    avic = next(line for line in result.stdout.splitlines() if line.startswith("AVIC\t"))
+    assert "42 units" in avic and avic.endswith("、蓝天")
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("group\tname\nAVIC\n", encoding="utf-8")
+    failed = CliRunner().invoke(app, ["units", "--registry", "--units-file", str(bad)])
+    assert failed.exit_code == 2 and str(bad) in failed.output and "Traceback" not in failed.output
+
+
+def test_cli_units_lists_resolved_and_unresolved_units_per_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from initiatives.cli import app
+    from schema.db import make_engine
+    from schema.loader import load_page
+    from tests.test_loader import T0, facts, good_result
+
+    monkeypatch.setenv("INITIATIVES_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("INITIATIVES_DATABASE_URL", raising=False)
+    runner = CliRunner()
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    engine = make_engine(f"sqlite:///{(tmp_path / 'initiatives.db').resolve()}")
+    load_page(engine, good_result(), facts(T0), "run-1", "1")
+    engine.dispose()
+    resolved = runner.invoke(app, ["units"]).stdout.splitlines()
+    row = next(line for line in resolved if line.startswith("东安\t")).split("\t")
+    assert row[2] == "AECC" and int(row[3]) >= 1 and row[4].startswith("e.g. ")
+    unresolved = runner.invoke(app, ["units", "--unresolved"]).stdout.split()
+    assert unresolved[:3] == ["1", "红林", "-"]
