@@ -346,6 +346,10 @@ def _paragraph_records(
         start = _record_start(folded, group, starts, p)
         if start is not None:
             starts.append(start)
+    if starts and starts[0].units and starts[0].statement_start > 0:
+        lead = folded[: starts[0].statement_start].strip()
+        if p.enumerator.match(lead) and lead.count("。") <= 1:  # 一是压实质量责任。宏远党委…: one measure
+            starts[0] = starts[0]._replace(statement_start=0)
     records = []
     for n, start in enumerate(starts):
         if not start.units:  # a cut, not a record

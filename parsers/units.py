@@ -454,6 +454,14 @@ class Gazetteer:
                 continue
             group, prefixed = prefix[2], True
             found = self._after_prefix(folded, prefix[0], prefix[1], f)
+            if found is None and prefix[1] >= 0 and prefix[1] > last_end:
+                items = self._prefixed_list(folded, prefix[1], f)
+                if items:  # 中国石化镇海炼化、燕山石化、茂名石化等企业党委: three units of the group
+                    for k, (a, b) in enumerate(items):
+                        a0 = prefix[0] if k == 0 else a
+                        out.append(UnitMatch(a0, b, text[a0:b], text[a:b], None, group))
+                    last_end = items[-1][1]
+                    continue
             if found is None:
                 group, prefixed = hint, False
                 found = self._shaped_before(folded, f)
@@ -499,6 +507,25 @@ class Gazetteer:
         if payload is None or payload[1] != _UNIT:
             return None
         return _pick(payload[2].units, group)
+
+    def _prefixed_list(self, folded: str, prefix_end: int, f: int) -> list[tuple[int, int]]:
+        """Names joined by 、 after one group prefix and before an org body, none of them known: their spans."""
+        span = folded[prefix_end:f]
+        if "、" not in span or len(span) > 4 * (self._max_name + 1):
+            return []
+        for end in self.rules.list_ends + (self.rules.list_end_before_follower,):
+            if span.endswith(end):
+                span = span[: -len(end)]
+                break
+        items, k = [], prefix_end
+        for name in span.split("、"):
+            if not 2 <= len(name) <= self._max_name or not all(_is_word_char(ch) for ch in name):
+                return []
+            if name.startswith(self._excluded_starts) or name.endswith(self._generic):
+                return []
+            items.append((k, k + len(name)))
+            k += len(name) + 1
+        return items
 
     def _after_breakers(self, folded: str, start: int, end: int) -> int:
         """Cut a name after the last verb or act in it (张小光代表上飞公司 → 上飞公司)."""

@@ -228,3 +228,12 @@ def test_cli_units_lists_resolved_and_unresolved_units_per_group(
     assert row[2] == "AECC" and int(row[3]) >= 1 and row[4].startswith("e.g. ")
     unresolved = runner.invoke(app, ["units", "--unresolved"]).stdout.split()
     assert unresolved[:3] == ["1", "红林", "-"]
+
+
+def test_one_prefix_over_a_list_of_unknown_units() -> None:
+    assert groups_of("中国石化镇海炼化、燕山石化、茂名石化等企业党委组织") == [
+        ("镇海炼化", "SINOPEC"),
+        ("燕山石化", "SINOPEC"),
+        ("茂名石化", "SINOPEC"),
+    ]
+    assert groups_of("国家电网各单位、所属企业党委") == []
