@@ -513,7 +513,7 @@ class Gazetteer:
         span = folded[prefix_end:f]
         if "、" not in span or len(span) > 4 * (self._max_name + 1):
             return []
-        for end in self.rules.list_ends + (self.rules.list_end_before_follower,):
+        for end in (*self.rules.list_ends, self.rules.list_end_before_follower):
             if span.endswith(end):
                 span = span[: -len(end)]
                 break
