@@ -96,6 +96,14 @@ def parse(article: Article) -> tuple[Initiative, ...]:
         if _is_prose(folded):  # navigation, headline lists, footers are not statements of anyone
             records, named = _paragraph_records(block.text, folded, section, cores, p, ctx)
             paragraphs.append(_Paragraph(section, block.text, folded, records, named))
+    hosts = _hosts(article, ctx, p)
+    if hosts:  # a visit to a unit: what the host says and shows is not an initiative
+        paragraphs = [
+            para._replace(records=[r for r in para.records if not {u.name for u in r.units} <= hosts])
+            if para is not None
+            else None
+            for para in paragraphs
+        ]
     single = _single_actor(article, paragraphs, ctx, p)
     actor: _Actor | None = single
     out: list[Initiative] = []
@@ -147,7 +155,7 @@ def no_records_reason(article: Article, records: tuple[Initiative, ...]) -> str 
     if not texts:
         return "empty_body: the article has no paragraph text"
     g, p = gazetteer(), phrases()
-    if any(g.find(t) for t in texts):
+    if any(g.find(t) or g.mentions(t) for t in texts):
         return "units_not_subject: units are named, but never as the subject of an action"
     if any(marker in fold(t) for t in texts for marker in p.general_markers):
         return "general_only: only general statements about all units, no unit named"
@@ -214,12 +222,22 @@ def _matches(text: str, folded: str, ctx: _Context) -> list[UnitMatch]:
     return sorted(found + extra, key=lambda m: m.start) if extra else found
 
 
+def _hosts(article: Article, ctx: _Context, p: Phrases) -> set[str]:
+    """Units the title names only as the place of a visit (…到三院开展主题党日)."""
+    title = fold(article.title)
+    hosts: set[str] = set()
+    actors: set[str] = set()
+    for start, _end, names in gazetteer().mentions(title):
+        (hosts if title.endswith(p.host_before, 0, start) else actors).update(names)
+    return hosts - actors
+
+
 def _single_actor(article: Article, paragraphs: list[_Paragraph | None], ctx: _Context, p: Phrases) -> _Actor | None:
     """The one unit a single-unit article is about: named alone in the title (not a round-up), or the
     only unit that ever acts in the body. None for round-ups of several units."""
     title = fold(article.title)
-    if _is_visit(title, p):
-        return None  # a leader's visit to a unit: the unit is a place
+    if _is_visit(title, p) or _hosts(article, ctx, p):
+        return None  # a visit to a unit: the unit is a place
     if not any(marker in title for marker in p.single_unit_title_markers):
         in_title = {m.name: m for m in _matches(article.title, title, ctx)}
         if len(in_title) == 1:

@@ -38,6 +38,7 @@ class Phrases:
     general_markers: tuple[str, ...]
     continuation_openings: tuple[str, ...]
     titles_after_unit: tuple[str, ...]
+    host_before: tuple[str, ...]
     reference_words: tuple[str, ...]
     reference: re.Pattern[str]
     person_leads: tuple[str, ...]
@@ -125,6 +126,7 @@ def phrases() -> Phrases:
         general_markers=tuple(seg["general_markers"]),
         continuation_openings=tuple(seg["continuation_openings"]),
         titles_after_unit=tuple(sorted(seg["titles_after_unit"], key=len, reverse=True)),
+        host_before=tuple(seg["host_before"]),
         reference_words=tuple(seg["reference_words"]),
         reference=re.compile(_alternation(seg["reference_words"])),
         person_leads=tuple(seg["person_leads"]),

@@ -225,6 +225,15 @@ class Gazetteer:
                 out.append(payload.units[0].group)
         return out
 
+    def mentions(self, text: str) -> list[tuple[int, int, tuple[str, ...]]]:
+        """Every registry alias in `text` with the names of the units it may be, in subject position or
+        not (八院 in 到八院督导): for telling where a unit is a place, and why an article gave no record."""
+        return [
+            (last + 1 - length, last + 1, tuple(u.name for u in payload.units))
+            for last, (length, kind, payload) in self._automaton.iter_long(fold(text))
+            if kind == _UNIT
+        ]
+
     def find(self, text: str, *, unknown: bool = True, group_hint: str | None = None) -> list[UnitMatch]:
         """Unit mentions in reading order; with `unknown`, unit-shaped names not in the registry too."""
         return self.find_folded(text, fold(text), unknown=unknown, group_hint=group_hint)

@@ -379,3 +379,19 @@ def test_genre_set_quality_floor() -> None:
     for name in FOUND:
         assert report.overall.scores[name].recall >= GENRE_FLOORS[name], (name, report.overall.scores[name])
     assert report.negative_records == []
+
+
+def test_a_unit_the_title_names_as_the_place_of_a_visit_hosts_it() -> None:
+    art = article(
+        "3月5日,国资委机关党支部到航空工业成飞开展联学共建活动。成飞党委副书记张华陪同参观。",
+        "张华表示,成飞将持续深化共建合作。成飞党委宣传部介绍了企业文化建设情况。",
+        title="国资委机关党支部到航空工业成飞开展联学共建",
+    )
+    recs = parse(art)
+    assert recs == ()
+    assert (no_records_reason(art, recs) or "").startswith("units_not_subject")
+
+
+def test_intent_in_reported_speech_is_not_an_action() -> None:
+    recs = parse(article("中国航发东安党委开展5次调研。", "王强表示,黎明公司将进一步加强合作。"))
+    assert [r.units[0].name for r in recs] == ["东安"]
