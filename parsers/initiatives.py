@@ -190,7 +190,7 @@ def _context(article: Article, p: Phrases) -> _Context:
 
 def _strip_group(name: str, group: str | None) -> str:
     for prefix in sorted(gazetteer().prefixes.get(group or "", ()), key=len, reverse=True):
-        if name.startswith(prefix) and len(name) - len(prefix) >= 2:
+        if name.startswith(prefix) and len(name) - len(prefix) >= 3:  # 国网江苏电力 → 江苏电力; 电科思仪 stays
             return name[len(prefix) :]
     return name
 
@@ -208,7 +208,9 @@ def _matches(text: str, folded: str, ctx: _Context) -> list[UnitMatch]:
     if not ctx.abbreviations:
         return found
     boundary = gazetteer().rules.left_boundary
-    spans = sorted((m.start, m.end) for m in found)
+    # registry units keep their spans; a name read by shape (电科 + 思仪党委) yields to the article's
+    # own abbreviation (电科思仪) where they overlap
+    spans = sorted((m.start, m.end) for m in found if m.unit is not None)
     extra = []
     for abbr, (name, known, group) in ctx.abbreviations.items():
         k = folded.find(abbr)
@@ -219,7 +221,10 @@ def _matches(text: str, folded: str, ctx: _Context) -> list[UnitMatch]:
             if free and (k == 0 or folded[k - 1] in boundary):
                 extra.append(UnitMatch(k, end, text[k:end], name, known, group))
             k = folded.find(abbr, end)
-    return sorted(found + extra, key=lambda m: m.start) if extra else found
+    if not extra:
+        return found
+    kept = [m for m in found if m.unit is not None or not any(e.start < m.end and m.start < e.end for e in extra)]
+    return sorted(kept + extra, key=lambda m: m.start)
 
 
 def _hosts(article: Article, ctx: _Context, p: Phrases) -> set[str]:
