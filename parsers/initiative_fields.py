@@ -19,6 +19,8 @@ _DOCUMENT = re.compile(r"《([^《》]{1,60})》")
 _SENTENCE_PUNCT = frozenset("。,!?;:")
 _CLAUSE_PUNCT = frozenset("。,;:!?、")
 _VERB_CHARS = 2
+#: aspect and structure particles that are never the first character of an object.
+_PARTICLES = frozenset("了着过的")
 _NAME_END = frozenset('。,、;:!?“”"()《》 \n')
 
 
@@ -91,9 +93,13 @@ def metrics(text: str, folded: str, spans: list[tuple[int, int]], p: Phrases) ->
             continue
         if folded.endswith(p.subset_before, 0, start):  # 其中2支: a part of a count already given
             continue
+        if m.group("word") == "部" and folded.startswith(p.org_bodies, m.end()):  # 二部党委: a unit, not a count
+            continue
         obj = _object(text, folded, m.end(), p) or _object_before(text, folded, start, p)
         if len(obj) > 2 and obj.endswith(p.object_trailing_drop):
             obj = obj[:-1]
+        if len(obj) > 2 and obj[0] in _PARTICLES:  # 建立了党建联系点12个 → 党建联系点
+            obj = obj[1:]
         if obj.startswith(p.not_metric_objects):  # 从三个方面: structure, not a count
             continue
         out.append(Metric(value=value, measure=text[m.start("word") : m.end("word")], object=obj))
@@ -130,6 +136,8 @@ def _object_before(text: str, folded: str, k: int, p: Phrases) -> str:
         at = run.rfind(verb)
         if at != -1 and at + len(verb) > best:
             best = at + len(verb)
+    if best <= 0 and run.startswith("等") and len(run) > 2:  # 《…》等质量管理制度11项: the kind after 等
+        best = 1
     at_clause_start = start == 0 or folded[start - 1] in _CLAUSE_PUNCT
     if best <= 0 and at_clause_start and len(run) >= _VERB_CHARS + 2:
         best = _VERB_CHARS

@@ -124,7 +124,7 @@ def parse(article: Article) -> tuple[Initiative, ...]:
         if _is_general(folded, p) or opening.startswith(p.group_level_openings):
             actor = single
             continue
-        if actor is None or _is_visit(folded, p):
+        if actor is None or (_is_visit(folded, p) and not _own_people(text, folded, actor, ctx)):
             continue
         if single is not None and (not out or _opens_measure(opening, p)):
             skip = _after_unit_sentences(text, folded, ctx) if named else 0
@@ -133,6 +133,13 @@ def parse(article: Article) -> tuple[Initiative, ...]:
             last = out[-1]
             out[-1] = _build(section, f"{last.statement}\n{text.strip()}", last.units, last.org_body, cores, p)
     return tuple(out)
+
+
+def _own_people(text: str, folded: str, actor: _Actor, ctx: _Context) -> bool:
+    """The paragraph names only the acting units (成飞党委书记王军、西飞党委副书记李明出席…): their own people
+    at their own event, which belongs to the record."""
+    names = {m.name for m in _matches(text, folded, ctx)}
+    return bool(names) and names <= {u.name for u in actor.units}
 
 
 def _continues(last: Initiative, section: str | None, opening: str, p: Phrases) -> bool:

@@ -621,7 +621,7 @@ def _glue(prefix: str, alias: str) -> str:
 
 
 def _is_word_char(ch: str) -> bool:
-    return "\u4e00" <= ch <= "\u9fff" or (ch.isascii() and ch.isalnum())
+    return "\u4e00" <= ch <= "\u9fff" or ch == "〇" or (ch.isascii() and ch.isalnum())
 
 
 def _char_range(spec: str) -> str:

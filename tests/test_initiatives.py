@@ -395,3 +395,27 @@ def test_a_unit_the_title_names_as_the_place_of_a_visit_hosts_it() -> None:
 def test_intent_in_reported_speech_is_not_an_action() -> None:
     recs = parse(article("中国航发东安党委开展5次调研。", "王强表示,黎明公司将进一步加强合作。"))
     assert [r.units[0].name for r in recs] == ["东安"]
+
+
+def test_a_legal_form_name_with_a_ring_zero_resolves_in_its_group() -> None:
+    (rec,) = parse(article("近日,中国船舶集团第七〇二研究所党委组织党员开展主题党日活动。"))
+    assert (rec.units[0].name, rec.units[0].group, rec.units[0].resolved) == ("七〇二所", "CSSC", True)
+
+
+def test_the_actors_own_people_at_their_own_event_join_the_record() -> None:
+    recs = parse(
+        article(
+            "6月12日,航空工业沈飞党委与航空工业陕飞党委开展党建联建活动。",
+            "沈飞党委书记赵刚、陕飞党委副书记钱明出席活动并讲话。",
+            title="沈飞与陕飞开展党建联建",
+        )
+    )
+    assert [([u.name for u in r.units], {p.name for p in r.people}) for r in recs] == [
+        (["沈飞", "陕飞"], {"赵刚", "钱明"})
+    ]
+
+
+def test_a_numbered_department_is_not_a_count() -> None:
+    (rec,) = parse(article("航天科工二院二部党委组织开展质量专题培训5期,完成巡检800站次。"))
+    assert rec.units[0].name == "二院二部"
+    assert [(m.value, m.measure) for m in rec.metrics] == [(5, "期"), (800, "站次")]
