@@ -210,7 +210,8 @@ def _matches(text: str, folded: str, ctx: _Context) -> list[UnitMatch]:
         found = [m._replace(name=ctx.renames.get(m.name, m.name)) if m.unit is None else m for m in found]
     for unit in {m.unit for m in found if m.unit is not None}:
         for alias in unit.subject_aliases:
-            if alias.endswith(_UNIT_SHAPED):  # 上飞院, not 黎明 (黎明时分 is a time of day)
+            # 上飞院, not 黎明 (黎明时分 is a time of day) nor a generic word (研究院)
+            if alias.endswith(_UNIT_SHAPED) and alias not in gazetteer().generic_names:
                 ctx.abbreviations.setdefault(fold(alias), (unit.name, unit, unit.group))
     if not ctx.abbreviations:
         return found
@@ -436,6 +437,10 @@ def _record_start(folded: str, group: list[UnitMatch], earlier: list[_Start], p:
     prev = first - 1
     while prev >= 0 and folded[prev].isspace():
         prev -= 1
+    left = folded[prev] if prev >= 0 else "。"
+    at_boundary = left in p.sentence_ends or left in p.clause_ends
+    if not at_boundary and not folded.endswith(p.subject_left_words, 0, prev + 1):
+        return None  # inside a clause (到中国航发黎明调研, 与东安合作): never a subject, nothing more to check
     sentence_start = _sentence_start(folded, max(prev, 0), p) if prev >= 0 else 0
     not_actor = folded.startswith(p.not_subject_before, tail_end) or not _acts(folded, tail_end, p)
     if not_actor or _is_visit(folded, p, sentence_start, _sentence_end(folded, tail_end, p)):

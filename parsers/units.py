@@ -160,6 +160,8 @@ class Gazetteer:
         unk, num = conf["unknown"], conf["numbered"]
         self._max_name = int(unk["max_name_chars"])
         self._suffixes: tuple[str, ...] = tuple(sorted(unk["suffixes"], key=len, reverse=True))
+        #: words that name a kind of unit (研究院, 公司): never a unit on their own.
+        self.generic_names = frozenset(self._suffixes)
         self._suffix_ends = tuple({sfx[-1] for sfx in self._suffixes})
         self._excluded_starts: tuple[str, ...] = tuple(unk["excluded_starts"])
         self._breakers = re.compile("|".join(re.escape(w) for w in sorted(unk["name_breakers"], key=len, reverse=True)))

@@ -419,3 +419,8 @@ def test_a_numbered_department_is_not_a_count() -> None:
     (rec,) = parse(article("航天科工二院二部党委组织开展质量专题培训5期,完成巡检800站次。"))
     assert rec.units[0].name == "二院二部"
     assert [(m.value, m.measure) for m in rec.metrics] == [(5, "期"), (800, "站次")]
+
+
+def test_a_generic_short_alias_does_not_become_an_article_abbreviation() -> None:
+    recs = parse(article("中国航发研究院党委召开会议。", "中国航发东安党委发布方案。", "研究院,是科研人员工作的地方。"))
+    assert [r.units[0].name for r in recs] == ["研究院", "东安"]
