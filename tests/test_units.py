@@ -237,3 +237,29 @@ def test_one_prefix_over_a_list_of_unknown_units() -> None:
         ("茂名石化", "SINOPEC"),
     ]
     assert groups_of("国家电网各单位、所属企业党委") == []
+
+
+def test_fold_keeps_length_and_simplifies_traditional_text() -> None:
+    from parsers.cjkfold import fold
+
+    text = "中國航發東安黨委１２場，ＡＢＣ　測試"
+    folded = fold(text)
+    assert len(folded) == len(text)
+    assert folded == "中国航发东安党委12场,ABC 测试"
+
+
+def test_a_conversion_that_changes_length_keeps_that_clause_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    import parsers.cjkfold as cjkfold
+
+    class Stretching:
+        """A converter that lengthens one phrase, as a phrase table may: the offsets must still map back."""
+
+        def convert(self, text: str) -> str:
+            return text.replace("黨委", "党委会").replace("國", "国")
+
+    monkeypatch.setattr(cjkfold, "_converter", lambda: Stretching())
+    monkeypatch.setattr(cjkfold, "_traditional", lambda: __import__("re").compile("[國黨]"))
+    text = "中國航發,東安黨委召開會議。"
+    out = cjkfold.to_simplified(text)
+    assert len(out) == len(text)
+    assert out == "中国航發,東安黨委召開會議。"  # the first clause converted, the stretched one as written
