@@ -286,6 +286,18 @@ def _measure_org(folded: str, actor: _Actor, p: Phrases) -> str | None:
     return actor.org_body if m is None else m.group("org")
 
 
+def _org_acts(clause: str, p: Phrases) -> bool:
+    """An org body in the clause that is not part of a person's title (党支部开展…, not 党委书记王军出席…)."""
+    for body in p.org_bodies:
+        k = clause.find(body)
+        while k != -1:
+            # 王立平代表客服公司党委介绍…: a person speaking for the unit, not a part of it acting
+            if not clause.startswith(p.org_body_not_before, k + len(body)) and "代表" not in clause[:k]:
+                return True
+            k = clause.find(body, k + 1)
+    return False
+
+
 def _opens_measure(opening: str, p: Phrases) -> bool:
     """A paragraph of a single-unit article that starts a new measure rather than continuing the event
     before it: an enumerator, a leading clause (围绕…, 针对…), the actor named again (公司党委…), or a short
@@ -297,6 +309,8 @@ def _opens_measure(opening: str, p: Phrases) -> bool:
         return True
     if opening.startswith(p.sequencers):
         return any(ref in opening[:12] for ref in p.actor_references)
+    if _org_acts(clause, p):  # 业务发展部党支部与…党支部开展共建: a part of the unit acts
+        return True
     if p.leading_pattern.match(opening):
         return True
     first = opening.split("。", 1)[0]

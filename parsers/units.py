@@ -260,7 +260,7 @@ class Gazetteer:
         if not unknown:
             return known
         known = self._extend(text, folded, known)
-        extra = self._unknown_matches(text, folded, known, markers, group_hint)
+        extra = self._unknown_matches(text, folded, known, markers, group_hint, {r.end for r in raw})
         extra += self._numbered(text, folded, known, extra, markers, group_hint)
         if not extra:
             return known
@@ -333,7 +333,13 @@ class Gazetteer:
         return i > 0 and accepted[i - 1] and self._joined(folded, raw[i - 1].end, start)
 
     def _joined(self, folded: str, left_end: int, right_start: int) -> bool:
-        return folded[left_end:right_start] in self.rules.separators
+        """Two units joined by a separator, the first one's org body allowed between (东安党委与黎明党委)."""
+        gap = folded[left_end:right_start]
+        for body in self.rules.followers:
+            if gap.startswith(body):
+                gap = gap[len(body) :]
+                break
+        return gap in self.rules.separators
 
     def _numbered_at(self, folded: str, k: int) -> int:
         """End of a numbered unit (804所, 七〇二所) starting at k, or k when there is none."""
@@ -443,13 +449,16 @@ class Gazetteer:
         known: list[UnitMatch],
         markers: list[tuple[int, int, int, str | None]],
         hint: str | None,
+        alias_ends: set[int] | None = None,
     ) -> list[UnitMatch]:
         """Unit-shaped names before an org body (XX党委) that no registry alias covers: after a group
         prefix (中国航发XX党委, kept as that group's unit), or ending in a unit suffix at a clause start
         (XX研究所党委, of the article's group)."""
         if not markers:
             return []
-        known_ends = {m.end for m in known}
+        # a registry alias ends there, even one not accepted in this position (活动由客服公司党委书记…):
+        # the name is that unit's, not a new one
+        known_ends = {m.end for m in known} | (alias_ends or set())
         known_starts = [m.start for m in known]
         out: list[UnitMatch] = []
         last_end = -1

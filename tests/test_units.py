@@ -263,3 +263,8 @@ def test_a_conversion_that_changes_length_keeps_that_clause_as_written(monkeypat
     out = cjkfold.to_simplified(text)
     assert len(out) == len(text)
     assert out == "中国航發,東安黨委召開會議。"  # the first clause converted, the stretched one as written
+
+
+def test_a_short_alias_joined_after_another_units_org_body_is_a_joint_actor() -> None:
+    assert groups_of("中国商飞客服公司党委与试飞中心党委开展共建") == [("客服公司", "COMAC"), ("试飞中心", "COMAC")]
+    assert groups_of("活动由客服公司党委书记主持") == []  # never 活动由客服公司
