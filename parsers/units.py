@@ -25,7 +25,7 @@ from __future__ import annotations
 import csv
 import re
 import tomllib
-from bisect import bisect_left
+from bisect import bisect_left, insort
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -405,7 +405,7 @@ class Gazetteer:
                     m = self._numbered_match(text, folded, i, prefix_end, prefix_start, hint)
                     if m is not None and not _overlaps(taken, m.start, m.end):
                         out.append(m)
-                        taken = sorted((*taken, (m.start, m.end)))
+                        insort(taken, (m.start, m.end))  # not a re-sort per unit: long lists stay linear
                 i = folded.find(ch, i + 1)
         return out
 

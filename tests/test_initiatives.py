@@ -210,6 +210,8 @@ def test_extremely_long_paragraph_is_linear() -> None:
         ("东安、黎明、" * 10_000 + "燃机等单位党委召开会议。", 1, 3),  # one very long list of units
         ("中国航发西安新材党委," * 20_000, 20_000, 1),  # many unknown units
         ("“铸心”" * 50_000, 0, 0),
+        ("509所党委," * 20_000, 20_000, 1),  # many numbered units (kept sorted by insertion, not re-sorted)
+        ("一院十二所党委," * 10_000, 10_000, 1),  # many academy + institute units
     ],
 )
 def test_pathological_paragraphs_stay_fast(text: str, records: int, units: int) -> None:
