@@ -18,7 +18,7 @@ that unit: one per paragraph, and one per item of 一是…二是….
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -231,7 +231,14 @@ def _matches(text: str, folded: str, ctx: _Context) -> list[UnitMatch]:
             k = folded.find(abbr, end)
     if not extra:
         return found
-    kept = [m for m in found if m.unit is not None or not any(e.start < m.end and m.start < e.end for e in extra)]
+    extra.sort(key=lambda e: e.start)
+    starts = [e.start for e in extra]
+
+    def overlapped(m: UnitMatch) -> bool:
+        i = bisect_left(starts, m.end)  # abbreviation hits starting before m ends; they do not overlap each other
+        return i > 0 and extra[i - 1].end > m.start
+
+    kept = [m for m in found if m.unit is not None or not overlapped(m)]
     return sorted(kept + extra, key=lambda m: m.start)
 
 
@@ -412,13 +419,14 @@ def _with_references(text: str, folded: str, matches: list[UnitMatch], p: Phrase
     """该院党委/该公司… at a clause start names the unit mentioned last before it in the paragraph
     (李明辉代表航材院党委介绍经验:该院党委推行… is a record of 航材院)."""
     refs = []
+    ends = [u.end for u in matches]  # matches are in reading order and do not overlap: ends ascend
     for m in p.reference.finditer(folded):
         k = m.start()
         if k and folded[k - 1] not in p.sentence_ends and folded[k - 1] not in p.clause_ends:
             continue
-        before = [u for u in matches if u.end <= k]
-        if before:
-            last = before[-1]
+        i = bisect_right(ends, k)
+        if i:
+            last = matches[i - 1]
             refs.append(UnitMatch(k, m.end(), text[k : m.end()], last.name, last.unit, last.group))
     return sorted(matches + refs, key=lambda u: u.start) if refs else matches
 

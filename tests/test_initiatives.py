@@ -212,6 +212,8 @@ def test_extremely_long_paragraph_is_linear() -> None:
         ("“铸心”" * 50_000, 0, 0),
         ("509所党委," * 20_000, 20_000, 1),  # many numbered units (kept sorted by insertion, not re-sorted)
         ("一院十二所党委," * 10_000, 10_000, 1),  # many academy + institute units
+        ("中航工业宏远(以下简称“宏远”)党委。" + "中航工业宏远党委,宏远党委," * 10_000, 20_001, 1),  # abbreviations
+        ("中国航发东安的做法。" + "该公司党委," * 20_000, 1, 1),  # references back
     ],
 )
 def test_pathological_paragraphs_stay_fast(text: str, records: int, units: int) -> None:
