@@ -390,14 +390,14 @@ def _paragraph_records(
         return [], False
     matches = _with_references(text, folded, matches, p)
     starts: list[_Start] = []
+    acting: set[str] = set()
     for group in _chains(matches, folded, p):
-        if group[0].mention.startswith(p.reference_words) and any(
-            m.name == group[0].name for start in starts for m in start.units
-        ):
+        if group[0].mention.startswith(p.reference_words) and group[0].name in acting:
             continue  # 该公司还… after the unit's own record: the same record goes on
         start = _record_start(folded, group, starts, p)
         if start is not None:
             starts.append(start)
+            acting.update(m.name for m in start.units)
     if starts and starts[0].units and starts[0].statement_start > 0:
         lead = folded[: starts[0].statement_start].strip()
         if p.enumerator.match(lead) and lead.count("。") <= 1:  # 一是压实质量责任。宏远党委…: one measure
