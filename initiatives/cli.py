@@ -448,39 +448,72 @@ def recheck(
 
 @app.command()
 def units(
-    unresolved: Annotated[bool, typer.Option("--unresolved", help="Units missing from the gazetteer.")] = False,
+    unresolved: Annotated[bool, typer.Option("--unresolved", help="Units missing from the registry.")] = False,
+    registry: Annotated[
+        bool, typer.Option("--registry", help="The unit registry (data files), not the database.")
+    ] = False,
+    units_file: Annotated[
+        Path | None, typer.Option(help="With --registry: a units.tsv to check instead of the installed one.")
+    ] = None,
+    groups_file: Annotated[
+        Path | None, typer.Option(help="With --registry: a groups.tsv to check instead of the installed one.")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1)] = 100,
 ) -> None:
-    """List units in the database; with --unresolved, the ones an operator should add to the gazetteer."""
-    from sqlalchemy import select
+    """Units per group with how many records name them and one example sentence each; --unresolved lists
+    the ones an operator should add to parsers/data/units.tsv (one row each, no code change)."""
+    if registry:
+        _print_registry(units_file, groups_file)
+        return
+    from sqlalchemy import func, select
     from sqlalchemy.orm import Session
 
     from schema import models as m
-    from schema.report import unresolved_units
 
     engine = read_database()
-    if unresolved:
-        rows = unresolved_units(engine, limit)
-        if not rows:
-            typer.echo("no unresolved units")
-        for row in rows:
-            typer.echo(f"{row.mentions:4}  {row.name}  e.g. {row.example[:60]}")
-        return
+    count = func.count(m.InitiativeUnit.initiative_id)
+    query = (
+        select(m.Unit.group_name, m.Unit.name, m.Unit.full_name, count, func.min(m.Initiative.statement))
+        .outerjoin(m.InitiativeUnit, m.InitiativeUnit.unit_id == m.Unit.id)
+        .outerjoin(m.Initiative, m.Initiative.id == m.InitiativeUnit.initiative_id)
+        .where(m.Unit.resolved.is_(not unresolved))
+        .group_by(m.Unit.id, m.Unit.group_name, m.Unit.name, m.Unit.full_name)
+        .order_by(m.Unit.group_name, count.desc(), m.Unit.name)
+        .limit(limit)
+    )
     with Session(engine) as s:
-        for name, full_name in s.execute(
-            select(m.Unit.name, m.Unit.full_name).where(m.Unit.resolved.is_(True)).order_by(m.Unit.name).limit(limit)
-        ).tuples():
-            typer.echo(f"{name}\t{full_name or ''}")
+        rows = s.execute(query).tuples().all()
+    engine.dispose()
+    if not rows:
+        typer.echo("no unresolved units" if unresolved else "no units")
+    for group, name, full_name, n, example in rows:
+        example = " ".join((example or "").split())[:60]
+        if unresolved:
+            typer.echo(f"{n:4}  {name}  {group or '-'}  e.g. {example}")
+        else:
+            typer.echo(f"{name}\t{full_name or ''}\t{group or '-'}\t{n}\te.g. {example}")
 
 
-def _reader_engine() -> Any:
-    """The configured database, which must exist and be migrated: readers never create or migrate one."""
-    from schema.db import NotReady, open_existing
+def _print_registry(units_file: Path | None, groups_file: Path | None) -> None:
+    """The registry as the parser loads it, per group: prefixes and units (so a new data row can be checked
+    before a run picks it up)."""
+    from parsers.units import Gazetteer, load_groups, load_units
 
     try:
-        return open_existing(Settings().database)
-    except NotReady as exc:
-        fail(str(exc))
+        g = Gazetteer(load_units(units_file), load_groups(groups_file))
+    except (OSError, KeyError, ValueError) as exc:
+        fail(f"{units_file or groups_file or 'registry'}: cannot load the unit registry: {exc}")
+    by_group: dict[str, list[str]] = {}
+    for unit in g.units:
+        by_group.setdefault(unit.group, []).append(unit.name)
+    typer.echo(f"{len(g.groups)} groups, {len(g.units)} units")
+    for key, group in sorted(g.groups.items()):
+        names = by_group.get(key, [])
+        merged = f" (merged into {group.merged_into})" if group.merged_into else ""
+        typer.echo(f"{key}\t{group.label}{merged}\t{len(names)} units\t{'、'.join(names)}")
+    unknown = sorted(set(by_group) - set(g.groups))
+    if unknown:
+        fail(f"{units_file or 'units.tsv'}: units of groups not in groups.tsv: {', '.join(unknown)}")
 
 
 def _when(value: Any) -> str:
@@ -492,7 +525,7 @@ def history(url: Annotated[str, typer.Argument(help="A page URL as stored (see `
     """A page's article versions (current, suspect, superseded, dropped) and every fetch's verdict."""
     from schema.report import page_history
 
-    engine = _reader_engine()
+    engine = read_database()
     try:
         found = page_history(engine, url)
     finally:
@@ -528,7 +561,7 @@ def export(
         fail(f"--format {fmt}: choose csv or parquet")
     if out.exists() and not out.is_dir():
         fail(f"--out {out}: not a folder")
-    engine = _reader_engine()
+    engine = read_database()
     try:
         done = export_views(engine, out, (fmt,) if fmt else FORMATS)
     except OSError as exc:

@@ -474,6 +474,8 @@ def _is_prose(text: str) -> bool:
 def _is_heading(b: TextBlock) -> bool:
     text = b.text
     n = len(text)
+    if _phrase_heading(text):
+        return True
     if n > 40 or _SENTENCE_END.search(text) or "，" in text or "。" in text:
         return False
     if b.tag in _HEADING_TAGS:
@@ -484,6 +486,20 @@ def _is_heading(b: TextBlock) -> bool:
     return 4 <= n <= 30 and bool(_CJK.search(text)) and (
         " " in text or bool(re.match(r"^[一二三四五六七八九十]+[、.．]|^（[一二三四五六七八九十]+）", text))
     )
+
+
+_HEADING_PHRASE = re.compile(r"[\u4e00-\u9fff“”‘’\"]{2,12}")
+_HEADING_SPLIT = re.compile(r"[，,、\s]+")
+
+
+def _phrase_heading(text: str) -> bool:
+    """Two to four short phrases split by commas or spaces, quotes allowed (深学细悟，筑牢根基;
+    组建机构 压实责任 确保“高站位”): a section heading, though it has a comma or ends with a quote."""
+    text = text.strip()
+    if len(text) > 30 or text.count("“") != text.count("”"):
+        return False
+    parts = [part for part in _HEADING_SPLIT.split(text) if part]
+    return 2 <= len(parts) <= 4 and all(_HEADING_PHRASE.fullmatch(part) for part in parts)
 
 
 @dataclass

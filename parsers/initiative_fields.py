@@ -7,6 +7,7 @@ punctuation) so patterns are written once for one spelling while results are cut
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Collection
 
 from parsers.numbers import CHINESE_NUMERAL_CHARS, to_number
@@ -18,7 +19,14 @@ _DOCUMENT = re.compile(r"《([^《》]{1,60})》")
 _SENTENCE_PUNCT = frozenset("。,!?;:")
 _CLAUSE_PUNCT = frozenset("。,;:!?、")
 _VERB_CHARS = 2
+#: aspect and structure particles that are never the first character of an object.
+_PARTICLES = frozenset("了着过的")
 _NAME_END = frozenset('。,、;:!?“”"()《》 \n')
+
+
+def _object_char(ch: str) -> bool:
+    """Characters of an object written before its count: words and quoted names (“对话老航天”交流活动)."""
+    return "\u4e00" <= ch <= "\u9fff" or ch in "“”‘’"
 
 
 def _is_word_char(ch: str) -> bool:
@@ -58,25 +66,43 @@ def frameworks(
 def metrics(text: str, folded: str, spans: list[tuple[int, int]], p: Phrases) -> tuple[Metric, ...]:
     """Counted things (246项具体措施); counts inside short quoted names (一支部一特色) are part of the name."""
     short_quotes: list[tuple[int, int]] | None = None
+    opens: list[int] = []
     out: list[Metric] = []
     for m in p.metric.finditer(folded):
         start = m.start()
         if short_quotes is None:
             short_quotes = [(i, j) for i, j in spans if j - i - 1 <= p.framework_quote_max_chars]
-        if any(i < start < j for i, j in short_quotes):
+            opens = [i for i, _j in short_quotes]
+        k = bisect_left(opens, start) - 1  # quotes do not nest at top level: only the last one before counts
+        if k >= 0 and short_quotes[k][0] < start < short_quotes[k][1]:
             continue
         num = m.group("num")
         before = folded[start - 1] if start else ""
+        after = m.end()
+        while after < len(folded) and after - m.end() < 3 and folded[after] in CHINESE_NUMERAL_CHARS:
+            after += 1
+        if folded.startswith(p.ordinal_after, after):  # 二十届三中全会, 十四五规划
+            continue
         if num[0] in CHINESE_NUMERAL_CHARS:
-            if before in p.numeral_word_before:
+            if before in p.numeral_word_before or num in p.article_numerals:  # 一场学习交流, 一个时期
                 continue
         elif (before.isascii() and before.isalnum()) or before in "+.-":
             continue
         value = to_number(num)
         if value is None:
             continue
+        if folded.endswith(p.subset_before, 0, start):  # 其中2支: a part of a count already given
+            continue
+        if m.group("word") == "部" and folded.startswith(p.org_bodies, m.end()):  # 二部党委: a unit, not a count
+            continue
         obj = _object(text, folded, m.end(), p) or _object_before(text, folded, start, p)
-        out.append(Metric(value=value, measure=m.group("word"), object=obj))
+        if len(obj) > 2 and obj.endswith(p.object_trailing_drop):
+            obj = obj[:-1]
+        if len(obj) > 2 and obj[0] in _PARTICLES:  # 建立了党建联系点12个 → 党建联系点
+            obj = obj[1:]
+        if obj.startswith(p.not_metric_objects):  # 从三个方面: structure, not a count
+            continue
+        out.append(Metric(value=value, measure=text[m.start("word") : m.end("word")], object=obj))
     return tuple(out)
 
 
@@ -98,7 +124,7 @@ def _object_before(text: str, folded: str, k: int, p: Phrases) -> str:
     and the number; failing that, a clause that opens with the count's words reads verb + object, and
     Chinese verbs are mostly two characters (共建实习基地5个 → 实习基地)."""
     start = k
-    while start > 0 and k - start < p.max_object_chars and "\u4e00" <= folded[start - 1] <= "\u9fff":
+    while start > 0 and k - start < p.max_object_chars and _object_char(folded[start - 1]):
         start -= 1
     run = folded[start:k]
     for qualifier in p.count_qualifiers:
@@ -110,6 +136,8 @@ def _object_before(text: str, folded: str, k: int, p: Phrases) -> str:
         at = run.rfind(verb)
         if at != -1 and at + len(verb) > best:
             best = at + len(verb)
+    if best <= 0 and run.startswith("等") and len(run) > 2:  # 《…》等质量管理制度11项: the kind after 等
+        best = 1
     at_clause_start = start == 0 or folded[start - 1] in _CLAUSE_PUNCT
     if best <= 0 and at_clause_start and len(run) >= _VERB_CHARS + 2:
         best = _VERB_CHARS

@@ -3,15 +3,25 @@
 A record starts where a unit becomes the subject of a clause: at the start of a sentence, or after a
 leading clause (作为…,航发动力组织…) when no other unit is already the subject of that sentence, or after
 any comma when the party committee is named as the actor (…,中国航发中传党委…). It runs to the next
-record in the same paragraph. Units joined by 、/和 before 等单位 form one record. Paragraphs with no unit
-in subject position (statements about 各直属单位) are article context and make no record.
+record in the same paragraph. Units joined by 、/和/与 form one record (joint actors).
+
+Roles (issue 14): a unit is an actor only as the subject of the action. A unit followed by its people
+(领导, 书记…) is their affiliation unless the person leads the action (党委书记张三带领…); units in a
+sentence about a visit or an attendance are places and guests; descriptions (…是…, …成为…) are not actions.
+
+Subject tracking: the current actor carries over paragraphs that name no unit, until another unit, a
+general statement (各单位…), the group acting itself (集团公司党组…) or a new section takes over. In a
+single-unit article (the title names one unit, or only one unit ever acts) every measure is a record of
+that unit: one per paragraph, and one per item of 一是…二是….
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -19,7 +29,7 @@ from parsers import initiative_fields as fields
 from parsers.cjkfold import fold
 from parsers.phrases import Phrases, phrases
 from parsers.records import Article, Block, Initiative, UnitRef
-from parsers.units import UnitMatch, gazetteer
+from parsers.units import GazetteerUnit, UnitMatch, gazetteer
 
 __all__ = ["campaigns", "no_records_reason", "parse"]
 
@@ -28,6 +38,14 @@ _UNQUOTED_LEFT_CHARS = 8
 _SENTENCE_LOOKBACK = 400
 _LEFT_WORD = re.compile(r"[\u4e00-\u9fff]+$")
 _CAMPAIGN_PREFIX_MAX = 4
+#: how far after a unit's title the name and the person's verb may sit (党委书记、董事长张三带领).
+_PERSON_WINDOW = 16
+#: a measure shorter than this (after its ordinal) is a heading-like fragment, not a record of its own.
+_MIN_MEASURE_CHARS = 8
+#: endings of a unit-shaped short alias, which count bare once the article named the unit in full.
+_UNIT_SHAPED = ("院", "所", "厂", "公司", "中心", "集团")
+#: a paragraph with none of these is a menu, a headline list or a footer line, not prose.
+_PROSE_PUNCT = frozenset("。,;!?")
 
 
 class _Start(NamedTuple):
@@ -37,24 +55,95 @@ class _Start(NamedTuple):
     org_body: str | None
 
 
+@dataclass
+class _Context:
+    """What one article tells about its units: its group, and abbreviations it defines."""
+
+    group: str | None = None
+    abbreviations: dict[str, tuple[str, GazetteerUnit | None, str | None]] = field(default_factory=dict)
+    #: unresolved names the article gave a short form of: 江苏省电力 → 江苏电力.
+    renames: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Actor:
+    units: tuple[UnitRef, ...]
+    org_body: str | None
+
+
+class _Paragraph(NamedTuple):
+    section: str | None
+    text: str
+    folded: str
+    records: list[Initiative]
+    #: the paragraph names a unit (acting or not).
+    names_unit: bool
+
+
 def parse(article: Article) -> tuple[Initiative, ...]:
     """Records in article order; each carries the latest section heading before it."""
     p = phrases()
     cores = _campaign_cores(article)
+    ctx = _context(article, p)
     section: str | None = None
-    out: list[Initiative] = []
+    paragraphs: list[_Paragraph | None] = []  # None marks a heading: the actor of a round-up ends there
     for block in article.body:
         if block.kind == "heading":
             section = block.text.strip() or section
+            paragraphs.append(None)
             continue
-        text = block.text
-        records = _paragraph_records(text, section, cores, p)
+        folded = fold(block.text)
+        if _is_prose(folded):  # navigation, headline lists, footers are not statements of anyone
+            records, named = _paragraph_records(block.text, folded, section, cores, p, ctx)
+            paragraphs.append(_Paragraph(section, block.text, folded, records, named))
+    hosts = _hosts(article, ctx, p)
+    if hosts:  # a visit to a unit: what the host says and shows is not an initiative
+        paragraphs = [
+            para._replace(records=[r for r in para.records if not {u.name for u in r.units} <= hosts])
+            if para is not None
+            else None
+            for para in paragraphs
+        ]
+    single = _single_actor(article, paragraphs, ctx, p)
+    actor: _Actor | None = single
+    out: list[Initiative] = []
+    for para in paragraphs:
+        if para is None:
+            actor = single
+            continue
+        section, text, folded, records, named = para
         if records:
+            if single is not None:
+                records = _split_measures(records, cores, p)
             out.extend(records)
-        elif out and out[-1].section == section and fold(text).lstrip().startswith(p.continuation_openings):
+            actor = single or _Actor(records[-1].units, records[-1].org_body)
+            continue
+        if named and single is None:
+            continue  # units named, none acting (a visit, a speaker): context, not anyone's measure
+        opening = folded.lstrip()
+        if _is_general(folded, p) or opening.startswith(p.group_level_openings):
+            actor = single
+            continue
+        if actor is None or (_is_visit(folded, p) and not _own_people(text, folded, actor, ctx)):
+            continue
+        if single is not None and (not out or _opens_measure(opening, p)):
+            skip = _after_unit_sentences(text, folded, ctx) if named else 0
+            out.extend(_measure_records(section, text[skip:], folded[skip:], actor, cores, p))
+        elif out and (single is not None or _continues(out[-1], section, opening, p)):
             last = out[-1]
             out[-1] = _build(section, f"{last.statement}\n{text.strip()}", last.units, last.org_body, cores, p)
     return tuple(out)
+
+
+def _own_people(text: str, folded: str, actor: _Actor, ctx: _Context) -> bool:
+    """The paragraph names only the acting units (成飞党委书记王军、西飞党委副书记李明出席…): their own people
+    at their own event, which belongs to the record."""
+    names = {m.name for m in _matches(text, folded, ctx)}
+    return bool(names) and names <= {u.name for u in actor.units}
+
+
+def _continues(last: Initiative, section: str | None, opening: str, p: Phrases) -> bool:
+    return last.section == section and opening.startswith(p.continuation_openings)
 
 
 def campaigns(article: Article) -> tuple[str, ...]:
@@ -73,36 +162,278 @@ def no_records_reason(article: Article, records: tuple[Initiative, ...]) -> str 
     if not texts:
         return "empty_body: the article has no paragraph text"
     g, p = gazetteer(), phrases()
-    if any(g.find(t) for t in texts):
-        return "units_not_subject: units are named, but never as the subject of a clause"
+    if any(g.find(t) or g.mentions(t) for t in texts):
+        return "units_not_subject: units are named, but never as the subject of an action"
     if any(marker in fold(t) for t in texts for marker in p.general_markers):
         return "general_only: only general statements about all units, no unit named"
-    return "no_units: no gazetteer unit or unit-shaped name in the text"
+    return "no_units: no registry unit or unit-shaped name in the text"
 
 
-def _paragraph_records(text: str, section: str | None, cores: Collection[str], p: Phrases) -> list[Initiative]:
-    folded = fold(text)
-    matches = gazetteer().find_folded(text, folded)
+def _context(article: Article, p: Phrases) -> _Context:
+    """The article's group (named in the title, else in the first block) and its abbreviations."""
+    g = gazetteer()
+    ctx = _Context()
+    for text in (article.title, *(b.text for b in article.body[:1])):
+        named = g.groups_named(text)
+        if named:
+            ctx.group = named[0]
+            break
+    for block in article.body:
+        if "简称" not in block.text:
+            continue
+        folded = fold(block.text)
+        for m in g.find_folded(block.text, folded, group_hint=ctx.group):
+            d = p.abbreviation.match(folded, m.end)
+            if d is None:
+                continue
+            abbr = d.group("abbr")
+            name = m.name
+            if m.unit is None:  # the article names the unit it did not say how to shorten
+                name = _strip_group(abbr, m.group)
+                ctx.renames[m.name] = name
+            ctx.abbreviations.setdefault(abbr, (name, m.unit, m.group))
+    return ctx
+
+
+def _strip_group(name: str, group: str | None) -> str:
+    for prefix in sorted(gazetteer().prefixes.get(group or "", ()), key=len, reverse=True):
+        if name.startswith(prefix) and len(name) - len(prefix) >= 3:  # 国网江苏电力 → 江苏电力; 电科思仪 stays
+            return name[len(prefix) :]
+    return name
+
+
+def _matches(text: str, folded: str, ctx: _Context) -> list[UnitMatch]:
+    """Registry matches, plus the article's own short forms: abbreviations it defines, and the bare
+    short alias (上飞院, 黎明) of a unit it has already named in full, which then counts at a clause start."""
+    found = gazetteer().find_folded(text, folded, group_hint=ctx.group)
+    if ctx.renames:
+        found = [m._replace(name=ctx.renames.get(m.name, m.name)) if m.unit is None else m for m in found]
+    for unit in {m.unit for m in found if m.unit is not None}:
+        for alias in unit.subject_aliases:
+            # 上飞院, not 黎明 (黎明时分 is a time of day) nor a generic word (研究院)
+            if alias.endswith(_UNIT_SHAPED) and alias not in gazetteer().generic_names:
+                ctx.abbreviations.setdefault(fold(alias), (unit.name, unit, unit.group))
+    if not ctx.abbreviations:
+        return found
+    boundary = gazetteer().rules.left_boundary
+    # registry units keep their spans; a name read by shape (电科 + 思仪党委) yields to the article's
+    # own abbreviation (电科思仪) where they overlap
+    spans = sorted((m.start, m.end) for m in found if m.unit is not None)
+    extra = []
+    for abbr, (name, known, group) in ctx.abbreviations.items():
+        k = folded.find(abbr)
+        while k != -1:
+            end = k + len(abbr)
+            i = bisect_left(spans, (end, end))
+            free = not any(s < end and k < e for s, e in spans[max(0, i - 2) : i])
+            if free and (k == 0 or folded[k - 1] in boundary):
+                extra.append(UnitMatch(k, end, text[k:end], name, known, group))
+            k = folded.find(abbr, end)
+    if not extra:
+        return found
+    extra.sort(key=lambda e: e.start)
+    starts = [e.start for e in extra]
+
+    def overlapped(m: UnitMatch) -> bool:
+        i = bisect_left(starts, m.end)  # abbreviation hits starting before m ends; they do not overlap each other
+        return i > 0 and extra[i - 1].end > m.start
+
+    kept = [m for m in found if m.unit is not None or not overlapped(m)]
+    return sorted(kept + extra, key=lambda m: m.start)
+
+
+def _hosts(article: Article, ctx: _Context, p: Phrases) -> set[str]:
+    """Units the title names only as the place of a visit (…到三院开展主题党日)."""
+    title = fold(article.title)
+    hosts: set[str] = set()
+    actors: set[str] = set()
+    for start, _end, names in gazetteer().mentions(title):
+        (hosts if title.endswith(p.host_before, 0, start) else actors).update(names)
+    return hosts - actors
+
+
+def _single_actor(article: Article, paragraphs: list[_Paragraph | None], ctx: _Context, p: Phrases) -> _Actor | None:
+    """The one unit a single-unit article is about: named alone in the title (not a round-up), or the
+    only unit that ever acts in the body. None for round-ups of several units."""
+    title = fold(article.title)
+    if _is_visit(title, p) or _hosts(article, ctx, p):
+        return None  # a visit to a unit: the unit is a place
+    if not any(marker in title for marker in p.single_unit_title_markers):
+        in_title = {m.name: m for m in _matches(article.title, title, ctx)}
+        if len(in_title) == 1:
+            (m,) = in_title.values()
+            tail = p.unit_tail.match(title, m.end)
+            org = tail.group("org") if tail else None
+            first = next((r for para in paragraphs if para for r in para.records), None)
+            if org is None and first is not None and [u.name for u in first.units] == [m.name]:
+                org = first.org_body  # the title says 沈飞, the first record 沈飞党委
+            return _Actor((m.ref(),), org)
+    actors: dict[tuple[str, ...], _Actor] = {}
+    for para in paragraphs:
+        for rec in para.records if para is not None else ():
+            actors.setdefault(tuple(u.name for u in rec.units), _Actor(rec.units, rec.org_body))
+            if len(actors) > 1:
+                return None
+    return next(iter(actors.values())) if actors else None
+
+
+def _after_unit_sentences(text: str, folded: str, ctx: _Context) -> int:
+    """Where a measure starts in a paragraph whose first sentences name the unit without it acting
+    (今年是航天科工四院的“质量提升年”。院党委书记…带领…): after the last such sentence, if text is left."""
+    matches = _matches(text, folded, ctx)
+    end = max(m.end for m in matches) if matches else 0
+    stop = folded.find("。", end)
+    return stop + 1 if 0 <= stop < len(folded) - _MIN_MEASURE_CHARS else 0
+
+
+def _measure_org(folded: str, actor: _Actor, p: Phrases) -> str | None:
+    """The org body of a measure: the one its own subject names (公司党委…; 该所… has none), else the
+    article's unit's."""
+    m = p.measure_subject.search(folded, 0, 40)
+    return actor.org_body if m is None else m.group("org")
+
+
+def _org_acts(clause: str, p: Phrases) -> bool:
+    """An org body in the clause that is not part of a person's title (党支部开展…, not 党委书记王军出席…)."""
+    for body in p.org_bodies:
+        k = clause.find(body)
+        while k != -1:
+            # 王立平代表客服公司党委介绍…: a person speaking for the unit, not a part of it acting
+            if not clause.startswith(p.org_body_not_before, k + len(body)) and "代表" not in clause[:k]:
+                return True
+            k = clause.find(body, k + 1)
+    return False
+
+
+def _opens_measure(opening: str, p: Phrases) -> bool:
+    """A paragraph of a single-unit article that starts a new measure rather than continuing the event
+    before it: an enumerator, a leading clause (围绕…, 针对…), the actor named again (公司党委…), or a short
+    heading sentence (健全责任体系。). Reported speech (杨志国表示,…) continues."""
+    clause = re.split(r"[,:;。]", opening, maxsplit=1)[0]
+    if clause.endswith(p.speech_verbs):
+        return False
+    if p.enumerator.match(opening) or opening.startswith((*p.measure_openings, *p.leading_markers)):
+        return True
+    if opening.startswith(p.sequencers):
+        return any(ref in opening[:12] for ref in p.actor_references)
+    if _org_acts(clause, p):  # 业务发展部党支部与…党支部开展共建: a part of the unit acts
+        return True
+    if p.leading_pattern.match(opening):
+        return True
+    first = opening.split("。", 1)[0]
+    return len(first) <= p.measure_heading_max_chars and "。" in opening and "," not in first
+
+
+def _is_prose(folded: str) -> bool:
+    return any(ch in folded for ch in _PROSE_PUNCT)
+
+
+def _is_general(folded: str, p: Phrases) -> bool:
+    return any(marker in folded for marker in p.general_markers)
+
+
+def _is_visit(folded: str, p: Phrases, start: int = 0, end: int | None = None) -> bool:
+    """A visit or an attendance: a marker (一行, 陪同, 出席…), or someone going to a named unit to inspect
+    it (到中国航发黎明调研); going somewhere that is not a unit (赴园区开展调研) is the actor's fieldwork."""
+    end = len(folded) if end is None else end
+    if p.visit.search(folded, start, end) is not None:
+        return True
+    for m in p.visit_place.finditer(folded, start, end):
+        place = m.group("place")
+        if place and gazetteer().find(place):
+            return True
+    return False
+
+
+def _measure_records(
+    section: str | None, text: str, folded: str, actor: _Actor, cores: Collection[str], p: Phrases
+) -> list[Initiative]:
+    """A paragraph of a single-unit article naming no unit: one record per 一是/二是 item, else one."""
+    out = []
+    for start, end in _measure_spans(folded, p):
+        statement = text[start:end].strip()
+        if len(statement) >= _MIN_MEASURE_CHARS:
+            org = _measure_org(folded[start:end], actor, p)
+            out.append(_build(section, statement, actor.units, org, cores, p))
+    return out
+
+
+def _measure_spans(folded: str, p: Phrases) -> list[tuple[int, int]]:
+    cuts = [m.start() for m in p.enumerator.finditer(folded)]
+    if len(cuts) < 2:
+        return [(0, len(folded))]
+    cuts[0] = 0  # the lead-in before 一是 belongs to the first measure
+    return list(zip(cuts, [*cuts[1:], len(folded)], strict=True))
+
+
+def _split_measures(records: list[Initiative], cores: Collection[str], p: Phrases) -> list[Initiative]:
+    """In a single-unit article a record listing 一是…二是… is one record per item."""
+    out = []
+    for rec in records:
+        spans = _measure_spans(fold(rec.statement), p)
+        if len(spans) < 2:
+            out.append(rec)
+            continue
+        for start, end in spans:
+            statement = rec.statement[start:end].strip()
+            if len(statement) >= _MIN_MEASURE_CHARS:
+                out.append(_build(rec.section, statement, rec.units, rec.org_body, cores, p))
+    return out
+
+
+def _paragraph_records(
+    text: str, folded: str, section: str | None, cores: Collection[str], p: Phrases, ctx: _Context
+) -> tuple[list[Initiative], bool]:
+    """The paragraph's records, and whether it names any unit at all."""
+    matches = _matches(text, folded, ctx)
     if not matches:
-        return []
+        return [], False
+    matches = _with_references(text, folded, matches, p)
     starts: list[_Start] = []
+    acting: set[str] = set()
     for group in _chains(matches, folded, p):
+        if group[0].mention.startswith(p.reference_words) and group[0].name in acting:
+            continue  # 该公司还… after the unit's own record: the same record goes on
         start = _record_start(folded, group, starts, p)
         if start is not None:
             starts.append(start)
+            acting.update(m.name for m in start.units)
+    if starts and starts[0].units and starts[0].statement_start > 0:
+        lead = folded[: starts[0].statement_start].strip()
+        if p.enumerator.match(lead) and lead.count("。") <= 1:  # 一是压实质量责任。宏远党委…: one measure
+            starts[0] = starts[0]._replace(statement_start=0)
     records = []
     for n, start in enumerate(starts):
+        if not start.units:  # a cut, not a record
+            continue
         end = starts[n + 1].statement_start if n + 1 < len(starts) else len(text)
         while end > start.statement_start and text[end - 1].isspace():
             end -= 1
         statement, folded_statement = text[start.statement_start : end], folded[start.statement_start : end]
         refs = tuple({m.name: m.ref() for m in start.units}.values())
         records.append(_build(section, statement, refs, start.org_body, cores, p, folded_statement))
-    return records
+    return records, True
+
+
+def _with_references(text: str, folded: str, matches: list[UnitMatch], p: Phrases) -> list[UnitMatch]:
+    """该院党委/该公司… at a clause start names the unit mentioned last before it in the paragraph
+    (李明辉代表航材院党委介绍经验:该院党委推行… is a record of 航材院)."""
+    refs = []
+    ends = [u.end for u in matches]  # matches are in reading order and do not overlap: ends ascend
+    for m in p.reference.finditer(folded):
+        k = m.start()
+        if k and folded[k - 1] not in p.sentence_ends and folded[k - 1] not in p.clause_ends:
+            continue
+        i = bisect_right(ends, k)
+        if i:
+            last = matches[i - 1]
+            refs.append(UnitMatch(k, m.end(), text[k : m.end()], last.name, last.unit, last.group))
+    return sorted(matches + refs, key=lambda u: u.start) if refs else matches
 
 
 def _chains(matches: Sequence[UnitMatch], folded: str, p: Phrases) -> list[list[UnitMatch]]:
-    """Unit mentions joined by 、/和/与 (optionally after 公司) are one list, acting together."""
+    """Unit mentions joined by 、/和/与/联合 (optionally after 公司 or an org body) are one list, acting
+    together (X党委与Y党委…开展党建共建 is one record with both units)."""
     separators = gazetteer().rules.separators
     groups: list[list[UnitMatch]] = [[matches[0]]]
     for m in matches[1:]:
@@ -125,11 +456,24 @@ def _chains(matches: Sequence[UnitMatch], folded: str, p: Phrases) -> list[list[
 def _record_start(folded: str, group: list[UnitMatch], earlier: list[_Start], p: Phrases) -> _Start | None:
     first = group[0].start
     tail_end, org_body = _tail(folded, group[-1].end, p)
-    if folded.startswith(p.not_subject_before, tail_end):
-        return None
     prev = first - 1
     while prev >= 0 and folded[prev].isspace():
         prev -= 1
+    left = folded[prev] if prev >= 0 else "。"
+    at_boundary = left in p.sentence_ends or left in p.clause_ends
+    if not at_boundary and not folded.endswith(p.subject_left_words, 0, prev + 1):
+        return None  # inside a clause (到中国航发黎明调研, 与东安合作): never a subject, nothing more to check
+    sentence_start = _sentence_start(folded, max(prev, 0), p) if prev >= 0 else 0
+    not_actor = folded.startswith(p.not_subject_before, tail_end) or not _acts(folded, tail_end, p)
+    if not_actor or _is_visit(folded, p, sentence_start, _sentence_end(folded, tail_end, p)):
+        # a sentence opening with a unit that does not act (a speaker's affiliation, a visit) still ends
+        # the record before it: its people and numbers are not the previous unit's. Its own people (一飞院
+        #党委书记杨志国…) stay in the record of that unit.
+        at_start = prev < 0 or folded[prev] in p.sentence_ends
+        acting = {m.name for start in earlier[-1:] for m in start.units}
+        if not at_start or (acting and {m.name for m in group} <= acting):
+            return None
+        return _Start(first, first, (), None)
     for word in p.subject_left_words:  # 据中国航发东安党委介绍: the source is the unit the record is about
         if folded.endswith(word, 0, prev + 1):
             before = prev - len(word)
@@ -139,17 +483,28 @@ def _record_start(folded: str, group: list[UnitMatch], earlier: list[_Start], p:
         return _Start(first, first, tuple(group), org_body)
     if folded[prev] not in p.clause_ends:
         return None
-    sentence_start = _sentence_start(folded, prev, p)
-    subject_before = bool(earlier) and earlier[-1].group_start >= sentence_start
+    subject_before = bool(earlier) and bool(earlier[-1].units) and earlier[-1].group_start >= sentence_start
     if subject_before:
         return _Start(first, first, tuple(group), org_body) if org_body else None
     lead = folded[sentence_start:first]
     if org_body is None and any(marker in lead for marker in p.general_markers):
         return None
-    lead = lead.lstrip()
+    lead = lead.strip()
+    if lead.rstrip(",:").endswith(p.speech_verbs):  # 林晓峰表示,上飞院将…: reported speech, no action
+        return None
     starts_with_lead = lead.startswith(p.leading_markers) or p.leading_pattern.match(lead) is not None
+    starts_with_lead = starts_with_lead or len(lead.rstrip(",:")) <= p.short_lead_max_chars  # 机制上,…
     statement_start = sentence_start if starts_with_lead else first
     return _Start(statement_start, first, tuple(group), org_body)
+
+
+def _acts(folded: str, k: int, p: Phrases) -> bool:
+    """False when a person's title follows the unit (the unit is the person's affiliation), unless the
+    person then leads an action (东安党委书记、董事长张三带领…)."""
+    if not folded.startswith(p.titles_after_unit, k):
+        return True
+    window = folded[k : k + _PERSON_WINDOW]
+    return any(verb in window for verb in p.person_leads)
 
 
 def _sentence_start(folded: str, before: int, p: Phrases) -> int:
@@ -159,6 +514,12 @@ def _sentence_start(folded: str, before: int, p: Phrases) -> int:
     while start < before and folded[start].isspace():
         start += 1
     return start
+
+
+def _sentence_end(folded: str, after: int, p: Phrases) -> int:
+    ceiling = min(len(folded), after + _SENTENCE_LOOKBACK)
+    ends = [i for i in (folded.find(ch, after, ceiling) for ch in p.sentence_ends) if i != -1]
+    return min(ends) if ends else ceiling
 
 
 def _tail(folded: str, k: int, p: Phrases) -> tuple[int, str | None]:

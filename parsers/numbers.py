@@ -16,6 +16,8 @@ _BIG = {"万": 10_000, "亿": 100_000_000}
 CHINESE_NUMERAL_CHARS = "".join(_DIGITS) + "".join(_UNITS) + "".join(_BIG)
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９．，", "0123456789.,")
 _ARABIC = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
+#: longer numerals are not counts a report gives (and int() refuses more than 4,300 digits): not a number.
+MAX_NUMERAL_CHARS = 20
 
 
 def chinese_to_int(text: str) -> int | None:
@@ -43,7 +45,10 @@ def chinese_to_int(text: str) -> int | None:
 
 
 def to_number(text: str) -> int | float | None:
-    """Value of an Arabic (half- or full-width) or Chinese numeral; None when the text is neither."""
+    """Value of an Arabic (half- or full-width) or Chinese numeral; None when the text is neither, or longer
+    than MAX_NUMERAL_CHARS (a 5,000-digit run in a page must not fail the parse)."""
+    if len(text) > MAX_NUMERAL_CHARS:
+        return None
     if text.isascii() and text.isdigit():
         return int(text)
     folded = text.translate(_FULL_WIDTH).strip()

@@ -34,6 +34,30 @@ class Phrases:
     leading_pattern: re.Pattern[str]
     general_markers: tuple[str, ...]
     continuation_openings: tuple[str, ...]
+    titles_after_unit: tuple[str, ...]
+    host_before: tuple[str, ...]
+    reference_words: tuple[str, ...]
+    reference: re.Pattern[str]
+    person_leads: tuple[str, ...]
+    visit_markers: tuple[str, ...]
+    visit: re.Pattern[str]
+    group_level_openings: tuple[str, ...]
+    enumerator: re.Pattern[str]
+    single_unit_title_markers: tuple[str, ...]
+    abbreviation: re.Pattern[str]
+    ordinal_after: tuple[str, ...]
+    not_metric_objects: tuple[str, ...]
+    subset_before: tuple[str, ...]
+    object_trailing_drop: tuple[str, ...]
+    speech_verbs: tuple[str, ...]
+    measure_openings: tuple[str, ...]
+    measure_heading_max_chars: int
+    sequencers: tuple[str, ...]
+    actor_references: tuple[str, ...]
+    measure_subject: re.Pattern[str]
+    short_lead_max_chars: int
+    visit_place: re.Pattern[str]
+    article_numerals: frozenset[str]
     #: a run of digits or Chinese numerals (group `num`), then its measure word (group `word`).
     metric: re.Pattern[str]
     #: what may follow a list of units: 公司, 等单位, then the org body unless it starts a title (党委书记).
@@ -98,9 +122,35 @@ def phrases() -> Phrases:
         leading_pattern=re.compile("|".join(f"(?:{pat})" for pat in seg["leading_patterns"])),
         general_markers=tuple(seg["general_markers"]),
         continuation_openings=tuple(seg["continuation_openings"]),
+        titles_after_unit=tuple(sorted(seg["titles_after_unit"], key=len, reverse=True)),
+        host_before=tuple(seg["host_before"]),
+        reference_words=tuple(seg["reference_words"]),
+        reference=re.compile(_alternation(seg["reference_words"])),
+        person_leads=tuple(seg["person_leads"]),
+        visit_markers=tuple(seg["visit_markers"]),
+        visit=re.compile(_alternation(seg["visit_markers"])),
+        group_level_openings=tuple(seg["group_level_openings"]),
+        enumerator=re.compile(seg["enumerator_pattern"]),
+        single_unit_title_markers=tuple(seg["single_unit_title_markers"]),
+        abbreviation=re.compile(seg["abbreviation_pattern"]),
+        ordinal_after=tuple(met["ordinal_after"]),
+        not_metric_objects=tuple(met["not_metric_objects"]),
+        subset_before=tuple(met["subset_before"]),
+        object_trailing_drop=tuple(met["object_trailing_drop"]),
+        speech_verbs=tuple(seg["speech_verbs"]),
+        measure_openings=tuple(seg["measure_openings"]),
+        measure_heading_max_chars=int(seg["measure_heading_max_chars"]),
+        sequencers=tuple(seg["sequencers"]),
+        actor_references=tuple(seg["actor_references"]),
+        measure_subject=re.compile(seg["measure_subject_pattern"]),
+        short_lead_max_chars=int(seg["short_lead_max_chars"]),
+        visit_place=re.compile("|".join(seg["visit_patterns"])),
+        article_numerals=frozenset(met["article_numerals"]),
         metric=metric,
         unit_tail=re.compile(
-            rf"(?:{_alternation(seg['unit_tails'])})?(?:{_alternation(list_ends)})?"
+            rf"(?:{_alternation(seg['unit_tails'])})?"
+            r"(?:\((?:以下)?简称[^()]{1,12}\))?"  # 中航工业宏远(以下简称“宏远”)党委
+            rf"(?:{_alternation(list_ends)})?"
             rf"(?:(?P<org>{_alternation(seg['org_bodies'])})(?!{_alternation(seg['org_body_not_before'])}))?"
         ),
         numeral_word_before=frozenset(met["numeral_word_before"]),

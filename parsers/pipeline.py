@@ -17,7 +17,7 @@ from parsers.document import Document, document_from_bytes
 from parsers.records import GOOD_VERDICTS, Evidence, PageResult, Probe, RawPage, SiteSelectors, Verdict
 
 #: bump when a stage changes its output, so ``reparse`` can find pages parsed by older code.
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"  # 2: issue 14 (unit registry of every group, roles, measures)
 
 #: file suffixes read as plain-text dumps (one paragraph per line, like the seed).
 TEXT_SUFFIXES = frozenset({".txt", ".text"})

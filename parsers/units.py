@@ -1,23 +1,31 @@
-"""Unit gazetteer and unit matching.
+"""Unit registry and unit matching, scoped by group.
 
-The gazetteer is data (`data/gazetteer.tsv`, one row per unit with its sources) so adding a unit or a whole
-group is a data change. All aliases, plus every group prefix glued to every alias, go into ONE Aho-Corasick
-automaton scanned once per text with leftmost-longest semantics: 中国航发动力所 beats 航发动力, and the cost
-does not grow with the number of units. Short aliases that are ordinary words (黎明, 南方, 研究院) only count
-in unit-subject position. Unit-shaped names missing from the gazetteer come back unresolved instead of
-being dropped, so operators can see what to add.
+The registry is data: `data/groups.tsv` (one row per central SOE group: prefixes, merges, sources) and
+`data/units.tsv` (one row per unit: aliases, type, city, sources), so adding a group, a unit or an alias is
+one row. All aliases, every group prefix glued to every alias of that group's units, and the group prefixes
+themselves go into ONE Aho-Corasick automaton scanned once per text with leftmost-longest semantics:
+航天科工三院 beats 航天 + 科工三院, and the cost does not grow with the number of units.
 
-gazetteer.tsv columns: name (canonical short name), full_name (legal name, empty when unknown), aliases
-(`|`-separated, matched anywhere), subject_aliases (`|`-separated, matched only in unit-subject position),
-unit_type (company / research institute / headquarters), city, group (key into units.toml [groups]),
-source (where the row was seen), note (confidence, caveats). Group prefixes live in units.toml.
+Recognition (issue 14): distinctive aliases (four or more characters) count anywhere; short or
+ordinary-word aliases (东安, 一院, 十四所) only after their own group's prefix, in subject position (followed
+by an org body) or inside a list joined to an accepted unit (航空工业洪都、昌飞、哈飞等单位党委). Numbered
+units (509所, 八院804所, 七〇二所) and departments of a known unit (五院总体设计部) are read by shape. A name
+after a known group prefix that no alias covers (航空工业XX党委) comes back as an unresolved unit of that
+group, never dropped, so operators can see what to add.
+
+units.tsv columns: group (key into groups.tsv), name (canonical short name), full_name, aliases
+(`|`-separated), subject_aliases (`|`-separated subset matched only in subject position or after a
+prefix), unit_type, city, source (where the row was seen), confidence, note.
+groups.tsv columns: key, label, prefixes (`|`-separated), merged_into (the key that absorbed a historic
+group: its prefixes then name the successor's units), sasac_list, source, note.
 """
 
 from __future__ import annotations
 
 import csv
-from bisect import bisect_left
-from collections.abc import Iterable
+import re
+from bisect import bisect_left, insort
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -30,9 +38,21 @@ from parsers.datafiles import data_path, load_toml
 from parsers.records import UnitRef
 
 
+@dataclass(frozen=True, slots=True)
+class Group:
+    """One central SOE group: the prefixes news writes before its units' names."""
+
+    key: str
+    label: str
+    prefixes: tuple[str, ...]
+    merged_into: str | None = None
+    source: str = ""
+    note: str = ""
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class GazetteerUnit:
-    """One gazetteer row. Compared and hashed by identity: each unit exists once per Gazetteer, and
+    """One units.tsv row. Compared and hashed by identity: each unit exists once per Gazetteer, and
     identity hashing keeps the per-mention UnitRef cache cheap."""
 
     name: str
@@ -45,6 +65,7 @@ class GazetteerUnit:
     #: aliases that are ordinary words or generic names and only count in unit-subject position.
     subject_aliases: tuple[str, ...] = ()
     note: str = ""
+    confidence: str = ""
 
     def ref(self, mention: str) -> UnitRef:
         return _unit_ref(self, mention)
@@ -65,7 +86,8 @@ def _unit_ref(unit: GazetteerUnit, mention: str) -> UnitRef:
 
 
 class UnitMatch(NamedTuple):
-    """One unit mention: offsets into the searched text, and the unit (None when not in the gazetteer).
+    """One unit mention: offsets into the searched text, and the unit (None when not in the registry;
+    `group` then says whose unit it is when a prefix or context told).
 
     A NamedTuple rather than a frozen dataclass: thousands are made per second and tuples build faster."""
 
@@ -74,6 +96,7 @@ class UnitMatch(NamedTuple):
     mention: str
     name: str
     unit: GazetteerUnit | None
+    group: str | None = None
 
     @property
     def resolved(self) -> bool:
@@ -82,7 +105,7 @@ class UnitMatch(NamedTuple):
     def ref(self) -> UnitRef:
         if self.unit is not None:
             return self.unit.ref(self.mention)
-        return UnitRef(mention=self.mention, name=self.name, resolved=False)
+        return UnitRef(mention=self.mention, name=self.name, resolved=False, group=self.group)
 
 
 _UNIT, _PREFIX, _FOLLOWER = 0, 1, 2
@@ -90,7 +113,8 @@ _UNIT, _PREFIX, _FOLLOWER = 0, 1, 2
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    unit: GazetteerUnit
+    #: more than one unit when a bare alias is shared between groups (四院: CASC and CASIC).
+    units: tuple[GazetteerUnit, ...]
     subject_only: bool
 
 
@@ -103,12 +127,25 @@ class SubjectRules:
     left_boundary: frozenset[str]
 
 
-class Gazetteer:
-    """All units plus the compiled automaton over their aliases."""
+class _Raw(NamedTuple):
+    start: int
+    end: int
+    entry: _Entry
 
-    def __init__(self, units: Iterable[GazetteerUnit], prefixes: dict[str, tuple[str, ...]]) -> None:
+
+class Gazetteer:
+    """All groups and units plus the compiled automaton over their aliases."""
+
+    def __init__(self, units: Iterable[GazetteerUnit], groups: Iterable[Group] | Mapping[str, tuple[str, ...]]) -> None:
         self.units: tuple[GazetteerUnit, ...] = tuple(units)
-        self.prefixes = prefixes
+        if isinstance(groups, Mapping):  # {key: prefixes}, for callers that only know prefixes
+            groups = [Group(k, k, tuple(v)) for k, v in groups.items()]
+        self.groups: dict[str, Group] = {g.key: g for g in groups}
+        #: prefixes that name each group's units, the successor's including its merged predecessors'.
+        self.prefixes: dict[str, tuple[str, ...]] = {}
+        for g in self.groups.values():
+            owner = g.merged_into or g.key
+            self.prefixes[owner] = (*self.prefixes.get(owner, ()), *g.prefixes)
         conf = _config()
         sub = conf["subject"]
         self.rules = SubjectRules(
@@ -118,163 +155,470 @@ class Gazetteer:
             list_end_before_follower=sub["list_end_before_follower"],
             left_boundary=frozenset(sub["left_boundary"]),
         )
-        unk = conf["unknown"]
-        all_prefixes = sorted({p for ps in prefixes.values() for p in ps}, key=len, reverse=True)
+        unk, num = conf["unknown"], conf["numbered"]
         self._max_name = int(unk["max_name_chars"])
         self._suffixes: tuple[str, ...] = tuple(sorted(unk["suffixes"], key=len, reverse=True))
+        #: words that name a kind of unit (研究院, 公司): never a unit on their own.
+        self.generic_names = frozenset(self._suffixes)
         self._suffix_ends = tuple({sfx[-1] for sfx in self._suffixes})
         self._excluded_starts: tuple[str, ...] = tuple(unk["excluded_starts"])
+        self._breakers = re.compile("|".join(re.escape(w) for w in sorted(unk["name_breakers"], key=len, reverse=True)))
+        self._weak_prefix = int(unk["weak_prefix_max_chars"])
+        self._org_followers: tuple[str, ...] = tuple(sorted(unk["org_followers"], key=len, reverse=True))
+        self._not_followers: tuple[str, ...] = tuple(unk["not_org_followers"])
+        self._follower_re = re.compile("|".join(re.escape(f) for f in self._org_followers))
+        self._generic: tuple[str, ...] = tuple(unk["generic_endings"])
+        self._numerals = frozenset(_char_range(num["numerals"]))
+        self._number_words: tuple[str, ...] = tuple(sorted(num["words"], key=len, reverse=True))
+        self._number_word_chars = tuple(dict.fromkeys(w[0] for w in self._number_words))
+        self._bare_words: tuple[str, ...] = tuple(num["bare_words"])
+        self._bare_min = int(num["bare_min_numeral_chars"])
+        self._subunit_endings: tuple[str, ...] = tuple(sorted(num["subunit_endings"], key=len, reverse=True))
+        self._subunit_max = int(num["subunit_max_chars"])
         self._automaton = ahocorasick.Automaton()
-        entries: dict[str, _Entry] = {}
+        found: dict[str, list[tuple[GazetteerUnit, bool]]] = {}
         for unit in self.units:
-            group_prefixes = prefixes.get(unit.group, ())
+            group_prefixes = self.prefixes.get(unit.group, ())
             free = [unit.full_name] if unit.full_name else []
             free += [a for a in unit.aliases if a not in unit.subject_aliases]
             for alias in (*unit.aliases, unit.name):
                 if group_prefixes and not alias.startswith(group_prefixes):
                     free += [_glue(p, alias) for p in group_prefixes]
             for alias in free:
-                entries.setdefault(fold(alias), _Entry(unit, subject_only=False))
+                found.setdefault(fold(alias), []).append((unit, False))
             for alias in unit.subject_aliases:
-                entries.setdefault(fold(alias), _Entry(unit, subject_only=True))
+                found.setdefault(fold(alias), []).append((unit, True))
+        own_prefixes = {(g.key, fold(p)) for g in self.groups.values() for p in g.prefixes}
+        entries: dict[str, _Entry] = {}
+        for key, pairs in found.items():
+            if any((u.group, key) in own_prefixes for u, _s in pairs):
+                continue  # a group's headquarters named by the group's own name: a prefix, not a unit
+            free_units = [u for u, subject in pairs if not subject]
+            if free_units:  # a free spelling of one unit wins over a bare alias of another
+                entries[key] = _Entry((free_units[0],), subject_only=False)
+            else:
+                entries[key] = _Entry(tuple(dict.fromkeys(u for u, _s in pairs)), subject_only=True)
         for key, entry in entries.items():
             self._automaton.add_word(key, (len(key), _UNIT, entry))
         # group prefixes and org-body words ride in the same automaton as markers, so the one scan also
         # yields where an unknown unit may sit (中国航发 … 党委) without any further pass over the text
-        for key in all_prefixes:
-            if key not in entries:
-                self._automaton.add_word(key, (len(key), _PREFIX, None))
-        for key in unk["org_followers"]:
+        for owner, group_prefixes in self.prefixes.items():
+            for key in group_prefixes:
+                key = fold(key)
+                if key not in entries:
+                    self._automaton.add_word(key, (len(key), _PREFIX, owner))
+        for key in self._org_followers:
             if key not in entries:
                 self._automaton.add_word(key, (len(key), _FOLLOWER, None))
         self._automaton.make_automaton()
-        self.by_name = {u.name: u for u in self.units}
+        self.by_name: dict[str, GazetteerUnit] = {}
+        for u in self.units:
+            self.by_name.setdefault(u.name, u)
 
-    def find(self, text: str, *, unknown: bool = True) -> list[UnitMatch]:
-        """Unit mentions in reading order; with `unknown`, unit-shaped names not in the gazetteer too."""
-        return self.find_folded(text, fold(text), unknown=unknown)
+    def groups_named(self, text: str) -> list[str]:
+        """Groups named in `text` (by prefix or by one of their units), in reading order."""
+        out: list[str] = []
+        for _last, (_length, kind, payload) in self._automaton.iter_long(fold(text)):
+            if kind == _PREFIX:
+                out.append(payload)
+            elif kind == _UNIT and len(payload.units) == 1 and not payload.subject_only:
+                out.append(payload.units[0].group)
+        return out
 
-    def find_folded(self, text: str, folded: str, *, unknown: bool = True) -> list[UnitMatch]:
-        """`find` for callers that already folded the text (same length, see parsers.cjkfold)."""
-        raw: list[tuple[int, int, _Entry]] = []
-        markers: list[tuple[int, int, int]] = []
-        for last, (length, kind, entry) in self._automaton.iter_long(folded):
+    def mentions(self, text: str) -> list[tuple[int, int, tuple[str, ...]]]:
+        """Every registry alias in `text` with the names of the units it may be, in subject position or
+        not (八院 in 到八院督导): for telling where a unit is a place, and why an article gave no record."""
+        return [
+            (last + 1 - length, last + 1, tuple(u.name for u in payload.units))
+            for last, (length, kind, payload) in self._automaton.iter_long(fold(text))
+            if kind == _UNIT
+        ]
+
+    def find(self, text: str, *, unknown: bool = True, group_hint: str | None = None) -> list[UnitMatch]:
+        """Unit mentions in reading order; with `unknown`, unit-shaped names not in the registry too."""
+        return self.find_folded(text, fold(text), unknown=unknown, group_hint=group_hint)
+
+    def find_folded(
+        self, text: str, folded: str, *, unknown: bool = True, group_hint: str | None = None
+    ) -> list[UnitMatch]:
+        """`find` for callers that already folded the text (same length, see parsers.cjkfold).
+
+        `group_hint` is the article's group: it resolves a bare alias two groups share (四院) and names the
+        group of a bare numbered unit (509所)."""
+        raw: list[_Raw] = []
+        markers: list[tuple[int, int, int, str | None]] = []
+        for last, (length, kind, payload) in self._automaton.iter_long(folded):
             if kind == _UNIT:
-                raw.append((last + 1 - length, last + 1, entry))
+                raw.append(_Raw(last + 1 - length, last + 1, payload))
             else:
-                markers.append((last + 1 - length, last + 1, kind))
-        known = self._known(text, folded, raw)
-        if not unknown or not markers:
+                markers.append((last + 1 - length, last + 1, kind, payload))
+        if not raw and not markers:
+            return []  # no alias, prefix or org body: nothing unit-shaped either (numbered units need one)
+        known = self._known(text, folded, raw, markers, group_hint)
+        if not unknown:
             return known
-        extra = self._unknown_matches(text, folded, known, markers)
+        known = self._extend(text, folded, known)
+        extra = self._unknown_matches(text, folded, known, markers, group_hint, {r.end for r in raw})
+        extra += self._numbered(text, folded, known, extra, markers, group_hint)
         if not extra:
             return known
-        return sorted(known + extra, key=lambda m: m.start)
+        return _without_overlaps(sorted(known + extra, key=lambda m: (m.start, -m.end)))
 
-    def _known(self, text: str, folded: str, raw: list[tuple[int, int, _Entry]]) -> list[UnitMatch]:
+    def _known(
+        self,
+        text: str,
+        folded: str,
+        raw: list[_Raw],
+        markers: list[tuple[int, int, int, str | None]],
+        hint: str | None,
+    ) -> list[UnitMatch]:
         if not raw:
             return []
-        accepted = [not e.subject_only or self._subject_alone(folded, s, t) for s, t, e in raw]
+        accepted = [not r.entry.subject_only or self._subject_alone(folded, r.start, r.end) for r in raw]
         # a subject-only alias also counts inside a list of units (A、B、C等单位), in either direction;
-        # alternate forward and backward passes so a long list settles in a few passes, not one per item
+        # alternate forward and backward passes so a list settles in a few passes. The number of passes is
+        # bounded: a pathological text of thousands of list items must not cost quadratic time.
         order = range(len(raw))
         changed = not all(accepted)
-        while changed:
-            changed = False
+        passes = 0
+        while changed and passes < 4:
+            changed, passes = False, passes + 1
             for i in (*order, *reversed(order)):
                 if not accepted[i] and self._in_list(folded, raw, i, accepted):
                     accepted[i] = changed = True
-        return [
-            UnitMatch(s, t, text[s:t], e.unit.name, e.unit) for (s, t, e), ok in zip(raw, accepted, strict=True) if ok
-        ]
+        out: list[UnitMatch] = []
+        prefix_at = [(s, owner) for s, _e, kind, owner in markers if kind == _PREFIX]
+        for r, ok in zip(raw, accepted, strict=True):
+            if not ok:
+                continue
+            units = r.entry.units
+            unit: GazetteerUnit | None = units[0]
+            if len(units) > 1:  # the group named last before it (by prefix or by a unit), else the article's
+                before = _group_before(prefix_at, r.start)
+                last_unit = out[-1].group if out else None
+                context = last_unit if out and (before is None or out[-1].start > r.start) else before
+                unit = _pick(units, context or hint) or _pick(units, hint)
+            mention = text[r.start : r.end]
+            group = unit.group if unit else None
+            out.append(UnitMatch(r.start, r.end, mention, unit.name if unit else mention, unit, group))
+        return out
 
-    def _in_list(self, folded: str, raw: list[tuple[int, int, _Entry]], i: int, accepted: list[bool]) -> bool:
+    def _in_list(self, folded: str, raw: list[_Raw], i: int, accepted: list[bool]) -> bool:
         s, t, _e = raw[i]
         if not self._left_ok(folded, s, raw, i, accepted):
             return False
-        if i > 0 and accepted[i - 1] and self._joined(folded, raw[i - 1][1], s):
+        if i > 0 and accepted[i - 1] and self._joined(folded, raw[i - 1].end, s):
             return True
-        if i + 1 < len(raw) and accepted[i + 1] and self._joined(folded, t, raw[i + 1][0]):
+        if i + 1 < len(raw) and accepted[i + 1] and self._joined(folded, t, raw[i + 1].start):
             return True
         r = self.rules
         ends_list = folded.startswith(r.list_ends, t) or (
             folded.startswith(r.list_end_before_follower, t)
             and folded.startswith(r.followers, t + len(r.list_end_before_follower))
         )
-        return ends_list and self._list_member(folded, s, raw, i)
+        return ends_list and i > 0 and self._joined(folded, raw[i - 1].end, s)
 
     def _subject_alone(self, folded: str, start: int, end: int) -> bool:
         left = start == 0 or folded[start - 1] in self.rules.left_boundary
-        return left and folded.startswith(self.rules.followers, end)
+        if not left:
+            return False
+        followed = folded.startswith(self.rules.followers, end)
+        return followed or self._numbered_at(folded, end) > end or self._subunit_at(folded, end) > end
 
-    def _left_ok(
-        self, folded: str, start: int, raw: list[tuple[int, int, _Entry]], i: int, accepted: list[bool]
-    ) -> bool:
+    def _left_ok(self, folded: str, start: int, raw: list[_Raw], i: int, accepted: list[bool]) -> bool:
         if start == 0 or folded[start - 1] in self.rules.left_boundary:
             return True
-        return i > 0 and accepted[i - 1] and self._joined(folded, raw[i - 1][1], start)
-
-    def _list_member(self, folded: str, start: int, raw: list[tuple[int, int, _Entry]], i: int) -> bool:
-        """A lone subject-only alias before 等单位 still needs a list: a separator right before it."""
-        return i > 0 and self._joined(folded, raw[i - 1][1], start)
+        return i > 0 and accepted[i - 1] and self._joined(folded, raw[i - 1].end, start)
 
     def _joined(self, folded: str, left_end: int, right_start: int) -> bool:
-        return folded[left_end:right_start] in self.rules.separators
+        """Two units joined by a separator, the first one's org body allowed between (东安党委与黎明党委)."""
+        gap = folded[left_end:right_start]
+        for body in self.rules.followers:
+            if gap.startswith(body):
+                gap = gap[len(body) :]
+                break
+        return gap in self.rules.separators
+
+    def _numbered_at(self, folded: str, k: int) -> int:
+        """End of a numbered unit (804所, 七〇二所) starting at k, or k when there is none."""
+        j = k
+        while j < len(folded) and j - k < 6 and folded[j] in self._numerals:
+            j += 1
+        if j == k:
+            return k
+        for word in self._number_words:
+            if folded.startswith(word, j):
+                return j + len(word)
+        return k
+
+    def _extend(self, text: str, folded: str, known: list[UnitMatch]) -> list[UnitMatch]:
+        """A known unit followed by a numbered institute or a department of its own (八院804所,
+        五院总体设计部党委) is that sub-unit, unresolved, of the known unit's group."""
+        out = []
+        for m in known:
+            end = self._numbered_at(folded, m.end)
+            if end == m.end:
+                end = self._subunit_at(folded, m.end)
+            if end == m.end:
+                out.append(m)
+                continue
+            own = self._in_group(folded[m.end : end], m.group)  # 九院771所: the registry knows 771所
+            if own is not None:
+                out.append(UnitMatch(m.start, end, text[m.start : end], own.name, own, own.group))
+                continue
+            name = _strip_prefix(folded[m.start : end], self.prefixes.get(m.group or "", ()))
+            out.append(UnitMatch(m.start, end, text[m.start : end], text[end - len(name) : end], None, m.group))
+        return out
+
+    def _subunit_at(self, folded: str, k: int) -> int:
+        """End of a department named right after a known unit and followed by an org body, or k."""
+        m = self._follower_re.search(folded, k + 1, k + self._subunit_max + 3)
+        if m is None:
+            return k
+        name = folded[k : m.start()]
+        if not name.endswith(self._subunit_endings) or name.startswith(self._excluded_starts):
+            return k
+        return m.start() if all("\u4e00" <= ch <= "\u9fff" for ch in name) else k
+
+    def _numbered(
+        self,
+        text: str,
+        folded: str,
+        known: list[UnitMatch],
+        extra: list[UnitMatch],
+        markers: list[tuple[int, int, int, str | None]],
+        hint: str | None,
+    ) -> list[UnitMatch]:
+        """Numbered units by shape: after a group prefix (中国电科509所), or bare with an org body after
+        them or at a sentence start (509所党委…, 十四所聚焦…). Found with str.find over the few unit words,
+        which is several times cheaper than a regex scan of the whole text."""
+        taken = sorted((m.start, m.end) for m in (*known, *extra))
+        out: list[UnitMatch] = []
+        prefix_end = {e: owner for _s, e, kind, owner in markers if kind == _PREFIX}
+        prefix_start = {e: s for s, e, kind, _o in markers if kind == _PREFIX}
+        for ch in self._number_word_chars:
+            i = folded.find(ch)
+            while i != -1:
+                if i and folded[i - 1] in self._numerals:
+                    m = self._numbered_match(text, folded, i, prefix_end, prefix_start, hint)
+                    if m is not None and not _overlaps(taken, m.start, m.end):
+                        out.append(m)
+                        insort(taken, (m.start, m.end))  # not a re-sort per unit: long lists stay linear
+                i = folded.find(ch, i + 1)
+        return out
+
+    def _numbered_match(
+        self,
+        text: str,
+        folded: str,
+        word_at: int,
+        prefix_end: dict[int, str | None],
+        prefix_start: dict[int, int],
+        hint: str | None,
+    ) -> UnitMatch | None:
+        k = word_at
+        while k > 0 and word_at - k < 6 and folded[k - 1] in self._numerals:
+            k -= 1
+        end = self._numbered_at(folded, k)
+        if end <= word_at:
+            return None
+        if k in prefix_end:  # 中国电科509所
+            owner = prefix_end[k]
+            return UnitMatch(prefix_start[k], end, text[prefix_start[k] : end], text[k:end], None, owner)
+        if k > 0 and folded[k - 1] not in self.rules.left_boundary:
+            return None
+        followed = folded.startswith(self._org_followers, end) or folded.startswith(self.rules.followers, end)
+        at_start = k == 0 or folded[k - 1] in "。;!?\n"
+        bare = folded.startswith(self._bare_words, end - 1) and word_at - k >= self._bare_min
+        if not (followed or (at_start and bare and end < len(folded) and "\u4e00" <= folded[end] <= "\u9fff")):
+            return None
+        payload = self._automaton.get(folded[k:end], None)  # a registry alias (十四所) in a bare position
+        if payload is not None and payload[1] == _UNIT:
+            units = payload[2].units
+            unit = units[0] if len(units) == 1 else _pick(units, hint)
+            if unit is not None:
+                return UnitMatch(k, end, text[k:end], unit.name, unit, unit.group)
+        return UnitMatch(k, end, text[k:end], text[k:end], None, hint)
 
     def _unknown_matches(
-        self, text: str, folded: str, known: list[UnitMatch], markers: list[tuple[int, int, int]]
+        self,
+        text: str,
+        folded: str,
+        known: list[UnitMatch],
+        markers: list[tuple[int, int, int, str | None]],
+        hint: str | None,
+        alias_ends: set[int] | None = None,
     ) -> list[UnitMatch]:
-        """Unit-shaped names before an org body (XX党委) that no gazetteer alias covers: after a group
-        prefix (中国航发XX党委), or ending in a unit suffix at a clause start (XX研究所党委)."""
-        known_ends = {m.end for m in known}
+        """Unit-shaped names before an org body (XX党委) that no registry alias covers: after a group
+        prefix (中国航发XX党委, kept as that group's unit), or ending in a unit suffix at a clause start
+        (XX研究所党委, of the article's group)."""
+        if not markers:
+            return []
+        # a registry alias ends there, even one not accepted in this position (活动由客服公司党委书记…):
+        # the name is that unit's, not a new one
+        known_ends = {m.end for m in known} | (alias_ends or set())
         known_starts = [m.start for m in known]
         out: list[UnitMatch] = []
         last_end = -1
-        prefix_end = -1
-        prefix_start = -1
-        for start, end, kind in markers:
+        prefix: tuple[int, int, str | None] = (-1, -1, None)
+        for start, end, kind, owner in markers:
             if kind == _PREFIX:
-                prefix_start, prefix_end = start, end
+                prefix = (start, end, owner)
                 continue
             f = start
             if f in known_ends or (folded.endswith("公司", 0, f) and f - 2 in known_ends):
                 continue
-            found = self._after_prefix(folded, prefix_start, prefix_end, f) or self._shaped_before(folded, f)
+            if folded.startswith(self._not_followers, f):  # 基层党组织: 党组 inside a word
+                continue
+            group, prefixed = prefix[2], True
+            found = self._after_prefix(folded, prefix[0], prefix[1], f)
+            if found is None and prefix[1] >= 0 and prefix[1] > last_end:
+                items = self._prefixed_list(folded, prefix[1], f)
+                if items:  # 中国石化镇海炼化、燕山石化、茂名石化等企业党委: three units of the group
+                    for k, (a, b) in enumerate(items):
+                        a0 = prefix[0] if k == 0 else a
+                        out.append(UnitMatch(a0, b, text[a0:b], text[a:b], None, group))
+                    last_end = items[-1][1]
+                    continue
+            if found is None:
+                group, prefixed = hint, False
+                found = self._shaped_before(folded, f)
             if found is None:
                 continue
             m_start, m_end, name_start, name_end = found
+            name_start = self._after_breakers(folded, name_start, name_end)
+            if not prefixed:
+                m_start = name_start
             name = folded[name_start:name_end]
-            if name.startswith(self._excluded_starts) or m_start < last_end:
+            if not name or name.startswith(self._excluded_starts) or m_start < last_end:
+                continue
+            if name.endswith(self._generic):
+                continue
+            if not prefixed and not (name.endswith(self._suffixes) and name not in self._suffixes):
+                continue
+            if name_end - name_start > self._max_name:
                 continue
             i = bisect_left(known_starts, m_end)  # the known match starting before m_end, if any, overlaps?
             if i and known[i - 1].end > m_start:
                 continue
             last_end = m_end
-            out.append(UnitMatch(m_start, m_end, text[m_start:m_end], text[name_start:name_end], None))
+            if not prefixed and name_end - name_start >= 4 and name.endswith("公司") and not name.endswith("有限公司"):
+                name_end -= 2  # 宏远公司 is the unit 宏远: short names do not carry 公司
+                name = folded[name_start:name_end]
+            unit = self._in_group(name, group)
+            if unit is not None:
+                out.append(UnitMatch(m_start, m_end, text[m_start:m_end], unit.name, unit, unit.group))
+            else:
+                out.append(UnitMatch(m_start, m_end, text[m_start:m_end], text[name_start:name_end], None, group))
         return out
+
+    def _in_group(self, name: str, group: str | None) -> GazetteerUnit | None:
+        """A name the text spells its own way but the registry knows for this group: 第五研究院 → 五院,
+        第十四研究所 → 十四所 (the legal form of numbered units)."""
+        if group is None:
+            return None
+        short = name
+        for long_form, short_form in (("研究院", "院"), ("研究所", "所")):
+            if short.startswith("第") and short.endswith(long_form):
+                short = short[1 : -len(long_form)] + short_form
+        payload = self._automaton.get(short, None)
+        if payload is None or payload[1] != _UNIT:
+            return None
+        return _pick(payload[2].units, group)
+
+    def _prefixed_list(self, folded: str, prefix_end: int, f: int) -> list[tuple[int, int]]:
+        """Names joined by 、 after one group prefix and before an org body, none of them known: their spans."""
+        span = folded[prefix_end:f]
+        if "、" not in span or len(span) > 4 * (self._max_name + 1):
+            return []
+        for end in (*self.rules.list_ends, self.rules.list_end_before_follower):
+            if span.endswith(end):
+                span = span[: -len(end)]
+                break
+        items, k = [], prefix_end
+        for name in span.split("、"):
+            if not 2 <= len(name) <= self._max_name or not all(_is_word_char(ch) for ch in name):
+                return []
+            if name.startswith(self._excluded_starts) or name.endswith(self._generic):
+                return []
+            items.append((k, k + len(name)))
+            k += len(name) + 1
+        return items
+
+    def _after_breakers(self, folded: str, start: int, end: int) -> int:
+        """Cut a name after the last verb or act in it (张小光代表上飞公司 → 上飞公司)."""
+        cut = start
+        for m in self._breakers.finditer(folded, start, end):
+            cut = m.end()
+        return cut
 
     def _after_prefix(
         self, folded: str, prefix_start: int, prefix_end: int, f: int
     ) -> tuple[int, int, int, int] | None:
         if prefix_end < 0 or not 0 < f - prefix_end <= self._max_name + 2:
             return None
-        name_end = f - 2 if folded.endswith("公司", prefix_end, f) and f - prefix_end > 2 else f
+        name_end = f
+        for tail in _COMPANY_TAILS:  # 江苏省电力有限公司 → 江苏省电力
+            if folded.endswith(tail, prefix_end, f) and f - prefix_end > len(tail) + 1:
+                name_end = f - len(tail)
+                break
         if not all(_is_word_char(ch) for ch in folded[prefix_end:name_end]):
             return None
+        if prefix_end - prefix_start <= self._weak_prefix and not (
+            prefix_start == 0 or folded[prefix_start - 1] in self.rules.left_boundary
+        ):
+            return None  # 工作中核心任务党支部: a two-character prefix inside a word is no prefix
         return prefix_start, name_end, prefix_end, name_end
 
     def _shaped_before(self, folded: str, f: int) -> tuple[int, int, int, int] | None:
         if not folded.endswith(self._suffix_ends, 0, f):
             return None
+        # look back twice the name length: a person or a verb before the name is cut off afterwards
         k = f
-        while k > 0 and f - k <= self._max_name and _is_word_char(folded[k - 1]):
+        while k > 0 and f - k <= 2 * self._max_name and _is_word_char(folded[k - 1]):
             k -= 1
-        if f - k > self._max_name or (k > 0 and folded[k - 1] not in self.rules.left_boundary):
+        if f - k > 2 * self._max_name or (k > 0 and folded[k - 1] not in self.rules.left_boundary):
             return None
-        name = folded[k:f]
-        if name.endswith(self._suffixes) and name not in self._suffixes:
-            return k, f, k, f
-        return None
+        return k, f, k, f
+
+
+#: legal-form tails a short name leaves out, longest first.
+_COMPANY_TAILS = ("股份有限公司", "有限责任公司", "有限公司", "公司")
+
+
+def _pick(units: tuple[GazetteerUnit, ...], group: str | None) -> GazetteerUnit | None:
+    """The unit of `group` among units sharing a bare alias; None when the context names none of them."""
+    return next((u for u in units if u.group == group), None)
+
+
+def _group_before(prefix_at: list[tuple[int, str | None]], k: int) -> str | None:
+    group = None
+    for start, owner in prefix_at:
+        if start >= k:
+            break
+        group = owner
+    return group
+
+
+def _strip_prefix(name: str, prefixes: tuple[str, ...]) -> str:
+    for p in sorted(prefixes, key=len, reverse=True):
+        if name.startswith(p) and len(name) > len(p):
+            return name[len(p) :]
+    return name
+
+
+def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    i = bisect_left(spans, (end, end))
+    return any(s < end and start < e for s, e in spans[max(0, i - 2) : i])
+
+
+def _without_overlaps(matches: list[UnitMatch]) -> list[UnitMatch]:
+    out: list[UnitMatch] = []
+    for m in matches:
+        if out and m.start < out[-1].end:
+            continue
+        out.append(m)
+    return out
 
 
 def _glue(prefix: str, alias: str) -> str:
@@ -286,7 +630,20 @@ def _glue(prefix: str, alias: str) -> str:
 
 
 def _is_word_char(ch: str) -> bool:
-    return "\u4e00" <= ch <= "\u9fff" or (ch.isascii() and ch.isalnum())
+    return "\u4e00" <= ch <= "\u9fff" or ch == "〇" or (ch.isascii() and ch.isalnum())
+
+
+def _char_range(spec: str) -> str:
+    """`一二三0-9` → the characters it names (only ASCII ranges are written with a dash)."""
+    out, i = [], 0
+    while i < len(spec):
+        if i + 2 < len(spec) and spec[i + 1] == "-":
+            out += [chr(c) for c in range(ord(spec[i]), ord(spec[i + 2]) + 1)]
+            i += 3
+        else:
+            out.append(spec[i])
+            i += 1
+    return "".join(out)
 
 
 def _config() -> dict[str, Any]:
@@ -297,11 +654,28 @@ def _split(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split("|") if v.strip())
 
 
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+def load_groups(path: Path | None = None) -> tuple[Group, ...]:
+    return tuple(
+        Group(
+            key=row["key"].strip(),
+            label=row["label"].strip(),
+            prefixes=_split(row["prefixes"]),
+            merged_into=row["merged_into"].strip() or None,
+            source=row["source"].strip(),
+            note=row["note"].strip(),
+        )
+        for row in _rows(path or data_path("groups.tsv"))
+    )
+
+
 def load_units(path: Path | None = None) -> tuple[GazetteerUnit, ...]:
-    with (path or data_path("gazetteer.tsv")).open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
     units = []
-    for row in rows:
+    for row in _rows(path or data_path("units.tsv")):
         subject = _split(row["subject_aliases"])
         aliases = tuple(dict.fromkeys((*_split(row["aliases"]), *subject)))
         units.append(
@@ -315,6 +689,7 @@ def load_units(path: Path | None = None) -> tuple[GazetteerUnit, ...]:
                 source=row["source"].strip(),
                 subject_aliases=subject,
                 note=row["note"].strip(),
+                confidence=row.get("confidence", "").strip(),
             )
         )
     return tuple(units)
@@ -322,7 +697,5 @@ def load_units(path: Path | None = None) -> tuple[GazetteerUnit, ...]:
 
 @cache
 def gazetteer() -> Gazetteer:
-    """The gazetteer built from the data files, compiled once per process."""
-    groups = _config()["groups"]
-    prefixes = {name: tuple(spec["prefixes"]) for name, spec in groups.items()}
-    return Gazetteer(load_units(), prefixes)
+    """The registry built from the data files, compiled once per process."""
+    return Gazetteer(load_units(), load_groups())

@@ -129,11 +129,10 @@ def _number(value: float) -> int | float:
 
 @cache
 def _group_names() -> dict[str, str]:
-    # The gazetteer's own group table (parsers/data/units.toml [groups]): one place names the groups.
-    from parsers.units import _config
+    # The unit registry's own group table (parsers/data/groups.tsv): one place names the groups.
+    from parsers.units import gazetteer
 
-    groups = _config().get("groups", {})
-    return {key: str(spec["label"]) for key, spec in groups.items() if isinstance(spec, dict) and spec.get("label")}
+    return {key: group.label for key, group in gazetteer().groups.items() if group.label}
 
 
 def group_name(key: str) -> str | None:

@@ -364,3 +364,19 @@ def test_forum_thread_with_first_post_and_replies_in_different_markup() -> None:
     assert len(body) == 1 and body[0].startswith("我们班组的班前会一直是念文件")
     assert ex.article is not None and ex.article.published is not None
     assert ex.article.published.isoformat() == "2022-11-03"
+
+
+@pytest.mark.parametrize(
+    ("line", "heading"),
+    [
+        ("深学细悟，筑牢根基", True),
+        ("组建机构 压实责任 确保“高站位”", True),
+        ("学习宣贯 凝聚思想共识", True),
+        ("近日，公司党委召开专题会议。", False),
+        ("一分部署，九分落实，各单位结合实际制定了细化方案并推动落实落地", False),
+    ],
+)
+def test_headings_may_have_commas_quotes_and_spaces(line: str, heading: bool) -> None:
+    from parsers.article import _phrase_heading
+
+    assert _phrase_heading(line) is heading

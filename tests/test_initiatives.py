@@ -131,9 +131,14 @@ def test_general_statement_is_not_a_record() -> None:
 
 
 def test_org_body_followed_by_secretary_is_a_title() -> None:
-    (rec,) = parse(article("中国航发东安党委书记张明表示,将持续推进党建工作。"))
+    (rec,) = parse(article("中国航发东安党委书记张明介绍,公司推行“一岗双责”清单。"))
     assert rec.org_body is None
     assert [(p.name, p.title) for p in rec.people] == [("张明", "党委书记")]
+
+
+def test_a_speakers_affiliation_is_not_a_record_and_ends_the_previous_one() -> None:
+    recs = parse(article("中国航发东安党委开展5次调研。航空工业成飞党委书记李强表示,将加强学习。"))
+    assert [(r.units[0].name, len(r.people)) for r in recs] == [("东安", 0)]
 
 
 def test_object_position_unit_does_not_start_a_record() -> None:
@@ -205,6 +210,10 @@ def test_extremely_long_paragraph_is_parsed() -> None:
         ("东安、黎明、" * 10_000 + "燃机等单位党委召开会议。", 1, 3),  # one very long list of units
         ("中国航发西安新材党委," * 20_000, 20_000, 1),  # many unknown units
         ("“铸心”" * 50_000, 0, 0),
+        ("509所党委," * 20_000, 20_000, 1),  # many numbered units (kept sorted by insertion, not re-sorted)
+        ("一院十二所党委," * 10_000, 10_000, 1),  # many academy + institute units
+        ("中航工业宏远(以下简称“宏远”)党委。" + "中航工业宏远党委,宏远党委," * 10_000, 20_001, 1),  # abbreviations
+        ("中国航发东安的做法。" + "该公司党委," * 20_000, 1, 1),  # references back
     ],
 )
 def test_pathological_paragraphs_give_the_right_records(text: str, records: int, units: int) -> None:
@@ -218,10 +227,15 @@ def test_headings_set_sections_in_order() -> None:
     assert [r.section for r in recs] == [None, "第一部分"]
 
 
-def test_continuation_paragraph_joins_previous_record() -> None:
-    recs = parse(article("中国航发东安党委召开会议。", "该公司还制定了5项措施。"))
-    assert len(recs) == 1
+def test_continuation_paragraph_joins_previous_record_in_a_round_up() -> None:
+    recs = parse(article("中国航发东安党委召开会议。", "该公司还制定了5项措施。", "中国航发黎明党委发布方案。"))
+    assert len(recs) == 2
     assert recs[0].metrics[0].value == 5
+
+
+def test_in_a_single_unit_article_each_paragraph_is_a_measure() -> None:
+    recs = parse(article("中国航发东安党委召开会议。", "该公司还制定了5项措施。"))
+    assert [(r.units[0].name, [m.value for m in r.metrics]) for r in recs] == [("东安", []), ("东安", [5])]
 
 
 @pytest.mark.parametrize(
@@ -270,3 +284,153 @@ def test_any_text_gives_records_or_a_reason(texts: list[str], headings: list[boo
     for rec in recs:
         assert rec.units and rec.statement
         assert any(rec.statement in b.text for b in blocks if b.kind == "paragraph") or "\n" in rec.statement
+
+
+@pytest.mark.parametrize(
+    ("name", "body"),
+    [
+        ("empty text", ""),
+        ("only spaces", "   \n  "),
+        ("no units", "今天天气很好,大家一起学习。"),
+        ("traditional script", "中國航發東安黨委組織開展１２場專題宣講。"),
+        ("full-width digits", "中国电科１４所党委建成１５个标准化党支部。"),
+        ("a 5,000-digit number", "中国航发东安党委开展" + "9" * 5000 + "项活动。"),
+        ("a 4,301-digit count", "中国航发东安党委组建" + "1" * 4301 + "支突击队。"),
+        ("a 200,000-character paragraph", "航空工业成飞党委召开会议," + "学习" * 100_000),
+        ("mixed scripts", "AVIC航空工業成飛黨委 and 中国航发东安党委 с партией 開展学习。"),
+        ("control characters", "中国航发东安党委\x00\x07开展学习。"),
+    ],
+)
+def test_bad_input_gives_records_or_a_reason_never_an_exception(name: str, body: str) -> None:
+    art = article(body) if body else Article(title="")
+    recs = parse(art)
+    reason = no_records_reason(art, recs)
+    assert (reason is None) == bool(recs), name
+    assert all(r.units for r in recs)
+    assert all(len(str(m.value)) <= 20 for r in recs for m in r.metrics)
+
+
+def test_traditional_text_keeps_its_original_spelling() -> None:
+    (rec,) = parse(article("航空工業瀋飛黨委組織開展３場專題培訓。"))
+    assert (rec.units[0].name, rec.units[0].mention, rec.org_body) == ("沈飞", "航空工業瀋飛", "党委")
+    assert rec.statement.startswith("航空工業瀋飛黨委") and rec.metrics[0].measure == "場"
+
+
+def test_attendees_visits_and_descriptions_are_not_records() -> None:
+    art = article(
+        "中国电科十四所、三十八所等有关单位领导参加会见。",
+        "集团公司领导一行到航空工业成飞调研,详细了解生产情况。",
+        "中国航发黎明也成为当地重要的科普教育基地。",
+        "航天科技集团党组召开专题会议,部署全年工作。",
+    )
+    assert parse(art) == ()
+
+
+def test_joint_actors_are_one_record_with_their_people() -> None:
+    (rec,) = parse(
+        article(
+            "航空工业西飞党委与中国商飞上飞院党委开展党建共建活动。西飞党委书记王强、上飞院党委副书记李军共同揭牌。"
+        )
+    )
+    assert [u.name for u in rec.units] == ["西飞", "上飞院"]
+    assert {p.name for p in rec.people} == {"王强", "李军"}
+
+
+def test_a_single_unit_article_gives_one_record_per_measure() -> None:
+    art = article(
+        "中国船舶七〇二所党委着力加强青年工作,主要做法如下。",
+        "一是强化思想引领,举办青年讲堂6期。二是搭建成长平台,组建青年突击队4支。",
+        "三是完善激励机制,评选优秀青年20名。",
+        title="七〇二所党委三举措服务青年成长",
+    )
+    recs = parse(art)
+    assert [r.units[0].name for r in recs] == ["七〇二所"] * 4
+    assert [[m.value for m in r.metrics] for r in recs] == [[], [6], [4], [20]]
+
+
+def test_an_abbreviation_defined_in_the_article_names_its_unit() -> None:
+    art = article(
+        "航空工业长河(以下简称“长河”)党委召开质量工作会。",
+        "会后,长河党委组建5个质量攻关小组。",
+        "中国航发东安党委召开会议。",
+    )
+    assert [(r.units[0].name, r.units[0].group, r.units[0].resolved) for r in parse(art)] == [
+        ("长河", "AVIC", False),
+        ("长河", "AVIC", False),
+        ("东安", "AECC", True),
+    ]
+
+
+def test_idioms_and_ordinals_are_not_metrics() -> None:
+    (rec,) = parse(article("中国航发东安党委开展一场学习交流,学习二十届三中全会精神,从三个方面推进,组织5场培训。"))
+    assert [(m.value, m.measure) for m in rec.metrics] == [(5, "场")]
+
+
+#: quality floors on the project's genre set (tests/fixtures/genre, 39 articles of 12 groups, 12 negatives),
+#: pinned a little below what the parser measured when they were set ((record, unit) pairs P 1.000 R 0.992;
+#: found: metrics 75/78, documents 11/11, frameworks 31/33, people 15/15): a change that loses quality fails.
+GENRE_FLOORS = {
+    "units_precision": 0.97,
+    "units_recall": 0.95,
+    "metrics": 0.92,
+    "documents": 0.95,
+    "frameworks": 0.9,
+    "people": 0.9,
+}
+
+
+def test_genre_set_quality_floor() -> None:
+    from tests.genre_support import FOUND, evaluate, genre_cases
+
+    report = evaluate(genre_cases())
+    units = report.overall.scores["units"]
+    assert units.precision >= GENRE_FLOORS["units_precision"], units
+    assert units.recall >= GENRE_FLOORS["units_recall"], units
+    for name in FOUND:
+        assert report.overall.scores[name].recall >= GENRE_FLOORS[name], (name, report.overall.scores[name])
+    assert report.negative_records == []
+
+
+def test_a_unit_the_title_names_as_the_place_of_a_visit_hosts_it() -> None:
+    art = article(
+        "3月5日,国资委机关党支部到航空工业成飞开展联学共建活动。成飞党委副书记张华陪同参观。",
+        "张华表示,成飞将持续深化共建合作。成飞党委宣传部介绍了企业文化建设情况。",
+        title="国资委机关党支部到航空工业成飞开展联学共建",
+    )
+    recs = parse(art)
+    assert recs == ()
+    assert (no_records_reason(art, recs) or "").startswith("units_not_subject")
+
+
+def test_intent_in_reported_speech_is_not_an_action() -> None:
+    recs = parse(article("中国航发东安党委开展5次调研。", "王强表示,黎明公司将进一步加强合作。"))
+    assert [r.units[0].name for r in recs] == ["东安"]
+
+
+def test_a_legal_form_name_with_a_ring_zero_resolves_in_its_group() -> None:
+    (rec,) = parse(article("近日,中国船舶集团第七〇二研究所党委组织党员开展主题党日活动。"))
+    assert (rec.units[0].name, rec.units[0].group, rec.units[0].resolved) == ("七〇二所", "CSSC", True)
+
+
+def test_the_actors_own_people_at_their_own_event_join_the_record() -> None:
+    recs = parse(
+        article(
+            "6月12日,航空工业沈飞党委与航空工业陕飞党委开展党建联建活动。",
+            "沈飞党委书记赵刚、陕飞党委副书记钱明出席活动并讲话。",
+            title="沈飞与陕飞开展党建联建",
+        )
+    )
+    assert [([u.name for u in r.units], {p.name for p in r.people}) for r in recs] == [
+        (["沈飞", "陕飞"], {"赵刚", "钱明"})
+    ]
+
+
+def test_a_numbered_department_is_not_a_count() -> None:
+    (rec,) = parse(article("航天科工二院二部党委组织开展质量专题培训5期,完成巡检800站次。"))
+    assert rec.units[0].name == "二院二部"
+    assert [(m.value, m.measure) for m in rec.metrics] == [(5, "期"), (800, "站次")]
+
+
+def test_a_generic_short_alias_does_not_become_an_article_abbreviation() -> None:
+    recs = parse(article("中国航发研究院党委召开会议。", "中国航发东安党委发布方案。", "研究院,是科研人员工作的地方。"))
+    assert [r.units[0].name for r in recs] == ["研究院", "东安"]
