@@ -90,5 +90,5 @@ def test_export_never_creates_a_database(tmp_path: Path, monkeypatch: pytest.Mon
     db = tmp_path / "none" / "x.db"
     monkeypatch.setenv("INITIATIVES_DATABASE_URL", f"sqlite:///{db}")
     done = runner.invoke(app, ["export", "--out", str(tmp_path / "out")])
-    assert done.exit_code == 2 and "no database at" in done.output
+    assert done.exit_code == 2 and "no database there yet" in done.output
     assert not db.exists() and not db.parent.exists()
