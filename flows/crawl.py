@@ -22,10 +22,12 @@ from sqlalchemy import Engine
 
 from flows import batches, progress, runners, session, signals
 from flows.archive import RawArchive
+from flows.archive_verdicts import record_verdicts
 from flows.batches import FetchedPage, RunStats, Target
 from flows.fetch import FetchPolicy
 from flows.sources import Site, Sources, load_sources
 from initiatives.settings import Settings
+from parsers.pipeline import PARSER_VERSION
 from parsers.records import PageResult
 from schema.db import make_engine, upgrade
 from schema.loader import LoadOutcome, record_run
@@ -65,13 +67,18 @@ def parse_task(
 
 @task(name="load-batch", cache_policy=NO_CACHE, retries=2)
 def load_task(
-    database: str, pages: list[FetchedPage], results: list[PageResult], sites: dict[str, Site], load_id: str
+    database: str, pages: list[FetchedPage], results: list[PageResult], sites: dict[str, Site], load_id: str,
+    raw_dir: Path | None = None,
 ) -> list[LoadOutcome]:
+    """Load the batch, then note each page's verdict in the archive beside its capture (``raw_dir``)."""
     engine = make_engine(database)
     try:
-        return batches.load_batch(engine, pages, results, sites, load_id)
+        outcomes = batches.load_batch(engine, pages, results, sites, load_id)
     finally:
         engine.dispose()
+    if raw_dir is not None:
+        record_verdicts(RawArchive(raw_dir), pages, results, load_id, PARSER_VERSION)
+    return outcomes
 
 
 def summary_markdown(stats: RunStats, load_id: str, flow_name: str = "crawl") -> str:
@@ -125,7 +132,7 @@ def run_targets(
     # loading stays in order in the flow, one transaction per batch (a refused page fails alone).
     parsed = runners.in_order(fetched(), lambda pages: parse_task.submit(key, pages, sites, policy, probes))
     for pages, results in parsed:
-        outcomes = load_task(settings.database, pages, results, sites, load_id)
+        outcomes = load_task(settings.database, pages, results, sites, load_id, settings.raw_dir)
         site_of = {p.target.url: p.target.site for p in pages}
         signals.emit_site_transitions(outcomes, site_of.get)
         stats.add(outcomes, pages)
