@@ -19,6 +19,25 @@ class Settings(BaseSettings):
     #: pages per Prefect task: a task run costs ~20 ms, so per-page tasks would dominate the run.
     batch_size: int = Field(default=50, ge=1, le=5000)
     user_agent: str = "initiatives-crawler/0.1 (+https://example.invalid/initiatives)"
+    # --- public web archives (flows/recover.py, docs/archives.md); tests point these at loopback fakes ---
+    #: the Internet Archive's Wayback Machine: CDX at ``/cdx/search/cdx``, replay at ``/web/<ts>id_/<url>``.
+    wayback_url: str = "https://web.archive.org"
+    #: Common Crawl's index server (``/collinfo.json``, ``/<collection>-index``) and its data server.
+    commoncrawl_index_url: str = "https://index.commoncrawl.org"
+    commoncrawl_data_url: str = "https://data.commoncrawl.org"
+    #: newest Common Crawl collections asked per lookup (each is one more CDX request).
+    commoncrawl_collections: int = Field(default=3, ge=0, le=100)
+    #: which archives recovery asks, in order of preference.
+    archives: list[str] = ["wayback", "commoncrawl"]
+    #: per archive host: requests per second and requests in flight; both archives ask for restraint.
+    archive_rate: float = Field(default=1.0, gt=0, le=50)
+    archive_concurrency: int = Field(default=2, ge=1, le=16)
+    #: retries on a timeout, 429 or 5xx (Retry-After honoured, else exponential backoff from 1 s).
+    archive_retries: int = Field(default=4, ge=0, le=10)
+    #: seconds to connect or to wait for the next bytes from an archive (the Wayback can be slow).
+    archive_timeout: float = Field(default=30.0, gt=0, le=600)
+    #: captures tried per page before giving up (each a closure notice, a parking page or a redirect).
+    archive_tries: int = Field(default=3, ge=1, le=20)
 
     @property
     def database(self) -> str:
