@@ -264,3 +264,47 @@ def test_the_recover_automation_runs_the_deployment_when_a_site_expires() -> Non
                               payload=signal.payload, id=uuid.uuid4())
         assert automation.trigger.covers(event) is fires  # type: ignore[union-attr]
         assert signal.resource["prefect.resource.name"] == "jungong"  # what the template hands to `sites`
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (["--since", "2024-02-01", "--until", "2024-01-01"], "--until 2024-01-01"),
+        (["--since", "2024-13-01"], "--since 2024-13-01"),
+        (["--site", "nope"], "unknown site nope"),
+    ],
+)
+def test_recover_command_bad_input_is_one_line_and_nonzero(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], names: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from initiatives import cli
+
+    def no_flow(**params: object) -> None:
+        raise AssertionError(f"a flow ran despite bad input: {params}")
+
+    monkeypatch.setattr(cli, "call_recover", no_flow)
+    sources = tmp_path / "sources.toml"
+    sources.write_text('[[sites]]\nname = "one"\nbase_url = "http://127.0.0.1:9/"\n', encoding="utf-8")
+    result = CliRunner().invoke(cli.app, ["recover", *args, "--sources", str(sources)])
+    assert result.exit_code != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and names in lines[0]
+
+
+def test_recover_command_asks_for_the_site_s_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from initiatives import cli
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(cli, "call_recover", lambda **params: seen.update(params) or {"pages_by_verdict": {}})
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    sources = tmp_path / "sources.toml"
+    sources.write_text('[[sites]]\nname = "one"\nbase_url = "http://127.0.0.1:9/"\n', encoding="utf-8")
+    result = CliRunner().invoke(cli.app, ["recover", "--site", "one", "--since", "2023-01-01", "--until", "2024-12-31",
+                                          "--sources", str(sources)])
+    assert result.exit_code == 0, result.stderr
+    assert seen["sites"] == ["one"] and seen["history"] is True
+    assert str(seen["since"]) == "2023-01-01" and str(seen["until"]) == "2024-12-31"
