@@ -67,18 +67,33 @@ class Capture:
     not_modified: bool = False
 
     def to_wire(self) -> dict[str, Any]:
-        return {"url": self.url, "status": self.status, "headers": dict(self.headers),
-                "fetched_at": self.fetched_at.isoformat() if self.fetched_at else None,
-                "final_url": self.final_url, "request_headers": dict(self.request_headers),
-                "source_uri": self.source_uri, "not_modified": self.not_modified, "size": len(self.body)}
+        """What the archive writer's pipe carries besides the body: only fields that differ from the
+        defaults, since the fetch loop encodes this for every page (``flows/archive_writer.py``)."""
+        wire: dict[str, Any] = {"url": self.url, "size": len(self.body), "headers": self.headers}
+        if self.status != 200:
+            wire["status"] = self.status
+        if self.fetched_at is not None:
+            wire["at"] = self.fetched_at.timestamp()
+        if self.final_url and self.final_url != self.url:
+            wire["final_url"] = self.final_url
+        if self.request_headers:
+            wire["request_headers"] = self.request_headers
+        if self.source_uri:
+            wire["source_uri"] = self.source_uri
+        if self.not_modified:
+            wire["not_modified"] = True
+        return wire
 
     @classmethod
-    def from_wire(cls, meta: Mapping[str, Any], body: bytes) -> Capture:
-        when = meta.get("fetched_at")
+    def from_wire(cls, meta: Mapping[str, Any], body: bytes, user_agent: str | None = None) -> Capture:
+        at = meta.get("at")
+        request = meta.get("request_headers") or {}
+        if user_agent:
+            request = {"user-agent": user_agent, **request}
         return cls(url=meta["url"], body=body, status=int(meta.get("status") or 200), headers=meta["headers"],
-                   fetched_at=dt.datetime.fromisoformat(when) if when else None, final_url=meta.get("final_url"),
-                   request_headers=meta.get("request_headers") or {}, source_uri=meta.get("source_uri"),
-                   not_modified=bool(meta.get("not_modified")))
+                   fetched_at=dt.datetime.fromtimestamp(at, dt.UTC) if at is not None else None,
+                   final_url=meta.get("final_url"), request_headers=request,
+                   source_uri=meta.get("source_uri"), not_modified=bool(meta.get("not_modified")))
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,8 @@ same as an in-process write. The child is ``python -m flows.archive_writer``, no
 it never re-imports the caller's main module (a script without a ``__main__`` guard still works).
 
 Wire format, both ways one message at a time, answered in order:
-  request  = one JSON line ``{"captures": [Capture.to_wire(), ...]}`` then the bodies back to back
+  request  = one JSON line ``{"captures": [Capture.to_wire(), ...], "user_agent": ...}`` then the bodies
+             back to back (the user agent, the same for every request of a run, goes once per batch)
   response = one JSON line ``{"stored": [[sha256, record id], ...]}`` or ``{"error": "..."}``
 
 A child that dies fails the batches it was given (the task's retries repeat them) and the next write
@@ -43,20 +44,21 @@ class ArchiveWriterError(Exception):
 class ArchiveWriter:
     """One child per writer, started on the first write; use it from one event loop."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, user_agent: str | None = None) -> None:
         self.root = root
+        self.user_agent = user_agent
         self._child: _Child | None = None
         self._starting: asyncio.Lock | None = None
 
     async def start(self) -> None:
         """Start the child now and wait until it answers (an empty batch), rather than at the first write:
         a Python start-up is ~0.1 s the first batch would wait. Writes start a child anyway if none runs."""
-        await (await self._live_child()).put_many([])
+        await (await self._live_child()).put_many([], None)
 
     async def put_many(self, items: Items) -> list[Stored]:
         """``RawArchive.put_many`` in the child: every item's sha256 and record id, once its file is on disk."""
         child = await self._live_child()
-        return await child.put_many(items)
+        return await child.put_many(items, self.user_agent)
 
     async def _live_child(self) -> _Child:
         if self._starting is None:
@@ -92,11 +94,11 @@ class _Child:
         )
         return cls(proc)
 
-    async def put_many(self, items: Items) -> list[Stored]:
+    async def put_many(self, items: Items, user_agent: str | None) -> list[Stored]:
         stdin = self._proc.stdin
         if stdin is None or self.dead:
             raise ArchiveWriterError("archive writer exited before this batch was sent")
-        header = {"captures": [c.to_wire() for c in items]}
+        header = {"captures": [c.to_wire() for c in items], "user_agent": user_agent}
         stdin.write(json.dumps(header, ensure_ascii=False).encode() + b"\n")
         stdin.writelines(c.body for c in items)
         answer: asyncio.Future[list[Stored]] = asyncio.get_running_loop().create_future()
@@ -168,7 +170,7 @@ def serve(root: Path) -> None:
             body = stdin.read(meta["size"])
             if len(body) != meta["size"]:
                 return  # the parent died mid-request: store nothing from a cut-off batch
-            items.append(Capture.from_wire(meta, body))
+            items.append(Capture.from_wire(meta, body, request.get("user_agent")))
         try:
             stored = archive.put_many(items, between)
             answer: dict[str, object] = {"stored": [[s.sha256, s.record_id] for s in stored]}

@@ -63,12 +63,13 @@ async def fetch_page(fetcher: Fetcher, archive: RawArchive, target: Target) -> F
     return FetchedPage(target, raw, fetched.fetched_at, fetched.elapsed, None, raw.status)
 
 
-def capture_of(page: FetchedPage, user_agent: str) -> Capture:
-    """What the WARC records of this fetch need; a 304 keeps its status so it becomes a revisit."""
+def capture_of(page: FetchedPage) -> Capture:
+    """What the WARC records of this fetch need; a 304 keeps its status so it becomes a revisit. The
+    user agent is the writer's to add (one per run), so it does not cross the pipe with every page."""
     raw, cond = page.raw, page.target.conditional
-    request = {"user-agent": user_agent}
+    request = {}
     if cond is not None and page.target.known_hash:
-        request |= {k: v for k, v in (("if-none-match", cond.etag), ("if-modified-since", cond.last_modified)) if v}
+        request = {k: v for k, v in (("if-none-match", cond.etag), ("if-modified-since", cond.last_modified)) if v}
     return Capture(url=page.target.url, body=raw.body, status=page.http_status or raw.status or 200,
                    headers=raw.headers, fetched_at=page.fetched_at, final_url=raw.final_url,
                    request_headers=request, not_modified=page.not_modified)
@@ -81,7 +82,7 @@ async def fetch_and_archive(
     event loop) and give each page its body's sha256 and its record's id."""
     pages = await asyncio.gather(*(fetch_page(fetcher, archive, t) for t in targets))
     todo = [i for i, p in enumerate(pages) if p.raw.body]
-    stored = await writer.put_many([capture_of(pages[i], fetcher.policy.user_agent) for i in todo])
+    stored = await writer.put_many([capture_of(pages[i]) for i in todo])
     for i, done in zip(todo, stored, strict=True):
         pages[i] = replace(pages[i], content_hash=done.sha256, record_id=done.record_id)
     return pages
