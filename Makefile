@@ -51,6 +51,11 @@ bench-initiatives: install
 bench-crawl: install
 	$(RUN) python -m benchmarks.bench_crawl
 
+# Article-version plausibility on ../shared's news vs edited copies and non-article pages (docs/schema.md).
+.PHONY: bench-versions
+bench-versions: install
+	$(RUN) python -m benchmarks.bench_versions
+
 # Create or update the four deployments of prefect.yaml on the server PREFECT_API_URL points at.
 deploy: install
 	INITIATIVES_PROJECT_DIR=$(CURDIR) $(RUN) python -m initiatives.deployments

@@ -52,6 +52,17 @@ def _newest_good_hash(session: Session, page_ids: Sequence[int]) -> dict[int, st
     return {pid: h for pid, h in rows.tuples() if h}
 
 
+def _current_version_hash(session: Session, page_ids: Sequence[int]) -> dict[int, str]:
+    """page id -> archive key of the body its current article version was last read from, where known."""
+    rows = session.execute(
+        select(m.Article.page_id, m.ArticleVersion.content_hash)
+        .join(m.ArticleVersion, m.ArticleVersion.article_id == m.Article.id)
+        .where(m.Article.page_id.in_(page_ids), m.ArticleVersion.status == m.CURRENT,
+               m.ArticleVersion.content_hash.is_not(None))
+    )
+    return {pid: h for pid, h in rows.tuples() if h}
+
+
 def page_states(engine: Engine, urls: Sequence[str]) -> dict[str, PageState]:
     out: dict[str, PageState] = {}
     with Session(engine) as s:
@@ -144,7 +155,8 @@ def good_bodies(
         out: list[GoodBody] = []
         for i in range(0, len(ids), CHUNK):
             part = ids[i : i + CHUNK]
-            hashes = _newest_good_hash(s, part)
+            # The current article version's body, not a newer suspect one (a soft-404 taken for an article).
+            hashes = _newest_good_hash(s, part) | _current_version_hash(s, part)
             rows = s.execute(
                 select(m.Page.id, m.Page.url, m.Fetch.fetched_at, m.Fetch.http_status, m.Fetch.final_url,
                        m.Fetch.content_hash)

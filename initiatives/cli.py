@@ -377,6 +377,72 @@ def units(
             typer.echo(f"{name}\t{full_name or ''}")
 
 
+def _reader_engine() -> Any:
+    """The configured database, which must exist and be migrated: readers never create or migrate one."""
+    from schema.db import NotReady, open_existing
+
+    try:
+        return open_existing(Settings().database)
+    except NotReady as exc:
+        fail(str(exc))
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"
+
+
+@app.command()
+def history(url: Annotated[str, typer.Argument(help="A page URL as stored (see `initiatives inspect`).")]) -> None:
+    """A page's article versions (current, suspect, superseded, dropped) and every fetch's verdict."""
+    from schema.report import page_history
+
+    engine = _reader_engine()
+    try:
+        found = page_history(engine, url)
+    finally:
+        engine.dispose()
+    if found is None:
+        fail(f"{url}: no such page in the database", 1)
+    typer.echo(f"== {found.url}  (newest fetch: {found.last_verdict or '-'})")
+    typer.echo(f"versions: {len(found.versions)}")
+    for v in found.versions:
+        like = f"{v.likeness:.2f}" if v.likeness is not None else "-"
+        typer.echo(
+            f"  {v.status:<10} {_when(v.first_seen)} .. {_when(v.last_seen)}  seen {v.seen_count:<3} "
+            f"records {v.records:<3} likeness {like:<4} {v.text_hash[:12]}  {v.title}"
+        )
+    typer.echo(f"fetches: {len(found.fetches)}")
+    for f in found.fetches:
+        extra = f"  {f.error}" if f.error else ""
+        typer.echo(
+            f"  {_when(f.fetched_at)}  {f.http_status or '-':<4} {f.verdict:<15} "
+            f"{(f.content_hash or '-')[:12]:<12}  {f.load_id}{extra}"
+        )
+
+
+@app.command()
+def export(
+    fmt: Annotated[str | None, typer.Option("--format", "-f", help="csv or parquet (default: both).")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the files (created if missing).")] = Path("export"),
+) -> None:
+    """Write every reader view (v_*) to CSV and/or Parquet: one file per view, replaced whole."""
+    from schema.export import FORMATS, export_views
+
+    if fmt is not None and fmt not in FORMATS:
+        fail(f"--format {fmt}: choose csv or parquet")
+    if out.exists() and not out.is_dir():
+        fail(f"--out {out}: not a folder")
+    engine = _reader_engine()
+    try:
+        done = export_views(engine, out, (fmt,) if fmt else FORMATS)
+    except OSError as exc:
+        fail(f"--out {out}: {exc.strerror or exc}")
+    finally:
+        engine.dispose()
+    for item in done:
+        typer.echo(f"{item.view}: {item.rows} rows -> {', '.join(str(f) for f in item.files)}")
+
+
 @app.command()
 def demo(
     keep: Annotated[bool, typer.Option(help="Keep the existing demo database instead of starting fresh.")] = False,

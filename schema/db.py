@@ -7,8 +7,11 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -51,3 +54,34 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database to ``revision``; safe to run on every start (it is a no-op when current)."""
     command.upgrade(alembic_config(url), revision)
+
+
+class NotReady(Exception):
+    """The database a read-only command needs is missing or not migrated: one line for the user."""
+
+
+def open_existing(url: str) -> Engine:
+    """An engine on a database that must already exist at the newest migration.
+
+    Read-only commands (history, export) must not create an empty database where the user mistyped a
+    path, nor migrate one behind the operator's back; they say what is wrong instead.
+    """
+    parsed = make_url(url)
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite" and (
+        not parsed.database or parsed.database == ":memory:" or not Path(parsed.database).is_file()
+    ):
+        raise NotReady(f"no database at {shown} (run a crawl or `initiatives db upgrade` first)")
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+    except OperationalError as exc:
+        engine.dispose()
+        first = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+        raise NotReady(f"cannot open database {shown}: {first}") from None
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    if current != head:
+        engine.dispose()
+        raise NotReady(f"database {shown} is at revision {current or 'none'}, not {head}: run `initiatives db upgrade`")
+    return engine

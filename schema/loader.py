@@ -3,8 +3,10 @@
 The loader is the only writer. Its rules are the invariants downstream apps rely on:
 - every fetch attempt is recorded, whatever it got;
 - a page whose newest fetch is not good keeps its last good article and records untouched;
-- unchanged text (and parser version) leaves records as they are; changed text replaces the article's
-  records in the same transaction, with keys derived from content so they survive re-parsing;
+- every distinct good text of a page is kept as an article version with its own records (schema/versions.py
+  decides which one readers see: a text that is not plausibly the same article stays a suspect until
+  confirmed); unchanged text (and parser version) leaves records as they are; record keys derive from
+  content, so an unchanged statement has the same key in every version and survives re-parsing;
 - shared rows (units, documents, frameworks, people, campaigns) are upserted on their natural keys, so two
   workers loading overlapping pages never duplicate them;
 - a page is all there or not at all: a batch is one transaction; if the database refuses it, the batch is
@@ -30,7 +32,20 @@ from functools import cache
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, Engine, Table, TextClause, bindparam, delete, insert, select, text, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    TextClause,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
@@ -40,6 +55,7 @@ from parsers.records import Article as ArticleRecord
 from parsers.records import Initiative as InitiativeRecord
 from parsers.verdict import is_home as is_home_url
 from schema import models as m
+from schema import versions as versions_rules
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +93,8 @@ class LoadOutcome:
     article_written: bool = False
     records_written: int = 0
     kept_good_copy: bool = False
+    #: the page served a text kept as a suspect version: readers still see the current one.
+    suspect: bool = False
     site_transition: tuple[str, str] | None = None
     #: set when the database refused this page: nothing of it was written (the rest of its batch was).
     error: str | None = None
@@ -103,6 +121,25 @@ def text_hash(article: ArticleRecord) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
+def _number(value: float) -> int | float:
+    """Counts stay integers: the column is NUMERIC, so 4 reads back as 4, not 4.0."""
+    return int(value) if float(value).is_integer() else float(value)
+
+
+@cache
+def _group_names() -> dict[str, str]:
+    # The gazetteer's own group table (parsers/data/units.toml [groups]): one place names the groups.
+    from parsers.units import _config
+
+    groups = _config().get("groups", {})
+    return {key: str(spec["label"]) for key, spec in groups.items() if isinstance(spec, dict) and spec.get("label")}
+
+
+def group_name(key: str) -> str | None:
+    """The group's name for the ``groups`` table; None for a key the gazetteer does not name."""
+    return _group_names().get(key)
+
+
 def _table(model: type[m.Base]) -> Table:
     return cast(Table, model.__table__)
 
@@ -110,6 +147,7 @@ def _table(model: type[m.Base]) -> Table:
 SITES = _table(m.Site)
 PAGES = _table(m.Page)
 ARTICLES = _table(m.Article)
+VERSIONS = _table(m.ArticleVersion)
 SECTIONS = _table(m.Section)
 INITIATIVES = _table(m.Initiative)
 
@@ -175,6 +213,8 @@ def _unit_ids(conn: Connection, units: Sequence[UnitRef]) -> dict[str, int]:
         if u.resolved
     ]
     ids = _ids(conn, m.Unit, ("name",), known, ("full_name", "unit_type", "group_name", "resolved"))
+    group_keys = sorted({u.group for u in units if u.resolved and u.group})
+    _ids(conn, m.Group, ("key",), [{"key": k, "name": group_name(k)} for k in group_keys], ("name",))
     known_names = {k["name"] for k in known}
     unknown = [{"name": u.name, "resolved": False} for u in units if not u.resolved and u.name not in known_names]
     ids.update(_ids(conn, m.Unit, ("name",), unknown))
@@ -188,9 +228,10 @@ def _link(conn: Connection, model: type[m.Base], rows: list[dict[str, Any]]) -> 
 
 @dataclass(slots=True)
 class _Written:
-    """An article whose text or parser changed in this batch: its sections and records are rewritten."""
+    """A version written in this batch (new, or its parser changed): its sections and records are written."""
 
     article_id: int
+    version_id: int
     url: str
     article: ArticleRecord
     records: Sequence[InitiativeRecord]
@@ -201,17 +242,18 @@ def _write_records(conn: Connection, written: Sequence[_Written]) -> None:
     """Records of every rewritten article in the batch, with their units, metrics, documents, frameworks
     and people: one statement per table."""
     rows: list[dict[str, Any]] = []
-    keyed: list[tuple[str, InitiativeRecord]] = []
+    keyed: list[tuple[tuple[int, str], InitiativeRecord]] = []
     for w in written:
         seen: Counter[str] = Counter()
         for position, rec in enumerate(w.records):
             seen[rec.statement] += 1
             key = record_key(w.url, rec.statement, seen[rec.statement])
-            keyed.append((key, rec))
+            keyed.append(((w.version_id, key), rec))
             rows.append(
                 {
                     "key": key,
                     "article_id": w.article_id,
+                    "version_id": w.version_id,
                     "position": position,
                     "section_id": w.sections.get(rec.section) if rec.section else None,
                     "statement": rec.statement,
@@ -221,12 +263,14 @@ def _write_records(conn: Connection, written: Sequence[_Written]) -> None:
     if not rows:
         return
     _link(conn, m.Initiative, rows)
-    article_ids = [w.article_id for w in written]
-    by_key = dict(
-        conn.execute(
-            select(INITIATIVES.c.key, INITIATIVES.c.id).where(INITIATIVES.c.article_id.in_(article_ids))
-        ).tuples().all()
-    )
+    version_ids = [w.version_id for w in written]
+    c = INITIATIVES.c
+    by_key = {
+        (version_id, key): init_id
+        for version_id, key, init_id in conn.execute(
+            select(c.version_id, c.key, c.id).where(c.version_id.in_(version_ids))
+        ).tuples()
+    }
     records = [rec for _, rec in keyed]
     all_units = [u for rec in records for u in rec.units]
     units = _unit_ids(conn, all_units)
@@ -255,8 +299,8 @@ def _write_records(conn: Connection, written: Sequence[_Written]) -> None:
     doc_links: list[dict[str, Any]] = []
     fw_links: list[dict[str, Any]] = []
     person_links: list[dict[str, Any]] = []
-    for key, rec in keyed:
-        init_id = by_key[key]
+    for vkey, rec in keyed:
+        init_id = by_key[vkey]
         linked: set[int] = set()
         for upos, unit in enumerate(rec.units):
             if units[unit.name] not in linked:
@@ -268,7 +312,7 @@ def _write_records(conn: Connection, written: Sequence[_Written]) -> None:
             {
                 "initiative_id": init_id,
                 "position": i,
-                "value": float(mt.value),
+                "value": _number(mt.value),
                 "measure": mt.measure,
                 "object": mt.object,
             }
@@ -307,98 +351,308 @@ _ARTICLE_COLS = (
     "parser_version",
     "last_good_at",
 )
+#: a version's own copy of its text (the article columns it shares).
+_CONTENT_COLS = _ARTICLE_COLS[1:12]
+_VERSION_STATE_COLS = ("status", "parser_version", "first_seen", "last_seen", "seen_count", "content_hash")
+
+
+@dataclass(frozen=True, slots=True)
+class _Good:
+    """A good page of the batch: its article becomes a version (new or seen before)."""
+
+    page_id: int
+    url: str
+    result: PageResult
+    fetched_at: dt.datetime
+    replay: bool
+    #: raw-archive key of the body.
+    content_hash: str | None
+
+
+def _content(article: ArticleRecord, new_hash: str, parser_version: str) -> dict[str, Any]:
+    return {
+        "title": article.title,
+        "published": article.published,
+        "published_precision": article.published_precision,
+        "published_at": article.published_at,
+        "source": article.source,
+        "author": article.author,
+        "editor": article.editor,
+        "column_tag": article.column,
+        "body": "\n".join(article.paragraphs),
+        "text_hash": new_hash,
+        "parser_version": parser_version,
+    }
+
+
+def _seen(version: dict[str, Any], at: dt.datetime, content_hash: str | None, replay: bool) -> None:
+    """Count a fetch that served this text once, whenever it is loaded (a repeated run adds nothing); a
+    replay counts nothing. The newest body's archive key is kept for reparse."""
+    first, last = _aware(version["first_seen"]), _aware(version["last_seen"])
+    if content_hash and (at >= last or not version["content_hash"]):
+        version["content_hash"] = content_hash
+    if replay:
+        return
+    if at > last:
+        version["last_seen"], version["seen_count"] = at, version["seen_count"] + 1
+    elif at < first:
+        version["first_seen"], version["seen_count"] = at, version["seen_count"] + 1
+
+
+@dataclass(slots=True)
+class _VersionPlan:
+    """What one batch does to articles and versions, before any of it is written."""
+
+    parser_version: str
+    #: article rows to upsert on page id with their (new current) content.
+    articles: list[dict[str, Any]] = field(default_factory=list)
+    #: articles whose current text was served again: only ``last_good_at`` moves.
+    touched: list[dict[str, Any]] = field(default_factory=list)
+    #: new versions: (page id, row without article_id, page URL, parsed page).
+    new: list[tuple[int, dict[str, Any], str, PageResult]] = field(default_factory=list)
+    #: known versions whose state changed, by id.
+    changed: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: known versions whose records are rebuilt (new parser version): id → (URL, parsed page).
+    rebuilt: dict[int, tuple[str, PageResult]] = field(default_factory=dict)
+    #: page id → (article rewritten for readers, records written for readers, the text is a suspect version).
+    outcome: dict[int, tuple[bool, int, bool]] = field(default_factory=dict)
+
+    def promote(self, versions: Mapping[str, dict[str, Any]], chosen: dict[str, Any] | None) -> None:
+        """Make ``chosen`` (None: a new version) current: the old current is superseded, suspects dropped."""
+        for v in versions.values():
+            if v is chosen:
+                continue
+            if v["status"] == m.CURRENT:
+                self._set(v, status=m.SUPERSEDED)
+            elif v["status"] == m.SUSPECT:
+                self._set(v, status=m.DROPPED)
+        if chosen is not None:
+            self._set(chosen, status=m.CURRENT)
+
+    def _set(self, version: dict[str, Any], **values: Any) -> None:
+        version.update(values)
+        self.changed[version["id"]] = version
+
+
+def _plan_good(
+    plan: _VersionPlan,
+    good: _Good,
+    new_hash: str,
+    article_row: Mapping[str, Any] | None,
+    current_text: tuple[str, str] | None,
+    versions: dict[str, dict[str, Any]],
+    records: Mapping[int, int],
+) -> None:
+    """Decide what one good page does to its article's versions (docs/schema.md, "Article versions").
+
+    ``current_text`` (title, body of the current version) is given whenever the text is new or superseded.
+    """
+    article = good.result.article
+    assert article is not None
+    pv, at = plan.parser_version, good.fetched_at
+    row = {**_content(article, new_hash, pv), "page_id": good.page_id, "last_good_at": at}
+    n_records = len(good.result.initiatives)
+    if article_row is None:
+        plan.articles.append(row)
+        first = _new_version(row, m.CURRENT, at, None, good.content_hash)
+        plan.new.append((good.page_id, first, good.url, good.result))
+        plan.outcome[good.page_id] = (True, n_records, False)
+        return
+    # None only in a database edited by hand: then any text may become current by the same rules.
+    current = next((v for v in versions.values() if v["status"] == m.CURRENT), None)
+    # A good fetch no older than the current text's last sighting may move the current mark.
+    latest = current is None or at >= _aware(current["last_seen"])
+    known = versions.get(new_hash)
+    last = article_row["last_good_at"]
+    if known is None:
+        assert current_text is not None
+        like = versions_rules.likeness(*current_text, article.title, row["body"])
+        status = m.SUPERSEDED if not latest else m.CURRENT if like.plausible else m.SUSPECT
+        new = _new_version(row, status, at, like.text, good.content_hash)
+        plan.new.append((good.page_id, new, good.url, good.result))
+        if status == m.CURRENT:
+            plan.promote(versions, None)
+            plan.articles.append(row)
+        current_now = status == m.CURRENT
+        plan.outcome[good.page_id] = (current_now, n_records if current_now else 0, status == m.SUSPECT)
+        return
+    before = dict(known)
+    _seen(known, at, good.content_hash, good.replay)
+    stale = known["parser_version"] != pv or (known is current and article_row["parser_version"] != pv)
+    if stale:
+        known["parser_version"] = pv
+        plan.rebuilt[known["id"]] = (good.url, good.result)
+    if known is current:
+        if latest and not good.replay:
+            plan.promote(versions, current)  # the page serves its article again: pending suspects are dropped
+        if stale:
+            plan.articles.append({**row, "last_good_at": max(_aware(last), at)})
+        else:
+            plan.touched.append({"_id": article_row["id"], "last_good_at": max(_aware(last), at)})
+    elif latest and not good.replay:
+        if known["status"] == m.SUSPECT:
+            current_records = records.get(current["id"], 0) if current is not None else 0
+            if versions_rules.confirmed(known["seen_count"], records.get(known["id"], 0), current_records):
+                plan.promote(versions, known)
+        elif known["status"] == m.SUPERSEDED:  # an earlier text is back (an edit undone)
+            assert current_text is not None
+            if versions_rules.likeness(*current_text, article.title, row["body"]).plausible:
+                plan.promote(versions, known)
+    if known != before:
+        plan.changed[known["id"]] = known
+    if known["status"] == m.CURRENT and known is not current:
+        plan.articles.append(row)
+    readers = known["status"] == m.CURRENT and (stale or known is not current)
+    plan.outcome[good.page_id] = (readers, n_records if readers else 0, known["status"] == m.SUSPECT)
+
+
+def _new_version(
+    row: Mapping[str, Any], status: str, at: dt.datetime, like: float | None, content_hash: str | None
+) -> dict[str, Any]:
+    return {
+        **{c: row[c] for c in _CONTENT_COLS},
+        "status": status,
+        "first_seen": at,
+        "last_seen": at,
+        "seen_count": 1,
+        "likeness": like,
+        "content_hash": content_hash,
+    }
 
 
 def _write_articles(
     conn: Connection,
-    goods: Sequence[tuple[int, str, PageResult, dt.datetime]],
+    goods: Sequence[_Good],
     existing: Mapping[int, Mapping[str, Any]],
     parser_version: str,
-) -> dict[int, int]:
-    """Upsert the good pages' articles; replace sections and records only where text or parser changed.
+) -> dict[int, tuple[bool, int, bool]]:
+    """Store the good pages' texts as versions; rewrite articles only where the current version changed.
 
-    ``goods`` are (page id, url, result, fetched_at); returns ``{page id: records written}`` for the
-    articles that were rewritten.
+    Returns ``{page id: (article rewritten, records written for readers, suspect)}`` for every good page.
     """
-    touched: list[dict[str, Any]] = []
-    changed: list[dict[str, Any]] = []
-    changed_results: dict[int, tuple[str, PageResult]] = {}
-    for page_id, url, result, fetched_at in goods:
-        article = result.article
-        assert article is not None
-        new_hash = text_hash(article)
-        row = existing.get(page_id)
-        if row is not None and row["text_hash"] == new_hash and row["parser_version"] == parser_version:
-            last = row["last_good_at"]
-            touched.append({"_id": row["id"], "last_good_at": max(_aware(last), fetched_at) if last else fetched_at})
-            continue
-        changed_results[page_id] = (url, result)
-        changed.append(
-            {
-                "page_id": page_id,
-                "title": article.title,
-                "published": article.published,
-                "published_precision": article.published_precision,
-                "published_at": article.published_at,
-                "source": article.source,
-                "author": article.author,
-                "editor": article.editor,
-                "column_tag": article.column,
-                "body": "\n".join(article.paragraphs),
-                "text_hash": new_hash,
-                "parser_version": parser_version,
-                "last_good_at": fetched_at,
-            }
+    article_ids = [row["id"] for row in existing.values()]
+    versions: dict[int, dict[str, dict[str, Any]]] = {}
+    if article_ids:
+        v = VERSIONS.c
+        for vrow in conn.execute(
+            select(v.id, v.article_id, v.text_hash, *(v[c] for c in _VERSION_STATE_COLS))
+            .where(v.article_id.in_(article_ids))
+            .order_by(v.id)
+        ).mappings():
+            versions.setdefault(vrow["article_id"], {})[vrow["text_hash"]] = dict(vrow)
+    # Only a text that may move the current mark needs the current text (likeness) or record counts (a
+    # suspect's confirmation); the common case, the current text served again, needs neither.
+    hashes = {g.page_id: text_hash(cast(ArticleRecord, g.result.article)) for g in goods}
+    compare: set[int] = set()
+    count: set[int] = set()
+    for good in goods:
+        if (row := existing.get(good.page_id)) is not None:
+            known = versions.get(row["id"], {}).get(hashes[good.page_id])
+            if known is None or known["status"] == m.SUPERSEDED:
+                compare.add(row["id"])
+            elif known["status"] == m.SUSPECT:
+                count.add(row["id"])
+    texts: dict[int, tuple[str, str]] = {}
+    if compare:
+        a = ARTICLES.c
+        texts = {aid: (title, body) for aid, title, body in conn.execute(
+            select(a.id, a.title, a.body).where(a.id.in_(sorted(compare)))
+        ).tuples()}
+    records: dict[int, int] = {}
+    if count:
+        i = INITIATIVES.c
+        records = dict(
+            conn.execute(
+                select(i.version_id, func.count())
+                .join(VERSIONS, VERSIONS.c.id == i.version_id)
+                .where(VERSIONS.c.article_id.in_(sorted(count)))
+                .group_by(i.version_id)
+            ).tuples().all()
         )
-    if touched:
-        conn.execute(_update_by_id(m.Article, ("last_good_at",)), touched)
-    if not changed:
-        return {}
-    conn.execute(_upsert(m.Article, _ARTICLE_COLS, ("page_id",), _ARTICLE_COLS[1:]), changed)
-    ids = dict(
+    plan = _VersionPlan(parser_version)
+    for good in goods:
+        article_row = existing.get(good.page_id)
+        aid = article_row["id"] if article_row is not None else None
+        by_hash = versions.get(aid, {}) if aid is not None else {}
+        current_text = texts.get(aid) if aid is not None else None
+        _plan_good(plan, good, hashes[good.page_id], article_row, current_text, by_hash, records)
+    if plan.touched:
+        conn.execute(_update_by_id(m.Article, ("last_good_at",)), plan.touched)
+    if plan.articles:
+        conn.execute(_upsert(m.Article, _ARTICLE_COLS, ("page_id",), _ARTICLE_COLS[1:]), plan.articles)
+    if plan.changed:
         conn.execute(
-            select(ARTICLES.c.page_id, ARTICLES.c.id).where(ARTICLES.c.page_id.in_(list(changed_results)))
-        ).tuples().all()
-    )
-    replaced = [ids[pid] for pid in changed_results if pid in existing]
-    if replaced:
-        conn.execute(delete(INITIATIVES).where(INITIATIVES.c.article_id.in_(replaced)))
-        conn.execute(delete(SECTIONS).where(SECTIONS.c.article_id.in_(replaced)))
-        conn.execute(delete(_table(m.ArticleCampaign)).where(_table(m.ArticleCampaign).c.article_id.in_(replaced)))
+            _update_by_id(m.ArticleVersion, _VERSION_STATE_COLS),
+            [{"_id": vid, **{c: v[c] for c in _VERSION_STATE_COLS}} for vid, v in sorted(plan.changed.items())],
+        )
+    new_pages = [pid for pid, *_ in plan.new]
+    ids = dict(
+        conn.execute(select(ARTICLES.c.page_id, ARTICLES.c.id).where(ARTICLES.c.page_id.in_(new_pages))).tuples().all()
+    ) if new_pages else {}
+    new_ids: dict[tuple[int, str], int] = {}
+    if plan.new:
+        rows = [{"article_id": ids[pid], **vrow} for pid, vrow, _, _ in plan.new]
+        conn.execute(insert(VERSIONS), rows)
+        v = VERSIONS.c
+        new_ids = {
+            (article_id, hash_): vid
+            for vid, article_id, hash_ in conn.execute(
+                select(v.id, v.article_id, v.text_hash).where(v.article_id.in_(sorted(set(ids.values()))))
+            ).tuples()
+        }
+    if plan.rebuilt:
+        rebuilt = sorted(plan.rebuilt)
+        for table in (INITIATIVES, SECTIONS, _table(m.ArticleCampaign)):
+            conn.execute(delete(table).where(table.c.version_id.in_(rebuilt)))
+    article_of = {vid: row["id"] for row in existing.values() for vid in
+                  (v["id"] for v in versions.get(row["id"], {}).values())}
     written = [
-        _Written(ids[pid], url, r.article, r.initiatives) for pid, (url, r) in changed_results.items() if r.article
+        _Written(ids[pid], new_ids[(ids[pid], vrow["text_hash"])], url, r.article, r.initiatives)
+        for pid, vrow, url, r in plan.new
+        if r.article
+    ] + [
+        _Written(article_of[vid], vid, url, r.article, r.initiatives)
+        for vid, (url, r) in sorted(plan.rebuilt.items())
+        if r.article
     ]
+    _write_version_records(conn, written)
+    return plan.outcome
+
+
+def _write_version_records(conn: Connection, written: Sequence[_Written]) -> None:
+    """Sections, campaigns and records of every version written in this batch, a statement per table."""
+    if not written:
+        return
     _link(
         conn,
         m.Section,
         [
-            {"article_id": w.article_id, "position": position, "heading": heading}
+            {"article_id": w.article_id, "version_id": w.version_id, "position": position, "heading": heading}
             for w in written
             for position, heading in enumerate(w.article.sections)
         ],
     )
-    by_article = {w.article_id: w for w in written}
+    by_version = {w.version_id: w for w in written}
     if any(w.article.sections for w in written):
         # Ordered by position: of two equal headings the later one holds the records, as it always did.
         sections = conn.execute(
-            select(SECTIONS.c.article_id, SECTIONS.c.heading, SECTIONS.c.id)
-            .where(SECTIONS.c.article_id.in_(list(by_article)))
-            .order_by(SECTIONS.c.article_id, SECTIONS.c.position)
+            select(SECTIONS.c.version_id, SECTIONS.c.heading, SECTIONS.c.id)
+            .where(SECTIONS.c.version_id.in_(list(by_version)))
+            .order_by(SECTIONS.c.version_id, SECTIONS.c.position)
         ).tuples()
-        for article_id, heading, section_id in sections:
-            by_article[article_id].sections[heading] = section_id
+        for version_id, heading, section_id in sections:
+            by_version[version_id].sections[heading] = section_id
     campaigns = _ids(conn, m.Campaign, ("name",), [{"name": c} for w in written for c in w.article.campaigns])
     _link(
         conn,
         m.ArticleCampaign,
         [
-            {"article_id": w.article_id, "campaign_id": campaigns[(c,)]}
+            {"article_id": w.article_id, "version_id": w.version_id, "campaign_id": campaigns[(c,)]}
             for w in written
             for c in dict.fromkeys(w.article.campaigns)
         ],
     )
     _write_records(conn, written)
-    return {pid: len(r.initiatives) for pid, (_, r) in changed_results.items()}
 
 
 @dataclass(slots=True)
@@ -529,7 +783,7 @@ def _load_group(
             .with_for_update()
         ).mappings()
     }
-    goods: list[tuple[int, str, PageResult, dt.datetime]] = []
+    goods: list[_Good] = []
     transitions: list[tuple[str, str] | None] = []
     history: list[dict[str, Any]] = []
     for result, facts in items:
@@ -552,7 +806,7 @@ def _load_group(
                 page["last_modified"] = facts.last_modified
             previous = _aware(page["last_good_at"]) if page["last_good_at"] else facts.fetched_at
             page["last_good_at"] = max(previous, facts.fetched_at)
-            goods.append((page["id"], facts.url, result, facts.fetched_at))
+            goods.append(_Good(page["id"], facts.url, result, facts.fetched_at, facts.replay, facts.content_hash))
         transition = None if facts.replay else site.observe(facts.url, verdict, facts.fetched_at, policy)
         transitions.append(transition)
         if transition is not None:
@@ -570,14 +824,17 @@ def _load_group(
     for (result, facts), transition in zip(items, transitions, strict=True):
         page_id = pages[facts.url]["id"]
         good = result.verdict.name in GOOD_VERDICTS and result.article is not None
+        rewritten, readers, suspect = written.get(page_id, (False, 0, False))
         outcomes.append(
             LoadOutcome(
                 facts.url,
                 result.verdict.name,
-                article_written=page_id in written,
-                records_written=written.get(page_id, 0),
-                # A page that is not good now but has an article: the last good copy stayed as it was.
-                kept_good_copy=not good and page_id in existing,
+                article_written=rewritten,
+                records_written=readers,
+                suspect=suspect,
+                # A page that is not good now, or served a suspect text, but has an article: the last good copy
+                # stayed as it was.
+                kept_good_copy=(not good or suspect) and page_id in existing,
                 site_transition=transition,
             )
         )

@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     MetaData,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -142,12 +143,10 @@ class RecoveredCapture(Base):
     recovered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utc)
 
 
-class Article(Base):
-    __tablename__ = "articles"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"), unique=True)
+class _ArticleText:
+    """The fields of one article text, shared by the current copy (``articles``) and every version."""
+
     title: Mapped[str] = mapped_column(Text)
-    published: Mapped[dt.date | None] = mapped_column(Date, index=True)
     #: "day", or "month" when the page shows only a year and month (published is then the 1st).
     published_precision: Mapped[str] = mapped_column(String(8), default="day")
     published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=False))
@@ -159,16 +158,52 @@ class Article(Base):
     #: sha256 of the extracted text: unchanged text means records are left exactly as they are.
     text_hash: Mapped[str] = mapped_column(String(64))
     parser_version: Mapped[str] = mapped_column(String(32))
+
+
+class Article(_ArticleText, Base):
+    __tablename__ = "articles"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"), unique=True)
+    published: Mapped[dt.date | None] = mapped_column(Date, index=True)
     #: when the source last served this article as a good page (it may be dead now).
     last_good_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     sections: Mapped[list[Section]] = relationship(order_by="Section.position", cascade="all, delete-orphan")
 
 
+#: version states (docs/schema.md, "Article versions"): readers' views show only the current one.
+CURRENT, SUSPECT, SUPERSEDED, DROPPED = "current", "suspect", "superseded", "dropped"
+
+
+class ArticleVersion(_ArticleText, Base):
+    """One distinct good text of a page, with its own sections and records.
+
+    ``articles`` holds a copy of the current version, so everything that reads one article per page keeps
+    working; a fetch never deletes a version, it only adds one or moves the ``current`` mark.
+    """
+
+    __tablename__ = "article_versions"
+    __table_args__ = (UniqueConstraint("article_id", "text_hash"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    #: current, suspect, superseded or dropped.
+    status: Mapped[str] = mapped_column(String(16))
+    published: Mapped[dt.date | None] = mapped_column(Date)
+    first_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    #: distinct fetch times that served this text (a repeated run adds nothing): a suspect's confirmations.
+    seen_count: Mapped[int] = mapped_column(Integer, default=1)
+    #: schema.versions.likeness to the version that was current when this one arrived (None: first one).
+    likeness: Mapped[float | None] = mapped_column(Float)
+    #: raw-archive key of the newest body that served this text: what reparse rebuilds the version from.
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+
+
 class Section(Base):
     __tablename__ = "sections"
-    __table_args__ = (UniqueConstraint("article_id", "position"),)
+    __table_args__ = (UniqueConstraint("version_id", "position"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("article_versions.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     heading: Mapped[str] = mapped_column(Text)
 
@@ -181,7 +216,10 @@ class Campaign(Base):
 
 class ArticleCampaign(Base):
     __tablename__ = "article_campaigns"
-    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("article_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
 
 
@@ -192,9 +230,19 @@ class Unit(Base):
     name: Mapped[str] = mapped_column(String(255), unique=True)
     full_name: Mapped[str | None] = mapped_column(String(255))
     unit_type: Mapped[str | None] = mapped_column(String(64))
+    #: the central SOE group's key (AECC, CASC …: parsers' UnitRef.group); its name is in ``groups``.
     group_name: Mapped[str | None] = mapped_column(String(64))
     #: False for units seen in text but missing from the gazetteer, kept for operators to add.
     resolved: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Group(Base):
+    """Central SOE groups by key, with the name the gazetteer gives (filled by the loader from unit refs)."""
+
+    __tablename__ = "groups"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(255))
 
 
 class UnitAlias(Base):
@@ -206,10 +254,13 @@ class UnitAlias(Base):
 
 class Initiative(Base):
     __tablename__ = "initiatives"
+    __table_args__ = (UniqueConstraint("version_id", "key"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: stable record key: hash of page URL and statement, so re-parsing unchanged text keeps it.
-    key: Mapped[str] = mapped_column(String(40), unique=True)
+    #: stable record key: hash of page URL and statement, so re-parsing unchanged text keeps it, and an
+    #: unchanged statement has the same key in every version of its page (unique within a version).
+    key: Mapped[str] = mapped_column(String(40), index=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("article_versions.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     section_id: Mapped[int | None] = mapped_column(ForeignKey("sections.id", ondelete="SET NULL"))
     statement: Mapped[str] = mapped_column(Text)
@@ -232,7 +283,8 @@ class Metric(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     initiative_id: Mapped[int] = mapped_column(ForeignKey("initiatives.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
-    value: Mapped[float] = mapped_column(Float)
+    #: NUMERIC, so a count stays 4 (not 4.0) for readers; Python sees a float.
+    value: Mapped[float] = mapped_column(Numeric(asdecimal=False))
     measure: Mapped[str] = mapped_column(String(16))
     object: Mapped[str] = mapped_column(String(255))
 

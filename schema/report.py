@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select
@@ -61,3 +62,69 @@ def unresolved_units(engine: Engine, limit: int = 100) -> list[UnresolvedUnit]:
             .limit(limit)
         ).tuples()
         return [UnresolvedUnit(name, int(n), ex or "") for name, n, ex in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class VersionLine:
+    id: int
+    status: str
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    seen_count: int
+    title: str
+    text_hash: str
+    records: int
+    likeness: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchLine:
+    fetched_at: dt.datetime
+    load_id: str
+    http_status: int | None
+    verdict: str
+    content_hash: str | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PageHistory:
+    url: str
+    last_verdict: str | None
+    versions: list[VersionLine]
+    fetches: list[FetchLine]
+
+
+def page_history(engine: Engine, url: str) -> PageHistory | None:
+    """A page's article versions (oldest first) and every fetch with its verdict; None for an unknown URL."""
+    with Session(engine) as s:
+        page = s.execute(select(m.Page.id, m.Page.last_verdict).where(m.Page.url == url)).one_or_none()
+        if page is None:
+            return None
+        page_id, last_verdict = page
+        records = (
+            select(func.count()).where(m.Initiative.version_id == m.ArticleVersion.id).scalar_subquery()
+        )
+        versions = [
+            VersionLine(vid, status, first, last, seen, title, digest, int(n), like)
+            for vid, status, first, last, seen, title, digest, n, like in s.execute(
+                select(
+                    m.ArticleVersion.id, m.ArticleVersion.status, m.ArticleVersion.first_seen,
+                    m.ArticleVersion.last_seen, m.ArticleVersion.seen_count, m.ArticleVersion.title,
+                    m.ArticleVersion.text_hash, records, m.ArticleVersion.likeness,
+                )
+                .join(m.Article, m.Article.id == m.ArticleVersion.article_id)
+                .where(m.Article.page_id == page_id)
+                .order_by(m.ArticleVersion.first_seen, m.ArticleVersion.id)
+            ).tuples()
+        ]
+        fetches = [
+            FetchLine(*row)
+            for row in s.execute(
+                select(m.Fetch.fetched_at, m.Fetch.load_id, m.Fetch.http_status, m.Fetch.verdict,
+                       m.Fetch.content_hash, m.Fetch.error)
+                .where(m.Fetch.page_id == page_id)
+                .order_by(m.Fetch.fetched_at, m.Fetch.id)
+            ).tuples()
+        ]
+    return PageHistory(url, last_verdict, versions, fetches)

@@ -95,7 +95,11 @@ DUMP = {
                 "JOIN pages p ON p.id = a.page_id ORDER BY 1, 2",
     "campaigns": "SELECT p.url, c.name FROM article_campaigns x JOIN campaigns c ON c.id = x.campaign_id "
                  "JOIN articles a ON a.id = x.article_id JOIN pages p ON p.id = a.page_id ORDER BY 1, 2",
-    "units": "SELECT name, full_name, resolved FROM units ORDER BY name",
+    "versions": "SELECT p.url, v.text_hash, v.status, v.title, v.first_seen, v.last_seen, v.seen_count, v.likeness "
+                "FROM article_versions v JOIN articles a ON a.id = v.article_id JOIN pages p ON p.id = a.page_id "
+                "ORDER BY 1, 2",
+    "units": "SELECT name, full_name, resolved, group_name FROM units ORDER BY name",
+    "groups": "SELECT key, name FROM groups ORDER BY key",
     "aliases": "SELECT a.alias, u.name FROM unit_aliases a JOIN units u ON u.id = a.unit_id ORDER BY 1",
     "records": "SELECT i.key, p.url, i.position, s.position, i.statement FROM initiatives i "
                "JOIN articles a ON a.id = i.article_id JOIN pages p ON p.id = a.page_id "
@@ -157,6 +161,9 @@ def test_batch_writes_exactly_what_page_by_page_writes(engine: Engine, twin: Eng
     assert [row[2] for row in state["history"]] == ["degraded", "active", "degraded", "expired", "active", "degraded"]
     assert ("XH", "哈轴") in state["aliases"]  # the first page to name it (last mention within that page)
     assert {row[0]: row[4] for row in state["pages"]}[f"{SITE_A}/n/1.html"] == "ok"
+    # the edited texts became current, the first ones stayed as superseded versions
+    assert sorted(v[2] for v in state["versions"] if v[0] == f"{SITE_A}/n/1.html") == ["current", "superseded"]
+    assert sorted(v[2] for v in state["versions"] if v[0] == f"{SITE_A}/n/2.html") == ["current", "superseded"]
 
 
 def test_repeated_url_in_a_batch_keeps_the_newest_verdict_and_the_good_copy(engine: Engine) -> None:

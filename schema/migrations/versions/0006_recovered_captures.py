@@ -1,15 +1,15 @@
 """Recovered captures: where a page recovered from a public web archive came from, shown in v_articles.
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0003
 """
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 
 revision: str = "0006"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -22,26 +22,20 @@ LEFT JOIN recovered_captures rc ON rc.id = (
                     AND f.fetched_at > rc.recovered_at)
 """
 
-ARTICLES = """
-CREATE VIEW v_articles AS
-SELECT a.id AS article_id, p.url, a.title, a.published, a.source, a.author, a.column_tag,
-       a.last_good_at, p.last_verdict AS source_now, p.last_fetched_at,
-       s.host AS site_host, s.status AS site_status, s.shows_closure_notice AS site_shows_closure_notice,
+PROVENANCE_COLUMNS = """,
        rc.archive AS recovered_from, rc.captured_at AS capture_time, rc.capture_url
-FROM articles a
-JOIN pages p ON p.id = a.page_id
-LEFT JOIN sites s ON s.id = p.site_id
-""" + PROVENANCE
+FROM articles a"""
 
-OLD_ARTICLES = """
-CREATE VIEW v_articles AS
-SELECT a.id AS article_id, p.url, a.title, a.published, a.source, a.author, a.column_tag,
-       a.last_good_at, p.last_verdict AS source_now, p.last_fetched_at,
-       s.host AS site_host, s.status AS site_status, s.shows_closure_notice AS site_shows_closure_notice
-FROM articles a
-JOIN pages p ON p.id = a.page_id
-LEFT JOIN sites s ON s.id = p.site_id
-"""
+
+def _articles_0002() -> str:
+    """0002's v_articles, which 0003 kept: this revision adds the provenance columns, downgrade restores it."""
+    return str(context.script.get_revision("0002").module.ARTICLES)
+
+
+def _articles() -> str:
+    old = _articles_0002()
+    assert "\nFROM articles a" in old, "0002's v_articles changed: update 0006"
+    return old.replace("\nFROM articles a", PROVENANCE_COLUMNS, 1) + PROVENANCE
 
 
 def upgrade() -> None:
@@ -62,11 +56,11 @@ def upgrade() -> None:
     )
     op.create_index("ix_recovered_captures_page_id", "recovered_captures", ["page_id"])
     op.execute("DROP VIEW IF EXISTS v_articles")
-    op.execute(ARTICLES)
+    op.execute(_articles())
 
 
 def downgrade() -> None:
     op.execute("DROP VIEW IF EXISTS v_articles")
-    op.execute(OLD_ARTICLES)
+    op.execute(_articles_0002())
     op.drop_index("ix_recovered_captures_page_id", table_name="recovered_captures")
     op.drop_table("recovered_captures")
