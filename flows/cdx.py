@@ -60,14 +60,19 @@ def stamp(day: dt.date | dt.datetime) -> str:
 
 
 def wayback_query(base: str, url: str, since: dt.date | None, until: dt.date | None, domain: bool = False) -> str:
-    params = {"url": url, "output": "json", "filter": "statuscode:200"}
+    return _query(f"{base.rstrip('/')}/cdx/search/cdx", url, "statuscode:200", since, until, domain)
+
+
+def _query(api: str, url: str, status: str, since: dt.date | None, until: dt.date | None, domain: bool) -> str:
+    """Both servers take the same parameters; only the status field's name differs."""
+    params = {"url": url, "output": "json", "filter": status}
     if domain:
         params["matchType"] = "domain"
     if since:
         params["from"] = stamp(since)
     if until:
         params["to"] = stamp(until)
-    return f"{base.rstrip('/')}/cdx/search/cdx?{urlencode(params)}"
+    return f"{api}?{urlencode(params)}"
 
 
 def parse_wayback(body: bytes) -> tuple[list[Snapshot], list[str]]:
@@ -108,14 +113,7 @@ def replayed(url: str) -> tuple[str, str] | None:
 
 
 def commoncrawl_query(api: str, url: str, since: dt.date | None, until: dt.date | None, domain: bool = False) -> str:
-    params = {"url": url, "output": "json", "filter": "status:200"}
-    if domain:
-        params["matchType"] = "domain"
-    if since:
-        params["from"] = stamp(since)
-    if until:
-        params["to"] = stamp(until)
-    return f"{api}?{urlencode(params)}"
+    return _query(api, url, "status:200", since, until, domain)
 
 
 def parse_commoncrawl(body: bytes) -> tuple[list[Snapshot], list[str]]:
