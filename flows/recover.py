@@ -132,8 +132,10 @@ async def find_captures(
     for want in dead:
         if want.site in history:  # covered by the domain listing (a page captured nowhere stays dead)
             wants.setdefault(want.url, want)
-            continue
-        found = await lookup(fetcher, archives, want.url, None, None, False, apis)
+    alone = [w for w in dead if w.site not in history]
+    # all at once: the fetcher holds each archive to its rate and concurrency
+    for want, found in zip(alone, await asyncio.gather(
+            *(lookup(fetcher, archives, w.url, None, None, False, apis) for w in alone)), strict=True):
         problems += found.problems
         wants[want.url] = Want(want.url, want.site, want.died_at, tuple(found.snapshots))
     return list(wants.values()), problems
