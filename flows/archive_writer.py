@@ -16,7 +16,8 @@ Wire format, both ways one message at a time, answered in order:
 
 A child that dies fails the batches it was given (the task's retries repeat them) and the next write
 starts a new one. The child ignores Ctrl-C: the parent decides when to stop, and a pack is renamed into
-place whole or not at all.
+place whole or not at all. It ends with its parent, ``kill -9`` included: end-of-file on stdin, and on
+Linux the kernel's parent-death signal (``flows/lifetime.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from flows.archive import Capture, RawArchive, Stored
+from flows.lifetime import die_with_parent
 
 Items = Sequence[Capture]
 
@@ -89,7 +91,7 @@ class _Child:
     @classmethod
     async def start(cls, root: Path) -> _Child:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "flows.archive_writer", str(root),
+            sys.executable, "-m", "flows.archive_writer", str(root), str(os.getpid()),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         )
         return cls(proc)
@@ -157,9 +159,11 @@ def _yielding(every: float) -> Callable[[], None]:
     return between
 
 
-def serve(root: Path) -> None:
-    """The child: answer requests on stdin until it closes."""
+def serve(root: Path, parent: int | None = None) -> None:
+    """The child: answer requests on stdin until it closes, or until the parent dies (SIGTERM from the
+    kernel, ``flows.lifetime.die_with_parent``: stdin may stay open when a forked sibling inherited it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(parent)
     archive = RawArchive(root)
     between = _yielding(YIELD_EVERY)
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
@@ -181,4 +185,4 @@ def serve(root: Path) -> None:
 
 
 if __name__ == "__main__":
-    serve(Path(sys.argv[1]))
+    serve(Path(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else None)

@@ -133,7 +133,7 @@ def _backfill(
     stats = RunStats()
     if finished:
         stats.skipped["finished by an earlier attempt"] += len(finished)
-    policy = batches.policy_for(every if urls else chosen, settings.user_agent)
+    policy = batches.policy_for(every if urls else chosen, settings.user_agent, **settings.fetch_options())
     with session.shared(key, policy, RawArchive(settings.raw_dir)) as shared:
         if urls is not None:
             todo = [Target(u, _site_for(u, every)) for u in urls if u not in finished]

@@ -107,7 +107,12 @@ def chunks(items: Sequence[Target], size: int) -> Iterator[list[Target]]:
 
 def policy_for(sites: Sequence[Site], user_agent: str, **overrides: object) -> FetchPolicy:
     """One client for the run; each site's politeness applies to its own host."""
-    rules = tuple(HostRule(s.host, s.politeness.concurrency, s.politeness.min_delay) for s in sites)
+    rules = tuple(
+        HostRule(host, s.politeness.concurrency, s.politeness.min_delay, site=s.name, allow=s.allow_addresses,
+                 proxy=s.proxy.get_secret_value() if s.proxy is not None else None)
+        for s in sites
+        for host in (s.host, *sorted(s.hosts - {s.host}))
+    )
     base = FetchPolicy(user_agent=user_agent, host_rules=rules)
     if not sites:
         return FetchPolicy(user_agent=user_agent, **overrides)  # type: ignore[arg-type]

@@ -192,7 +192,7 @@ def crawl(sources_file: str | None = None, sites: list[str] | None = None) -> di
     settings, _, chosen = load_config(sources_file, sites)
     upgrade(settings.database)
     load_id = key = run_key("crawl")
-    policy = batches.policy_for(chosen, settings.user_agent)
+    policy = batches.policy_for(chosen, settings.user_agent, **settings.fetch_options())
     site_map = {s.name: s for s in chosen}
     stats = RunStats()
     engine = make_engine(settings.database)

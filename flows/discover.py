@@ -16,6 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urldefrag, urljoin, urlsplit
 
+import httpx
+
+from flows.fetch import parse_url
 from flows.sources import Listing, Site
 from parsers import dates
 from parsers.document import Document
@@ -41,14 +44,33 @@ class Discovery:
     problem: str | None = None
 
 
-def _clean(base: str, href: str | None) -> str | None:
+class _Bad:
+    """A link that is not a URL (``http://[::1/x``, a port above 65535): skipped and counted, never raised."""
+
+
+BAD = _Bad()
+
+
+def _clean(base: str, href: str | None) -> str | _Bad | None:
+    """The absolute http(s) URL of ``href`` without its fragment; None for links that are not pages
+    (``javascript:``, ``mailto:``, anchors), ``BAD`` for links no client could request."""
     if not href:
         return None
     href = href.strip()
     if href.startswith(("javascript:", "mailto:", "#")):
         return None
-    url, _ = urldefrag(urljoin(base, href))
-    return url if urlsplit(url).scheme in ("http", "https") else None
+    try:
+        url, _ = urldefrag(urljoin(base, href))
+        if urlsplit(url).scheme not in ("http", "https"):
+            return None
+        parse_url(url)  # what the fetcher will parse: it must accept the URL too
+    except (ValueError, httpx.InvalidURL):  # urllib raises ValueError for a broken IPv6 host or port
+        return BAD
+    return url
+
+
+def _bad_links(where: str, count: int, first: str | None) -> str | None:
+    return f"{where}: skipped {count} link(s) that are not valid URLs (first: {first!r})" if count else None
 
 
 def listing_links(raw: RawPage, listing: Listing, site: Site, doc: Document | None = None) -> Discovery:
@@ -63,12 +85,17 @@ def listing_links(raw: RawPage, listing: Listing, site: Site, doc: Document | No
     if doc is None or doc.tree is None:
         return Discovery((), problem=f"{raw.url}: listing is not an HTML page")
     out: dict[str, Found] = {}
+    bad, first_bad = 0, None
     for node in doc.tree.css(listing.link_selector):
         anchor = node if node.tag == "a" else node.css_first("a[href]")
         if anchor is None:
             continue
-        url = _clean(raw.final_url or raw.url, anchor.attributes.get("href"))
-        if url is None or not site.allows(url) or url in out:
+        href = anchor.attributes.get("href")
+        url = _clean(raw.final_url or raw.url, href)
+        if url is BAD:
+            bad, first_bad = bad + 1, first_bad or href
+            continue
+        if not isinstance(url, str) or not site.allows(url) or url in out:
             continue
         published = None
         if listing.date_selector:
@@ -83,9 +110,11 @@ def listing_links(raw: RawPage, listing: Listing, site: Site, doc: Document | No
                     break
                 item = item.parent
         out[url] = Found(url, published or dates.url_date(url))
+    skipped = _bad_links(raw.url, bad, first_bad)
     if not out:
-        return Discovery((), problem=f"{raw.url}: listing gave no article links (selector {listing.link_selector!r})")
-    return Discovery(tuple(out.values()))
+        problem = f"{raw.url}: listing gave no article links (selector {listing.link_selector!r})"
+        return Discovery((), problem="; ".join(p for p in (problem, skipped) if p))
+    return Discovery(tuple(out.values()), problem=skipped)
 
 
 def _local(tag: str) -> str:
@@ -129,6 +158,7 @@ def feed_links(raw: RawPage, site: Site) -> Discovery:
         return Discovery((), problem=root)
     base = raw.final_url or raw.url
     out: dict[str, Found] = {}
+    bad, first_bad = 0, None
     for item in root.iter():
         name = _local(item.tag)
         if name not in ("item", "entry"):
@@ -142,21 +172,28 @@ def feed_links(raw: RawPage, site: Site) -> Discovery:
             elif cname in ("pubdate", "published", "updated", "date") and when is None:
                 when = child.text
         url = _clean(base, link)
-        if url and site.allows(url) and url not in out:
+        if url is BAD:
+            bad, first_bad = bad + 1, first_bad or link
+        elif isinstance(url, str) and site.allows(url) and url not in out:
             out[url] = Found(url, _date_of(when) or dates.url_date(url))
+    skipped = _bad_links(raw.url, bad, first_bad)
     if not out:
-        return Discovery((), problem=f"{raw.url}: feed gave no article links")
-    return Discovery(tuple(out.values()))
+        return Discovery((), problem="; ".join(p for p in (f"{raw.url}: feed gave no article links", skipped) if p))
+    return Discovery(tuple(out.values()), problem=skipped)
 
 
 def sitemap_links(raw: RawPage, site: Site) -> Discovery:
-    """Page URLs (with ``lastmod``) of a sitemap, or the nested sitemaps of a sitemap index."""
+    """Page URLs (with ``lastmod``) of a sitemap, or the nested sitemaps of a sitemap index.
+
+    Nested sitemaps are kept only on the site's own hosts: an index naming another host's sitemap would
+    otherwise send the crawler there (and to that host's robots.txt)."""
     root = _xml_root(raw)
     if isinstance(root, str):
         return Discovery((), problem=root)
     base = raw.final_url or raw.url
     pages: dict[str, Found] = {}
     nested: list[str] = []
+    bad, first_bad, elsewhere = 0, None, 0
     index = _local(root.tag) == "sitemapindex"
     for entry in root:
         if _local(entry.tag) not in ("url", "sitemap"):
@@ -168,15 +205,22 @@ def sitemap_links(raw: RawPage, site: Site) -> Discovery:
             elif _local(child.tag) == "lastmod":
                 lastmod = child.text
         url = _clean(base, loc)
-        if url is None:
+        if url is BAD:
+            bad, first_bad = bad + 1, first_bad or loc
+        elif not isinstance(url, str):
             continue
-        if index:
-            nested.append(url)
+        elif index:
+            if site.on_site(url):
+                nested.append(url)
+            else:
+                elsewhere += 1
         elif site.allows(url) and url not in pages:
             pages[url] = Found(url, _date_of(lastmod) or dates.url_date(url))
+    notes = [_bad_links(raw.url, bad, first_bad),
+             f"{raw.url}: skipped {elsewhere} nested sitemap(s) on other hosts" if elsewhere else None]
     if not pages and not nested:
-        return Discovery((), problem=f"{raw.url}: sitemap gave no URLs")
-    return Discovery(tuple(pages.values()), tuple(nested))
+        notes.insert(0, f"{raw.url}: sitemap gave no URLs")
+    return Discovery(tuple(pages.values()), tuple(nested), problem="; ".join(n for n in notes if n) or None)
 
 
 def in_range(found: Found, since: dt.date | None, until: dt.date | None) -> bool:

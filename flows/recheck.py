@@ -25,7 +25,7 @@ def recheck(sites: list[str] | None = None, sources_file: str | None = None) -> 
     settings, _, chosen = load_config(sources_file, sites)
     upgrade(settings.database)
     load_id = key = run_key("recheck")
-    policy = batches.policy_for(chosen, settings.user_agent)
+    policy = batches.policy_for(chosen, settings.user_agent, **settings.fetch_options())
     stats = RunStats()
     engine = make_engine(settings.database)
     try:

@@ -77,7 +77,8 @@ def archives_from(settings: Settings) -> Archives:
 
 def policy_from(settings: Settings) -> FetchPolicy:
     return archive_policy(archives_from(settings), settings.user_agent, settings.archive_rate,
-                          settings.archive_concurrency, settings.archive_retries, settings.archive_timeout)
+                          settings.archive_concurrency, settings.archive_retries, settings.archive_timeout,
+                          settings.fetch_options())
 
 
 # --- what to recover ---------------------------------------------------------------------------------

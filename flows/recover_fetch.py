@@ -13,6 +13,7 @@ import datetime as dt
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
@@ -37,12 +38,14 @@ class Archives:
 
 
 def archive_policy(archives: Archives, user_agent: str, rate: float, concurrency: int, retries: int,
-                   timeout: float) -> FetchPolicy:
-    """Each archive host at ``rate`` requests/s and ``concurrency`` in flight; retries back off from 1 s."""
+                   timeout: float, network: Mapping[str, Any] | None = None) -> FetchPolicy:
+    """Each archive host at ``rate`` requests/s and ``concurrency`` in flight; retries back off from 1 s.
+    ``network`` is the crawl's own address policy and proxies (``Settings.fetch_options``)."""
     rules = tuple(HostRule(h, concurrency, 1.0 / rate) for h in dict.fromkeys(archives.hosts()))
     return FetchPolicy(concurrency=concurrency * len(rules), per_host=concurrency, min_delay=1.0 / rate,
                        host_rules=rules, retries=retries, backoff=1.0, user_agent=user_agent,
-                       connect_timeout=timeout, read_timeout=timeout, total_timeout=timeout * (retries + 2))
+                       connect_timeout=timeout, read_timeout=timeout, total_timeout=timeout * (retries + 2),
+                       **dict(network or {}))
 
 
 @dataclass(frozen=True, slots=True)

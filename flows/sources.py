@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from flows.fetch import host_of
+from flows.addresses import AllowSetting
+from flows.fetch import ProxySetting, host_of
 from parsers.records import SiteSelectors
 
 
@@ -24,7 +25,8 @@ class ConfigError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # hide_input_in_errors: a rejected value may hold a password (a proxy URL).
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
 
 class Listing(_Strict):
@@ -62,6 +64,11 @@ class Site(_Strict):
     allow: tuple[str, ...] = ()
     selectors: Selectors | None = None
     politeness: Politeness = Politeness()
+    #: internal addresses this site's hosts may resolve to (flows/addresses.py: IP, CIDR or name, optional
+    #: port), e.g. a site on an intranet; everything not public is refused otherwise.
+    allow_addresses: AllowSetting = ()
+    #: this site's proxy (http://, https://, socks5://, socks5h://), instead of the global one.
+    proxy: ProxySetting = None
 
     @field_validator("base_url")
     @classmethod
@@ -88,6 +95,26 @@ class Site(_Strict):
     @functools.cached_property
     def host(self) -> str:
         return host_of(self.base_url)
+
+    @functools.cached_property
+    def hosts(self) -> frozenset[str]:
+        """Every host the configuration names (base URL, start URLs, listings, feeds, sitemaps): redirects
+        may move between them, nested sitemaps must stay on them."""
+        urls = (self.base_url, *self.start_urls, *(x.url.replace("{page}", "1") for x in self.listings),
+                *self.feeds, *self.sitemaps)
+        out = {self.host}
+        for url in urls:
+            try:
+                out.add(host_of(url))
+            except httpx.InvalidURL:
+                continue
+        return frozenset(out)
+
+    def on_site(self, url: str) -> bool:
+        try:
+            return host_of(url) in self.hosts
+        except httpx.InvalidURL:
+            return False
 
     def allows(self, url: str) -> bool:
         try:

@@ -60,8 +60,11 @@ def _inspect_one(target: str) -> Any:
     if target.startswith(("http://", "https://")):
         from flows.fetch import Fetcher, FetchPolicy
 
+        # The configured address allow-list and proxies apply here too: a URL typed by hand is no safer.
+        policy = FetchPolicy(min_delay=0, retries=1, **Settings().fetch_options())
+
         async def fetch() -> RawPage:
-            async with Fetcher(FetchPolicy(min_delay=0, retries=1)) as fetcher:
+            async with Fetcher(policy) as fetcher:
                 return (await fetcher.fetch(target)).raw
 
         raw = asyncio.run(fetch())

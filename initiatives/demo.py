@@ -31,6 +31,8 @@ SOURCES = """\
 name = "jungong"
 base_url = "{live}/"
 start_urls = ["{live}/aecc-zhuxin.html"]
+# the demo site is on this machine, which the crawler refuses unless told otherwise
+allow_addresses = ["127.0.0.1"]
 
 [[sites.listings]]
 url = "{live}/index.html"
@@ -44,6 +46,7 @@ min_delay = 0.0
 name = "expired-site"
 base_url = "{dead}/"
 start_urls = ["{dead}/", "{dead}/news/2023/1116/zhuxin.html"]
+allow_addresses = ["127.0.0.1"]
 
 [sites.politeness]
 concurrency = 2
@@ -120,6 +123,9 @@ def run_demo(settings: Settings, fresh: bool = True) -> tuple[Summary, Summary, 
         for name in ("WAYBACK_URL", "COMMONCRAWL_INDEX_URL", "COMMONCRAWL_DATA_URL"):
             os.environ[f"INITIATIVES_{name}"] = archive.url
         os.environ["INITIATIVES_ARCHIVE_RATE"] = "20"
+        # the loopback archive is an internal address: allowed explicitly, for this port only
+        allowed = os.environ.get("INITIATIVES_ALLOW_ADDRESSES", "")
+        os.environ["INITIATIVES_ALLOW_ADDRESSES"] = ",".join(filter(None, (allowed, archive.url.split("//")[1])))
         console.print(f"[bold]Pass 3[/]: recover dead pages from the web archive at {archive.url}")
         recover(sources_file=str(sources))
         third = summary(engine)

@@ -142,5 +142,21 @@ def trigger_or_run(
     """
     url = api_url if api_url is not None else configured_api_url()
     if not url:
+        reap_children_at_exit()
         return local()
     return trigger(deployment, parameters, url)
+
+
+_REAPER: list[Any] = []
+
+
+def reap_children_at_exit() -> None:
+    """Make the processes this one starts end with it, ``kill -9`` included (``flows.lifetime``).
+
+    Run locally, a flow gets a temporary Prefect server from Prefect, a child process of ours that Prefect
+    stops at a normal exit only; killed, this process left it listening for over ten minutes (issue 16).
+    One watchdog per process, kept referenced: its stdin pipe closing is how it learns we are gone."""
+    if not _REAPER:
+        from flows.lifetime import start_reaper
+
+        _REAPER.append(start_reaper())

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from flows.addresses import AllowSetting
+from flows.fetch import ProxySetting
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="INITIATIVES_", env_file=None, extra="ignore")
+    # hide_input_in_errors: a rejected value may hold a password (a proxy or database URL).
+    model_config = SettingsConfigDict(env_prefix="INITIATIVES_", env_file=None, extra="ignore",
+                                      hide_input_in_errors=True)
 
     #: everything the pipeline writes locally: the SQLite database and the raw archive.
     data_dir: Path = Path("./data")
@@ -19,6 +25,25 @@ class Settings(BaseSettings):
     #: pages per Prefect task: a task run costs ~20 ms, so per-page tasks would dominate the run.
     batch_size: int = Field(default=50, ge=1, le=5000)
     user_agent: str = "initiatives-crawler/0.1 (+https://example.invalid/initiatives)"
+    #: internal addresses the crawler may reach (everything not public is refused): IPs, CIDRs or host
+    #: names, each with an optional port, comma-separated in the environment ("127.0.0.1,10.1.0.0/16:8080").
+    allow_addresses: Annotated[AllowSetting, NoDecode] = ()
+    #: proxy for every request (http://, https://, socks5://, socks5h://); a site's own proxy wins.
+    proxy: ProxySetting = None
+    #: use HTTP_PROXY/HTTPS_PROXY/ALL_PROXY/NO_PROXY from the environment when no proxy is configured.
+    trust_env: bool = False
+
+    @field_validator("allow_addresses", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    def fetch_options(self) -> dict[str, Any]:
+        """The network part of the fetch policy (``flows.fetch.FetchPolicy`` fields)."""
+        proxy = self.proxy.get_secret_value() if self.proxy is not None else ""
+        return {"allow_addresses": self.allow_addresses, "proxy": proxy or None, "trust_env": self.trust_env}
     # --- public web archives (flows/recover.py, docs/archives.md); tests point these at loopback fakes ---
     #: the Internet Archive's Wayback Machine: CDX at ``/cdx/search/cdx``, replay at ``/web/<ts>id_/<url>``.
     wayback_url: str = "https://web.archive.org"

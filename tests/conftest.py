@@ -10,6 +10,10 @@ import pytest
 from sqlalchemy import Engine
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
+#: Every test server listens on 127.0.0.1, which the crawler refuses unless allowed (flows/addresses.py):
+#: flows, workers and the CLI started by tests read this. Tests of the address policy itself build their
+#: own ``FetchPolicy`` and allow only what they name.
+os.environ.setdefault("INITIATIVES_ALLOW_ADDRESSES", "127.0.0.1")
 
 ROOT = Path(__file__).resolve().parents[1]
 #: ../shared beside the project root: seed, gold, reference data and the labelled corpora.

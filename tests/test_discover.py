@@ -62,3 +62,32 @@ def test_sitemap_index_nested_and_gzipped() -> None:
 def test_malformed_xml_is_reported() -> None:
     broken = discover.feed_links(RawPage("http://127.0.0.1:9/feed.xml", b"<rss><channel><item>", 200), SITE)
     assert broken.links == () and broken.problem is not None and "not XML" in broken.problem
+
+
+def test_unparseable_links_are_skipped_and_counted_never_raised() -> None:
+    page = (b'<html><body><ul class="news"><li><a href="http://[::1/x">broken</a></li>'
+            b'<li><a href="http://127.0.0.1:99999/news/9.html">port</a></li>'
+            b'<li><a href="/news/3.html">good</a></li></ul></body></html>')
+    listing = Listing(url="http://127.0.0.1:9/list_{page}.html", link_selector="ul.news a")
+    found = discover.listing_links(RawPage("http://127.0.0.1:9/list_1.html", page, 200,
+                                           {"content-type": "text/html; charset=utf-8"}), listing, SITE)
+    assert [f.url for f in found.links] == ["http://127.0.0.1:9/news/3.html"]
+    assert found.problem is not None and "skipped 2 link(s)" in found.problem and "[::1/x" in found.problem
+    feed = (b'<rss><channel><item><link>http://[::1/x</link></item>'
+            b'<item><link>http://127.0.0.1:9/news/4.html</link></item></channel></rss>')
+    rss = discover.feed_links(RawPage("http://127.0.0.1:9/feed.xml", feed, 200), SITE)
+    assert [f.url for f in rss.links] == ["http://127.0.0.1:9/news/4.html"] and rss.problem is not None
+    sitemap = b'<urlset><url><loc>http://[::1/x</loc></url></urlset>'
+    only_bad = discover.sitemap_links(RawPage("http://127.0.0.1:9/sitemap.xml", sitemap, 200), SITE)
+    assert only_bad.links == () and only_bad.problem is not None and "not valid URLs" in only_bad.problem
+
+
+def test_nested_sitemaps_stay_on_the_sites_hosts() -> None:
+    site = Site(name="t", base_url="http://127.0.0.1:9/", sitemaps=("http://maps.127.0.0.1.example/index.xml",))
+    index = (b'<sitemapindex><sitemap><loc>http://127.0.0.1:9/a.xml</loc></sitemap>'
+             b'<sitemap><loc>http://maps.127.0.0.1.example/b.xml</loc></sitemap>'
+             b'<sitemap><loc>http://169.254.169.254/latest/meta-data/</loc></sitemap>'
+             b'<sitemap><loc>http://127.0.0.1:8080/c.xml</loc></sitemap></sitemapindex>')
+    d = discover.sitemap_links(RawPage("http://127.0.0.1:9/sitemap.xml", index, 200), site)
+    assert d.sitemaps == ("http://127.0.0.1:9/a.xml", "http://maps.127.0.0.1.example/b.xml")
+    assert d.problem is not None and "skipped 2 nested sitemap(s) on other hosts" in d.problem

@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import gzip
 import itertools
+import socket
 import time
 
 import httpx
 
 from flows.fetch import Conditional, Fetcher, FetchPolicy
 
-FAST = FetchPolicy(min_delay=0.0, backoff=0.01, retries=2, max_bytes=1000, obey_robots=False)
+#: the test servers (and mock hosts) are on loopback, refused unless allowed.
+LOCAL = ("127.0.0.1",)
+FAST = FetchPolicy(min_delay=0.0, backoff=0.01, retries=2, max_bytes=1000, obey_robots=False,
+                   allow_addresses=LOCAL)
 
 
 def run(handler: httpx.MockTransport, url: str, policy: FetchPolicy = FAST, cond: Conditional | None = None):  # type: ignore[no-untyped-def]
@@ -86,8 +90,11 @@ def test_conditional_get_sends_validators() -> None:
 
 
 def test_dns_failure_is_recorded() -> None:
+    async def no_such_host(host: str, port: int) -> list[str]:  # no DNS query leaves the machine
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
     async def go():  # type: ignore[no-untyped-def]
-        async with Fetcher(FetchPolicy(min_delay=0.0, retries=0, connect_timeout=5)) as f:
+        async with Fetcher(FetchPolicy(min_delay=0.0, retries=0, connect_timeout=5), resolver=no_such_host) as f:
             return (await f.fetch("http://no-such-host.invalid/a.html")).raw
 
     raw = asyncio.run(go())
@@ -101,7 +108,8 @@ def test_host_that_never_answers_times_out() -> None:
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)  # accepts connections (kernel backlog) but never reads or answers
     port = listener.getsockname()[1]
-    policy = FetchPolicy(min_delay=0.0, retries=0, read_timeout=0.3, total_timeout=2.0, obey_robots=False)
+    policy = FetchPolicy(min_delay=0.0, retries=0, read_timeout=0.3, total_timeout=2.0, obey_robots=False,
+                         allow_addresses=LOCAL)
 
     async def go():  # type: ignore[no-untyped-def]
         async with Fetcher(policy) as f:
@@ -126,8 +134,9 @@ def test_fifty_megabyte_streamed_body_stops_at_the_limit() -> None:
         return httpx.Response(200, content=stream())
 
     raw = run(httpx.MockTransport(handler), "http://127.0.0.1/huge", FetchPolicy(
-        min_delay=0.0, retries=0, max_bytes=1024 * 1024, obey_robots=False))
-    assert raw.error is not None and "too large" in raw.error and raw.body == b""
+        min_delay=0.0, retries=0, max_bytes=1024 * 1024, obey_robots=False, allow_addresses=LOCAL))
+    # no Content-Length was sent: the message must not claim one was declared
+    assert raw.error == f"body too large: more than {1024 * 1024} bytes read" and raw.body == b""
     assert len(sent) < 2 * 1024  # stopped reading after about 1 MB, not 50
 
 
@@ -193,7 +202,7 @@ def test_min_delay_spaces_request_starts_on_one_host() -> None:
         starts.append(time.monotonic())
         return httpx.Response(200, text="ok")
 
-    policy = FetchPolicy(min_delay=0.05, per_host=4, obey_robots=False)
+    policy = FetchPolicy(min_delay=0.05, per_host=4, obey_robots=False, allow_addresses=LOCAL)
 
     async def go() -> None:
         async with Fetcher(policy, transport=httpx.MockTransport(handler)) as f:

@@ -52,7 +52,7 @@ def run_batch(fake: FakeArchive, engine: Engine, tmp_path: Path, wants: list[Wan
               history: dict[str, dt.datetime | None] | None = None, timeout: float = 5.0,
               use: tuple[str, ...] = ("wayback", "commoncrawl")) -> tuple[list[Any], list[str], list[str]]:
     archives = archives_at(fake.url, use)
-    policy = archive_policy(archives, "test-agent", 200.0, 4, 2, timeout)
+    policy = archive_policy(archives, "test-agent", 200.0, 4, 2, timeout, {"allow_addresses": ("127.0.0.1",)})
     site = Site(name="dead", base_url=f"{SITE}/", allow=(r"/news/\d+\.html$",))
     archive = RawArchive(tmp_path / "raw")
     with session.FetchSession(policy, archive) as fetch:

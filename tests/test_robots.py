@@ -9,7 +9,9 @@ import httpx
 from flows.fetch import ROBOTS_FORBIDS, Fetcher, FetchPolicy
 from parsers.records import RawPage
 
-POLICY = FetchPolicy(min_delay=0.0, backoff=0.01, retries=1, user_agent="initiatives-crawler/0.1")
+LOCAL = ("127.0.0.1",)
+POLICY = FetchPolicy(min_delay=0.0, backoff=0.01, retries=1, user_agent="initiatives-crawler/0.1",
+                     allow_addresses=LOCAL)
 
 
 def fetch_all(handler: httpx.MockTransport, urls: list[str]) -> list[RawPage]:
