@@ -102,3 +102,24 @@ def test_reparse_from_the_warc_files_gives_the_records_the_crawl_loaded(tmp_path
     assert problems == [] and kinds["metadata"] == 120  # a verdict beside every capture
     engine.dispose()
     rebuilt.dispose()
+
+
+def test_a_warc_file_cut_mid_record_is_a_recorded_problem_and_reparse_goes_on(tmp_path: Path) -> None:
+    crawled_db, rebuilt_db = f"sqlite:///{tmp_path / 'c.db'}", f"sqlite:///{tmp_path / 'r.db'}"
+    for database in (crawled_db, rebuilt_db):
+        upgrade(database)
+    engine = make_engine(crawled_db)
+    with Background(20) as site:
+        assert crawl(site.url, 20, tmp_path / "raw", engine) == 20
+        bodies = state.good_bodies(engine, None, None, None, None)
+    engine.dispose()
+    (path,) = sorted((tmp_path / "raw" / "warc").glob("*/crawl-*.warc.gz"))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 100])  # a crash in the middle of the last response record
+    for index in (tmp_path / "raw").glob("index-*"):
+        index.unlink()  # read the files afresh, as another machine would
+    sites = {site.url.removeprefix("http://"): Site(name="bench", base_url=site.url + "/")}
+    outcomes, problems = reparse_batch(rebuilt_db, str(tmp_path / "raw"), bodies, sites, "reparse-t")
+    assert len(outcomes) == 19  # every whole record rebuilt
+    assert any(path.name in p and "cut off" in p for p in problems)
+    assert sum("missing" in p for p in problems) == 1  # the page whose record was cut
