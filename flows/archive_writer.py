@@ -3,14 +3,16 @@
 In a thread the writes were cheap in CPU (about 0.1 ms per 30 KB page) but not in throughput: every
 ``hashlib``/``zlib`` call drops and retakes the GIL, and each retake can stall the event loop that is
 serving 32 connections (docs/crawling.md has the figures). Here the loop writes a batch's bodies to the
-child's stdin (the loop's pipe transport copies them in C, no pickling) and reads back one line of
-sha256s; the child stores them with ``RawArchive.put_many``, so the archive on disk is the same as an
-in-process write. The child is ``python -m flows.archive_writer``, not a ``multiprocessing`` worker, so
+child's stdin (the loop's pipe transport copies them in C, no pickling), with what a WARC record needs
+about each fetch (URL, status, headers, time, final URL, request headers), and reads back one line of
+sha256s and record ids; the child stores them with ``RawArchive.put_many``, so the archive on disk is the
+same as an in-process write. The child is ``python -m flows.archive_writer``, not a ``multiprocessing`` worker, so
 it never re-imports the caller's main module (a script without a ``__main__`` guard still works).
 
 Wire format, both ways one message at a time, answered in order:
-  request  = one JSON line ``{"sizes": [...], "headers": [...]}`` then the bodies back to back
-  response = one JSON line ``{"digests": [...]}`` or ``{"error": "..."}``
+  request  = one JSON line ``{"captures": [Capture.to_wire(), ...], "user_agent": ...}`` then the bodies
+             back to back (the user agent, the same for every request of a run, goes once per batch)
+  response = one JSON line ``{"stored": [[sha256, record id], ...]}`` or ``{"error": "..."}``
 
 A child that dies fails the batches it was given (the task's retries repeat them) and the next write
 starts a new one. The child ignores Ctrl-C: the parent decides when to stop, and a pack is renamed into
@@ -28,13 +30,13 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from flows.archive import RawArchive
+from flows.archive import Capture, RawArchive, Stored
 from flows.lifetime import die_with_parent
 
-Items = Sequence[tuple[bytes, Mapping[str, str]]]
+Items = Sequence[Capture]
 
 
 class ArchiveWriterError(Exception):
@@ -44,20 +46,21 @@ class ArchiveWriterError(Exception):
 class ArchiveWriter:
     """One child per writer, started on the first write; use it from one event loop."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, user_agent: str | None = None) -> None:
         self.root = root
+        self.user_agent = user_agent
         self._child: _Child | None = None
         self._starting: asyncio.Lock | None = None
 
     async def start(self) -> None:
         """Start the child now and wait until it answers (an empty batch), rather than at the first write:
         a Python start-up is ~0.1 s the first batch would wait. Writes start a child anyway if none runs."""
-        await (await self._live_child()).put_many([])
+        await (await self._live_child()).put_many([], None)
 
-    async def put_many(self, items: Items) -> list[str]:
-        """``RawArchive.put_many`` in the child: every item's sha256, once its pack is on disk."""
+    async def put_many(self, items: Items) -> list[Stored]:
+        """``RawArchive.put_many`` in the child: every item's sha256 and record id, once its file is on disk."""
         child = await self._live_child()
-        return await child.put_many(items)
+        return await child.put_many(items, self.user_agent)
 
     async def _live_child(self) -> _Child:
         if self._starting is None:
@@ -76,7 +79,7 @@ class ArchiveWriter:
 class _Child:
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self._proc = proc
-        self._waiting: collections.deque[asyncio.Future[list[str]]] = collections.deque()
+        self._waiting: collections.deque[asyncio.Future[list[Stored]]] = collections.deque()
         self._reader = asyncio.ensure_future(self._read_answers())
         self._exited = False
 
@@ -93,14 +96,14 @@ class _Child:
         )
         return cls(proc)
 
-    async def put_many(self, items: Items) -> list[str]:
+    async def put_many(self, items: Items, user_agent: str | None) -> list[Stored]:
         stdin = self._proc.stdin
         if stdin is None or self.dead:
             raise ArchiveWriterError("archive writer exited before this batch was sent")
-        header = {"sizes": [len(body) for body, _ in items], "headers": [dict(h) for _, h in items]}
+        header = {"captures": [c.to_wire() for c in items], "user_agent": user_agent}
         stdin.write(json.dumps(header, ensure_ascii=False).encode() + b"\n")
-        stdin.writelines(body for body, _ in items)
-        answer: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
+        stdin.writelines(c.body for c in items)
+        answer: asyncio.Future[list[Stored]] = asyncio.get_running_loop().create_future()
         self._waiting.append(answer)
         # A child gone mid-write: the reader sees it exit and fails every waiting batch with the reason.
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
@@ -115,7 +118,7 @@ class _Child:
             if "error" in answer:
                 waiter.set_exception(ArchiveWriterError(answer["error"]))
             else:
-                waiter.set_result(answer["digests"])
+                waiter.set_result([Stored(d, r) for d, r in answer["stored"]])
         self._exited = True
         code = await self._proc.wait()
         while self._waiting:
@@ -166,12 +169,15 @@ def serve(root: Path, parent: int | None = None) -> None:
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while line := stdin.readline():
         request = json.loads(line)
-        sizes: list[int] = request["sizes"]
-        items = [(stdin.read(size), headers) for size, headers in zip(sizes, request["headers"], strict=True)]
-        if any(len(body) != size for (body, _), size in zip(items, sizes, strict=True)):
-            return  # the parent died mid-request: store nothing from a cut-off batch
+        items = []
+        for meta in request["captures"]:
+            body = stdin.read(meta["size"])
+            if len(body) != meta["size"]:
+                return  # the parent died mid-request: store nothing from a cut-off batch
+            items.append(Capture.from_wire(meta, body, request.get("user_agent")))
         try:
-            answer: dict[str, object] = {"digests": archive.put_many(items, between)}
+            stored = archive.put_many(items, between)
+            answer: dict[str, object] = {"stored": [[s.sha256, s.record_id] for s in stored]}
         except Exception as exc:  # reported to the batch that asked; the child keeps serving
             answer = {"error": f"{root}: {type(exc).__name__}: {exc}"}
         stdout.write(json.dumps(answer).encode() + b"\n")

@@ -22,12 +22,14 @@ from sqlalchemy import Engine
 
 from flows import batches, progress, runners, session, signals, state
 from flows.archive import RawArchive
+from flows.archive_verdicts import record_verdicts
 from flows.batches import FetchedPage, RunStats, Target
 from flows.fetch import FetchPolicy
 from flows.params import SiteName, check_request
 from flows.sources import Site, Sources, load_sources
 from initiatives.settings import Settings
 from parsers.health import HealthPolicy
+from parsers.pipeline import PARSER_VERSION
 from parsers.records import PageResult
 from schema.db import make_engine, upgrade
 from schema.loader import LoadOutcome, record_run, site_host
@@ -74,12 +76,17 @@ def parse_task(
 def load_task(
     database: str, pages: list[FetchedPage], results: list[PageResult], sites: dict[str, Site], load_id: str,
     policy: HealthPolicy | None = None,
+    raw_dir: Path | None = None,
 ) -> list[LoadOutcome]:
+    """Load the batch, then note each page's verdict in the archive beside its capture (``raw_dir``)."""
     engine = make_engine(database)
     try:
-        return batches.load_batch(engine, pages, results, sites, load_id, policy)
+        outcomes = batches.load_batch(engine, pages, results, sites, load_id, policy)
     finally:
         engine.dispose()
+    if raw_dir is not None:
+        record_verdicts(RawArchive(raw_dir), pages, results, load_id, PARSER_VERSION)
+    return outcomes
 
 
 def _site_boilerplate(database: str, urls: list[str]) -> dict[str, frozenset[str]]:
@@ -156,7 +163,9 @@ def run_targets(
         settings.parse_ahead,
     )
     for pages, results in parsed:
-        outcomes = load_task(settings.database, pages, results, sites, load_id, health_policy(settings))
+        outcomes = load_task(
+            settings.database, pages, results, sites, load_id, health_policy(settings), settings.raw_dir
+        )
         learned.update(_site_boilerplate(settings.database, [p.target.url for p in pages]))
         site_of = {p.target.url: p.target.site for p in pages}
         signals.emit_site_transitions(outcomes, site_of.get)

@@ -392,12 +392,15 @@ class Fetcher:
         if self._client is not None:
             await self._client.aclose()
 
-    async def fetch(self, url: str, conditional: Conditional | None = None) -> Fetched:
+    async def fetch(
+        self, url: str, conditional: Conditional | None = None, headers: Mapping[str, str] | None = None
+    ) -> Fetched:
+        """``headers`` are sent on the first hop only (a Range request for one record of a web archive's file)."""
         started = time.monotonic()
         fetched_at = dt.datetime.now(dt.UTC)
         try:
             async with asyncio.timeout(self.policy.total_timeout):
-                raw = await self._fetch(url, conditional, robots=self.policy.obey_robots)
+                raw = await self._fetch(url, conditional, robots=self.policy.obey_robots, extra=headers)
         except TimeoutError:
             raw = RawPage(url=url, body=b"", status=None, error="timeout: whole request took too long")
         return Fetched(raw, fetched_at, time.monotonic() - started)
@@ -466,7 +469,8 @@ class Fetcher:
 
     # --- one URL ------------------------------------------------------------------------------------
     async def _fetch(
-        self, url: str, conditional: Conditional | None, robots: bool, max_bytes: int | None = None
+        self, url: str, conditional: Conditional | None, robots: bool, max_bytes: int | None = None,
+        extra: Mapping[str, str] | None = None,
     ) -> RawPage:
         chain: list[tuple[int, str]] = []
         current = url
@@ -499,7 +503,8 @@ class Fetcher:
                     return RawPage(url=url, body=b"", status=None, final_url=current,
                                    status_chain=tuple(chain), error=refused)
             response_or_error = await self._attempt(
-                target, host, conditional if not chain else None, crawl_delay, max_bytes or self.policy.max_bytes
+                target, host, conditional if not chain else None, crawl_delay, max_bytes or self.policy.max_bytes,
+                extra if not chain else None,
             )
             if isinstance(response_or_error, str):
                 return RawPage(url=url, body=b"", status=None, final_url=current,
@@ -540,10 +545,11 @@ class Fetcher:
         return refused
 
     async def _attempt(
-        self, url: httpx.URL, host: str, conditional: Conditional | None, crawl_delay: float, max_bytes: int
+        self, url: httpx.URL, host: str, conditional: Conditional | None, crawl_delay: float, max_bytes: int,
+        extra: Mapping[str, str] | None = None,
     ) -> tuple[int, dict[str, str], bytes, str | None] | str:
         """One request with retries; a string result is the final transport error."""
-        headers: dict[str, str] = {}
+        headers: dict[str, str] = dict(extra) if extra else {}
         if conditional and conditional.etag:
             headers["if-none-match"] = conditional.etag
         if conditional and conditional.last_modified:

@@ -1,8 +1,8 @@
 """What moves between the steps of a run: a URL to fetch, and a fetch with its body already archived.
 
 A batch is archived as soon as its last response arrives, before anything parses it, so the archive holds
-every body even if the run dies later; one pack per batch, because a file per body costs more than the
-fetch itself. A 304 is turned back into the stored body here — the parsers then see the same bytes as
+every fetch even if the run dies later; one WARC file per batch, because a file per body costs more than
+the fetch itself. A 304 is turned back into the stored body here — the parsers then see the same bytes as
 last time and the loader finds nothing changed.
 """
 
@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from flows.archive import RawArchive
+from flows.archive import Capture, RawArchive
 from flows.archive_writer import ArchiveWriter
 from flows.fetch import Conditional, Fetcher
 from parsers.records import RawPage
@@ -39,6 +39,8 @@ class FetchedPage:
     content_hash: str | None
     #: the HTTP status as received; 304 while ``raw`` holds the archived 200 body it confirmed.
     http_status: int | None = None
+    #: the WARC record (response, or revisit for a 304 or an unchanged body) this fetch was stored as.
+    record_id: str | None = None
 
     @property
     def not_modified(self) -> bool:
@@ -73,15 +75,28 @@ def _failed(target: Target, exc: BaseException) -> FetchedPage:
     return FetchedPage(target, unfetched(target.url, exc), dt.datetime.now(dt.UTC), 0.0, None, None)
 
 
+def capture_of(page: FetchedPage) -> Capture:
+    """What the WARC records of this fetch need; a 304 keeps its status so it becomes a revisit. The
+    user agent is the writer's to add (one per run), so it does not cross the pipe with every page."""
+    raw, cond = page.raw, page.target.conditional
+    request = {}
+    if cond is not None and page.target.known_hash:
+        request = {k: v for k, v in (("if-none-match", cond.etag), ("if-modified-since", cond.last_modified)) if v}
+    return Capture(url=page.target.url, body=raw.body, status=page.http_status or raw.status or 200,
+                   headers=raw.headers, fetched_at=page.fetched_at, final_url=raw.final_url,
+                   request_headers=request, not_modified=page.not_modified)
+
+
 async def fetch_and_archive(
     fetcher: Fetcher, archive: RawArchive, targets: Sequence[Target], writer: ArchiveWriter
 ) -> list[FetchedPage]:
-    """Fetch a batch concurrently, then store its new bodies in one pack (through ``writer``, off this
-    process's event loop) and give each page its body's sha256."""
+    """Fetch a batch concurrently, then store it as one WARC file (through ``writer``, off this process's
+    event loop) and give each page its body's sha256 and its record's id. A fetch that raises becomes that
+    page's failed fetch; the rest of the batch goes on."""
     done = await asyncio.gather(*(fetch_page(fetcher, archive, t) for t in targets), return_exceptions=True)
     pages = [p if isinstance(p, FetchedPage) else _failed(t, p) for t, p in zip(targets, done, strict=True)]
-    todo = [i for i, p in enumerate(pages) if p.raw.body and p.content_hash is None]
-    digests = await writer.put_many([(pages[i].raw.body, pages[i].raw.headers) for i in todo])
-    for i, digest in zip(todo, digests, strict=True):
-        pages[i] = replace(pages[i], content_hash=digest)
+    todo = [i for i, p in enumerate(pages) if p.raw.body]
+    stored = await writer.put_many([capture_of(pages[i]) for i in todo])
+    for i, saved in zip(todo, stored, strict=True):
+        pages[i] = replace(pages[i], content_hash=saved.sha256, record_id=saved.record_id)
     return pages

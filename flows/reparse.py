@@ -61,7 +61,7 @@ def reparse_batch(
         outcomes = load_pages(engine, items, load_id, PARSER_VERSION)
     finally:
         engine.dispose()
-    return outcomes, problems
+    return outcomes, problems + archive.problems  # files cut short: indexed up to their last whole record
 
 
 @task(name="reparse-batch", cache_policy=NO_CACHE, retries=1)

@@ -48,7 +48,7 @@ class FetchSession:
         self._loop = new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fetch-loop", daemon=True)
         self._fetcher: Fetcher | None = None
-        self._writer = ArchiveWriter(archive.root)
+        self._writer = ArchiveWriter(archive.root, policy.user_agent)
 
     def __enter__(self) -> FetchSession:
         self._thread.start()

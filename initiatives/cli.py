@@ -393,6 +393,12 @@ def call_recheck(**params: Any) -> Any:
     return flow_fn(**params)
 
 
+def call_recover(**params: Any) -> Any:
+    from flows.recover import recover as flow_fn
+
+    return flow_fn(**params)
+
+
 @app.command()
 def backfill(
     site: Annotated[list[str] | None, typer.Option(help="Sites to walk back (repeatable; default all).")] = None,
@@ -433,6 +439,25 @@ def reparse(
     path = _check_sources(sources, site)
     params = {"sites": site, "since": start, "until": end, "parser_version": parser_version}
     _dispatch("reparse/reparse", call_reparse, params, sources, path, wait)
+
+
+@app.command()
+def recover(
+    site: Annotated[list[str] | None, typer.Option(help="Sites whose captured history to recover (repeatable).")] = (
+        None
+    ),
+    since: Annotated[str | None, typer.Option(help="Captures taken on or after, YYYY-MM-DD.")] = None,
+    until: Annotated[str | None, typer.Option(help="Captures taken on or before, YYYY-MM-DD.")] = None,
+    sources: Annotated[Path | None, typer.Option(help="Sources file (default: INITIATIVES_SOURCES_FILE).")] = None,
+) -> None:
+    """Bring dead pages back from the Wayback Machine and Common Crawl; with --site, every article URL the
+    archives captured on that site (rerun to resume; a live article is never replaced)."""
+    start, end = _date(since, "--since"), _date(until, "--until")
+    if start and end and end < start:
+        fail(f"--until {until} is before --since {since}")
+    path = _check_sources(sources, site)
+    params = {"sites": site, "since": start, "until": end, "history": bool(site)}
+    _dispatch("recover/recover", call_recover, params, sources, path)
 
 
 @app.command()

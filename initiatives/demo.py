@@ -2,7 +2,10 @@
 
 Pass 1 crawls a live site (the founding article with its closure banner, a normal article, a GBK page,
 a dead link) and a site that has expired. Pass 2 lets the live site expire too and crawls again, to show
-that a dead site's notice never overwrites what was already collected.
+that a dead site's notice never overwrites what was already collected. Pass 3 runs ``recover``: a
+loopback web archive (``initiatives/fake_archives.py``, answering like the Wayback Machine) holds a
+capture of the founding article at its original address on the expired site, taken before the site died,
+and recovery brings it back with its records and its provenance.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Engine, text
 
+from initiatives.fake_archives import FakeArchive, FakeCapture
 from initiatives.settings import Settings
 from initiatives.testsite import SiteServer
 from schema.db import make_engine
@@ -64,7 +69,25 @@ def render(console: Console, title: str, s: Summary) -> None:
     console.print(table)
 
 
-def run_demo(settings: Settings, fresh: bool = True) -> tuple[Summary, Summary]:
+#: the founding article's original address on the expired site, and when the archive captured it.
+FOUNDING_PATH = "/news/2023/1116/zhuxin.html"
+CAPTURED = "20231117093000"
+
+
+def render_recovered(console: Console, engine: Engine) -> None:
+    table = Table(title="Recovered from the web archive", show_header=True, header_style="bold")
+    for column in ("url", "title", "archive", "captured", "capture URL"):
+        table.add_column(column)
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT url, title, recovered_from, capture_time, capture_url FROM v_articles"
+            " WHERE recovered_from IS NOT NULL ORDER BY url")).tuples().all()
+    for url, title, archive, captured, capture_url in rows:
+        table.add_row(url, title[:30], archive, str(captured)[:19], capture_url)
+    console.print(table)
+
+
+def run_demo(settings: Settings, fresh: bool = True) -> tuple[Summary, Summary, Summary]:
     console = Console()
     demo_dir = (settings.data_dir / "demo").resolve()
     if fresh and demo_dir.exists():
@@ -75,13 +98,15 @@ def run_demo(settings: Settings, fresh: bool = True) -> tuple[Summary, Summary]:
     if not os.environ.get("PREFECT_API_URL"):
         os.environ.setdefault("PREFECT_HOME", str(demo_dir / "prefect"))
     from flows.crawl import crawl
+    from flows.recover import recover
     # The flow reads its settings from the environment, like a deployment would.
     os.environ["INITIATIVES_DATA_DIR"] = str(demo_dir)
     os.environ.pop("INITIATIVES_DATABASE_URL", None)
     demo_settings = Settings()
     sources = demo_dir / "sources.toml"
     expired_page = SITE_ROOT / "dead" / "expired.html"
-    with SiteServer(SITE_ROOT / "live") as live, SiteServer(SITE_ROOT / "live", expired_page) as dead:
+    with (SiteServer(SITE_ROOT / "live") as live, SiteServer(SITE_ROOT / "live", expired_page) as dead,
+          FakeArchive() as archive):
         sources.write_text(SOURCES.format(live=live.url, dead=dead.url), encoding="utf-8")
         console.print(f"[bold]Pass 1[/]: live site {live.url}, expired site {dead.url}")
         crawl(sources_file=str(sources))
@@ -93,6 +118,19 @@ def run_demo(settings: Settings, fresh: bool = True) -> tuple[Summary, Summary]:
         crawl(sources_file=str(sources))
         second = summary(engine)
         render(console, "After pass 2 (articles and records kept)", second)
+        founding = (SITE_ROOT / "live" / "aecc-zhuxin.html").read_bytes()
+        archive.add(FakeCapture(f"{dead.url}{FOUNDING_PATH}", CAPTURED, founding))
+        for name in ("WAYBACK_URL", "COMMONCRAWL_INDEX_URL", "COMMONCRAWL_DATA_URL"):
+            os.environ[f"INITIATIVES_{name}"] = archive.url
+        os.environ["INITIATIVES_ARCHIVE_RATE"] = "20"
+        # the loopback archive is an internal address: allowed explicitly, for this port only
+        allowed = os.environ.get("INITIATIVES_ALLOW_ADDRESSES", "")
+        os.environ["INITIATIVES_ALLOW_ADDRESSES"] = ",".join(filter(None, (allowed, archive.url.split("//")[1])))
+        console.print(f"[bold]Pass 3[/]: recover dead pages from the web archive at {archive.url}")
+        recover(sources_file=str(sources))
+        third = summary(engine)
+        render(console, "After pass 3 (recovered from the web archive)", third)
+        render_recovered(console, engine)
         engine.dispose()
     console.print(f"Database: {demo_settings.database}")
-    return first, second
+    return first, second, third

@@ -81,6 +81,26 @@ class Settings(BaseSettings):
         return {"allow_addresses": self.allow_addresses, "proxy": proxy or None, "trust_env": self.trust_env,
                 "host_limits": self.host_limits}
 
+    # --- public web archives (flows/recover.py, docs/archives.md); tests point these at loopback fakes ---
+    #: the Internet Archive's Wayback Machine: CDX at ``/cdx/search/cdx``, replay at ``/web/<ts>id_/<url>``.
+    wayback_url: str = "https://web.archive.org"
+    #: Common Crawl's index server (``/collinfo.json``, ``/<collection>-index``) and its data server.
+    commoncrawl_index_url: str = "https://index.commoncrawl.org"
+    commoncrawl_data_url: str = "https://data.commoncrawl.org"
+    #: newest Common Crawl collections asked per lookup (each is one more CDX request).
+    commoncrawl_collections: int = Field(default=3, ge=0, le=100)
+    #: which archives recovery asks, in order of preference.
+    archives: list[str] = ["wayback", "commoncrawl"]
+    #: per archive host: requests per second and requests in flight; both archives ask for restraint.
+    archive_rate: float = Field(default=1.0, gt=0, le=50)
+    archive_concurrency: int = Field(default=2, ge=1, le=16)
+    #: retries on a timeout, 429 or 5xx (Retry-After honoured, else exponential backoff from 1 s).
+    archive_retries: int = Field(default=4, ge=0, le=10)
+    #: seconds to connect or to wait for the next bytes from an archive (the Wayback can be slow).
+    archive_timeout: float = Field(default=30.0, gt=0, le=600)
+    #: captures tried per page before giving up (each a closure notice, a parking page or a redirect).
+    archive_tries: int = Field(default=3, ge=1, le=20)
+
     @property
     def database(self) -> str:
         if self.database_url is not None and self.database_url.get_secret_value():

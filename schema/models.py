@@ -126,6 +126,27 @@ class Fetch(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
+class RecoveredCapture(Base):
+    """Where a recovered page's text came from: a capture in a public web archive (``flows/recover.py``).
+
+    One row per capture a page was recovered from; ``v_articles`` shows the newest as the article's
+    provenance while no good live fetch has come since (a live copy always wins)."""
+
+    __tablename__ = "recovered_captures"
+    __table_args__ = (UniqueConstraint("page_id", "archive", "captured_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"), index=True)
+    #: ``wayback`` or ``commoncrawl``.
+    archive: Mapped[str] = mapped_column(String(32))
+    captured_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    #: the replay URL (Wayback ``id_``) or ``<WARC file URL>@<offset>`` (Common Crawl).
+    capture_url: Mapped[str] = mapped_column(String(2048))
+    #: sha256 of the body as stored in the raw archive (a response record with ``WARC-Source-URI``).
+    content_hash: Mapped[str] = mapped_column(String(64))
+    load_id: Mapped[str] = mapped_column(String(64))
+    recovered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utc)
+
+
 class _ArticleText:
     """The fields of one article text, shared by the current copy (``articles``) and every version."""
 

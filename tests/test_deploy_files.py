@@ -36,11 +36,11 @@ def _placeholders(value: Any) -> set[str]:
 
 def test_prefect_yaml_deployments_and_schedules() -> None:
     specs = {s.name: s for s in read_prefect_file(PREFECT_FILE, resolve=False)}
-    assert set(specs) == {"crawl", "recheck", "backfill", "reparse"}
+    assert set(specs) == {"crawl", "recheck", "backfill", "reparse", "recover"}
     assert [s.cron for s in specs["crawl"].schedules] == ["0 * * * *"]  # hourly
     assert len(specs["recheck"].schedules) == 1
     assert re.fullmatch(r"\d+ \d+ \* \* \*", specs["recheck"].schedules[0].cron)  # daily
-    assert not specs["backfill"].schedules and not specs["reparse"].schedules
+    assert not specs["backfill"].schedules and not specs["reparse"].schedules and not specs["recover"].schedules
     assert {s.work_pool for s in specs.values()} == {"initiatives"}
     for spec in specs.values():
         assert spec.entrypoint == f"flows/{spec.name}.py:{spec.name}"
@@ -70,7 +70,7 @@ def test_bad_prefect_files_fail_with_one_line(tmp_path: Path) -> None:
         read_raw(tmp_path / "missing.yaml")
 
 
-@pytest.mark.parametrize("name", ["crawl", "recheck", "backfill", "reparse"])
+@pytest.mark.parametrize("name", ["crawl", "recheck", "backfill", "reparse", "recover"])
 def test_entrypoints_are_flows_with_form_friendly_parameters(name: str) -> None:
     from initiatives.deployments import load_flow
 

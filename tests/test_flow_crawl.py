@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from initiatives.settings import Settings
@@ -23,7 +23,7 @@ def test_demo_crawls_then_keeps_everything_when_site_expires(
 
     monkeypatch.delenv("INITIATIVES_DATABASE_URL", raising=False)
     monkeypatch.setenv("INITIATIVES_DATA_DIR", str(tmp_path))
-    first, second = run_demo(Settings(data_dir=tmp_path))
+    first, second, third = run_demo(Settings(data_dir=tmp_path))
 
     from parsers.pipeline import process_file
 
@@ -61,8 +61,23 @@ def test_demo_crawls_then_keeps_everything_when_site_expires(
     assert gbk is not None and "中国航发南方党委" in gbk.body
     assert page is not None and page.last_verdict == "expired"
     assert fetch_verdicts == ["ok_with_notice", "expired"]
-    assert runs == ["crawl", "crawl"]  # one load_runs row per flow run
+    assert runs == ["crawl", "crawl", "recover"]  # one load_runs row per flow run
     assert (tmp_path / "demo" / "raw").is_dir()
+
+    # Pass 3: the founding article comes back at its original address on the expired site, from the
+    # loopback web archive, with its records and where it came from.
+    from initiatives.demo import CAPTURED, FOUNDING_PATH
+
+    assert third.articles == first.articles + 1
+    assert third.initiatives == first.initiatives + len(founding.initiatives)
+    engine = make_engine(Settings(data_dir=tmp_path / "demo").database)
+    with engine.connect() as conn:
+        (row,) = conn.execute(text(
+            "SELECT url, title, recovered_from, capture_url FROM v_articles WHERE recovered_from IS NOT NULL"
+        )).tuples().all()
+    engine.dispose()
+    assert row[0].endswith(FOUNDING_PATH) and row[1] == founding.article.title
+    assert row[2] == "wayback" and f"/web/{CAPTURED}id_/" in row[3]
 
 
 FAULTY_SOURCES = """\

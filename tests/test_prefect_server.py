@@ -150,7 +150,7 @@ def test_deployments_carry_schedules_schema_and_pull_step(deployed: Server) -> N
         names = deployment_names(client)
         recheck = client.read_deployment_by_name("recheck/recheck")
         backfill = client.read_deployment_by_name("backfill/backfill")
-    assert names == ["backfill/backfill", "crawl/crawl", "recheck/recheck", "reparse/reparse"]
+    assert names == ["backfill/backfill", "crawl/crawl", "recheck/recheck", "recover/recover", "reparse/reparse"]
     assert not backfill.schedules
     assert [s.schedule.cron for s in crawl.schedules] == ["0 * * * *"]  # type: ignore[union-attr]
     assert [s.schedule.cron for s in recheck.schedules] == ["30 3 * * *"]  # type: ignore[union-attr]
