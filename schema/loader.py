@@ -204,21 +204,30 @@ def _ids(
     return {tuple(row[1:]): int(row[0]) for row in conn.execute(select(table.c.id, *cols).where(where))}
 
 
-def _unit_ids(conn: Connection, units: Sequence[UnitRef]) -> dict[str, int]:
-    """Ids by canonical name; resolved units refresh their gazetteer facts, unresolved ones never
-    downgrade a unit the gazetteer already knows."""
+def unit_key(unit: UnitRef) -> tuple[str, str]:
+    """A unit's natural key in ``units``: (group, name), the group ``NO_GROUP`` when the parser knows none."""
+    return (unit.group or m.NO_GROUP, unit.name)
+
+
+def _unit_ids(conn: Connection, units: Sequence[UnitRef]) -> dict[tuple[str, str], int]:
+    """Ids by ``unit_key``; resolved units refresh their gazetteer facts, unresolved ones never downgrade a
+    unit the gazetteer already knows in the same group."""
     known = [
-        {"name": u.name, "full_name": u.full_name, "unit_type": u.unit_type, "group_name": u.group, "resolved": True}
+        {"group_name": unit_key(u)[0], "name": u.name, "full_name": u.full_name, "unit_type": u.unit_type,
+         "resolved": True}
         for u in units
         if u.resolved
     ]
-    ids = _ids(conn, m.Unit, ("name",), known, ("full_name", "unit_type", "group_name", "resolved"))
-    group_keys = sorted({u.group for u in units if u.resolved and u.group})
+    ids = _ids(conn, m.Unit, ("group_name", "name"), known, ("full_name", "unit_type", "resolved"))
+    group_keys = sorted({u.group for u in units if u.group})
     _ids(conn, m.Group, ("key",), [{"key": k, "name": group_name(k)} for k in group_keys], ("name",))
-    known_names = {k["name"] for k in known}
-    unknown = [{"name": u.name, "resolved": False} for u in units if not u.resolved and u.name not in known_names]
-    ids.update(_ids(conn, m.Unit, ("name",), unknown))
-    return {name: unit_id for (name,), unit_id in ids.items()}
+    unknown = [
+        {"group_name": unit_key(u)[0], "name": u.name, "resolved": False}
+        for u in units
+        if not u.resolved and unit_key(u) not in ids
+    ]
+    ids.update(_ids(conn, m.Unit, ("group_name", "name"), unknown))
+    return {(str(group), str(name)): unit_id for (group, name), unit_id in ids.items()}
 
 
 def _link(conn: Connection, model: type[m.Base], rows: list[dict[str, Any]]) -> None:
@@ -274,17 +283,12 @@ def _write_records(conn: Connection, written: Sequence[_Written]) -> None:
     records = [rec for _, rec in keyed]
     all_units = [u for rec in records for u in rec.units]
     units = _unit_ids(conn, all_units)
-    # Aliases: the first page of the batch to name one wins, as when pages load one by one.
-    aliases: dict[str, int] = {}
-    for w in written:
-        page_units = [u for rec in w.records for u in rec.units]
-        page_aliases = {alias: units[u.name] for u in page_units for alias in (*u.aliases, u.mention) if alias}
-        for alias, unit_id in page_aliases.items():
-            aliases.setdefault(alias, unit_id)
+    # Aliases are keyed by (alias, unit): one alias may name units of several groups, so none overwrites another.
+    aliases = sorted({(alias, units[unit_key(u)]) for u in all_units for alias in (*u.aliases, u.mention) if alias})
     if aliases:
         conn.execute(
-            _upsert(m.UnitAlias, ("unit_id", "alias"), ("alias",)),
-            [{"unit_id": aliases[a], "alias": a} for a in sorted(aliases)],
+            _upsert(m.UnitAlias, ("alias", "unit_id"), ("alias", "unit_id")),
+            [{"alias": a, "unit_id": unit_id} for a, unit_id in aliases],
         )
     documents = _ids(conn, m.Document, ("title",), [{"title": d} for rec in records for d in rec.documents])
     frameworks = _ids(conn, m.Framework, ("name",), [{"name": f} for rec in records for f in rec.frameworks])
@@ -303,10 +307,11 @@ def _write_records(conn: Connection, written: Sequence[_Written]) -> None:
         init_id = by_key[vkey]
         linked: set[int] = set()
         for upos, unit in enumerate(rec.units):
-            if units[unit.name] not in linked:
-                linked.add(units[unit.name])
+            unit_id = units[unit_key(unit)]
+            if unit_id not in linked:
+                linked.add(unit_id)
                 unit_links.append(
-                    {"initiative_id": init_id, "unit_id": units[unit.name], "position": upos, "mention": unit.mention}
+                    {"initiative_id": init_id, "unit_id": unit_id, "position": upos, "mention": unit.mention}
                 )
         metrics += [
             {

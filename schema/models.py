@@ -227,15 +227,25 @@ class ArticleCampaign(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
 
 
+#: ``units.group_name`` of a unit no group is known for. Not NULL: the column is half of the natural key, and
+#: NULLs never collide in a unique key (two 四院 without a group would be two rows); views show it as NULL.
+NO_GROUP = ""
+
+
 class Unit(Base):
+    """A unit of a group: the natural key is (group, name), since groups share short names (四院 of CASC and
+    of CASIC, 试飞中心 of AVIC and of COMAC) and an unresolved unit carries its group too (migration 0007)."""
+
     __tablename__ = "units"
+    __table_args__ = (UniqueConstraint("group_name", "name"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: canonical short name (中国航发东安 → 东安); the natural key.
-    name: Mapped[str] = mapped_column(String(255), unique=True)
+    #: canonical short name (中国航发东安 → 东安).
+    name: Mapped[str] = mapped_column(String(255))
     full_name: Mapped[str | None] = mapped_column(String(255))
     unit_type: Mapped[str | None] = mapped_column(String(64))
-    #: the central SOE group's key (AECC, CASC …: parsers' UnitRef.group); its name is in ``groups``.
-    group_name: Mapped[str | None] = mapped_column(String(64))
+    #: the central SOE group's key (AECC, CASC …: parsers' UnitRef.group), ``NO_GROUP`` when unknown; its
+    #: name is in ``groups``.
+    group_name: Mapped[str] = mapped_column(String(64), default=NO_GROUP, server_default=text("''"))
     #: False for units seen in text but missing from the gazetteer, kept for operators to add.
     resolved: Mapped[bool] = mapped_column(Boolean, default=True)
 
@@ -250,10 +260,13 @@ class Group(Base):
 
 
 class UnitAlias(Base):
+    """A name a unit goes by; one alias may name units of several groups (四院), so the key is the pair."""
+
     __tablename__ = "unit_aliases"
+    __table_args__ = (UniqueConstraint("alias", "unit_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), index=True)
-    alias: Mapped[str] = mapped_column(String(255), unique=True)
+    alias: Mapped[str] = mapped_column(String(255))
 
 
 class Initiative(Base):

@@ -26,6 +26,8 @@ class UnresolvedUnit:
     name: str
     mentions: int
     example: str
+    #: the group the text put the unit in ('' when none): two groups' 四院 are two entries.
+    group: str = ""
 
 
 def summary(engine: Engine) -> Summary:
@@ -53,15 +55,18 @@ def unresolved_units(engine: Engine, limit: int = 100) -> list[UnresolvedUnit]:
     """Units seen in text but missing from the gazetteer, most mentioned first, with one example."""
     with Session(engine) as s:
         rows = s.execute(
-            select(m.Unit.name, func.count(m.InitiativeUnit.initiative_id), func.min(m.Initiative.statement))
+            select(
+                m.Unit.name, func.count(m.InitiativeUnit.initiative_id), func.min(m.Initiative.statement),
+                m.Unit.group_name,
+            )
             .join(m.InitiativeUnit, m.InitiativeUnit.unit_id == m.Unit.id)
             .join(m.Initiative, m.Initiative.id == m.InitiativeUnit.initiative_id)
             .where(m.Unit.resolved.is_(False))
-            .group_by(m.Unit.name)
-            .order_by(func.count(m.InitiativeUnit.initiative_id).desc(), m.Unit.name)
+            .group_by(m.Unit.id, m.Unit.name, m.Unit.group_name)
+            .order_by(func.count(m.InitiativeUnit.initiative_id).desc(), m.Unit.name, m.Unit.group_name)
             .limit(limit)
         ).tuples()
-        return [UnresolvedUnit(name, int(n), ex or "") for name, n, ex in rows]
+        return [UnresolvedUnit(name, int(n), ex or "", group) for name, n, ex, group in rows]
 
 
 @dataclass(frozen=True, slots=True)
