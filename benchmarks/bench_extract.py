@@ -250,7 +250,7 @@ def report(label: str, pages: list[Page], outs: dict[str, list[Out]], speed: dic
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--repeat", type=int, default=3, help="interleaved timing rounds (best is kept)")
+    ap.add_argument("--repeat", type=int, default=5, help="interleaved timing rounds (best is kept)")
     args = ap.parse_args()
     tools: dict[str, Callable[[bytes], Out]] = {
         "initiatives": ours, "trafilatura": trafilatura_run, "readability-lxml": readability_run,
