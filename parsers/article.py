@@ -238,16 +238,26 @@ def main_region(
         teasers = teaser_lists(walk, weights)
     for b, bw in zip(blocks, weights, strict=True):
         c = b.container
+        if c < 0:
+            continue
+        total[c] += len(b.text)
+        links[c] += b.link_chars
         w = 0.0 if c in teasers else bw
-        level = 0
-        n = len(b.text)
-        while c >= 0:
-            total[c] += n
-            links[c] += b.link_chars
-            if w and level < 5:
-                score[c] += w if level == 0 else (w / 2 if level == 1 else w / (level * 3))
-            level += 1
+        if w:
+            score[c] += w
             c = conts[c].parent
+            level = 1
+            while c >= 0 and level < 5:
+                score[c] += w / 2 if level == 1 else w / (level * 3)
+                level += 1
+                c = conts[c].parent
+    # Text and link totals of every container, summed up the tree in one pass: containers are numbered in
+    # document order, so children come after their parents.
+    for c in range(len(conts) - 1, -1, -1):
+        parent = conts[c].parent
+        if parent >= 0:
+            total[parent] += total[c]
+            links[parent] += links[c]
     # Containers inside a comment area, a form or a tag strip (at any depth) are comments, not the
     # article, however well their text reads: a blog's comment list or a portal's comment-policy list.
     # (Forms are not judged here: many CMS pages wrap the whole page, article and all, in one.) Only
@@ -831,7 +841,11 @@ def _title(
             t = blocks[i].text
             if len(t) < 4 or len(t) > 120:
                 continue
-            named = page_title.startswith(t) or (first_key is not None and _key(t) == first_key) or t in candidates
+            named = (
+                page_title.startswith(t)
+                or (first_key is not None and len(t) >= len(first_key) and _key(t) == first_key)
+                or t in candidates
+            )
             if not named:
                 continue
             rank = (2 if _key(t) == title_key else 1, len(t))
