@@ -253,13 +253,14 @@ def report(label: str, pages: list[Page], outs: dict[str, list[Out]], speed: dic
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=5, help="interleaved timing rounds (best is kept)")
+    ap.add_argument("--set", action="append", choices=("news", "news2"), help="only these corpora (default both)")
     args = ap.parse_args()
     tools: dict[str, Callable[[bytes], Out]] = {
         "initiatives": ours, "trafilatura": trafilatura_run, "readability-lxml": readability_run,
         "htmldate": htmldate_run,
     }
     print(f"best of {args.repeat} interleaved rounds, one core, CPU time")
-    for name in ("news", "news2"):
+    for name in args.set or ("news", "news2"):
         root = SHARED / "corpus" / name
         if not root.is_dir():
             print(f"\n== {name}: {root} absent, skipped")

@@ -405,18 +405,24 @@ def _aside_containers(walk: Walk, region: range, teasers: frozenset[int]) -> fro
     depth = conts[root].depth
     # text per container inside the region: a <form> holding most of it wraps the page, article and all
     # (ASP.NET-style pages); a small one is a comment or reply form.
+    end = root + 1
+    while end < len(conts) and conts[end].depth > depth:
+        end += 1
+    forms = [i for i in range(root + 1, end) if conts[i].tag == "form"]
     chars: dict[int, int] = {}
-    for b in blocks[region.start : region.stop]:
-        c = b.container
-        while c > root:
-            chars[c] = chars.get(c, 0) + len(b.text)
-            c = conts[c].parent
     whole = sum(len(b.text) for b in blocks[region.start : region.stop]) or 1
+    if forms:
+        # text per container below the root, summed up the tree in one pass (children after parents)
+        for b in blocks[region.start : region.stop]:
+            if b.container > root:
+                chars[b.container] = chars.get(b.container, 0) + len(b.text)
+        for c in range(end - 1, root, -1):
+            parent = conts[c].parent
+            if parent > root and c in chars:
+                chars[parent] = chars.get(parent, 0) + chars[c]
     marked: set[int] = set()
-    for i in range(root + 1, len(conts)):
+    for i in range(root + 1, end):
         cont = conts[i]
-        if cont.depth <= depth:
-            break
         small_form = cont.tag == "form" and chars.get(i, 0) * 4 < whole
         if cont.parent in marked or small_form or i in teasers or (cont.hint and aside_hint.search(cont.hint)):
             marked.add(i)
