@@ -237,16 +237,26 @@ def main_region(
         teasers = teaser_lists(walk, weights)
     for b, bw in zip(blocks, weights, strict=True):
         c = b.container
+        if c < 0:
+            continue
+        total[c] += len(b.text)
+        links[c] += b.link_chars
         w = 0.0 if c in teasers else bw
-        level = 0
-        n = len(b.text)
-        while c >= 0:
-            total[c] += n
-            links[c] += b.link_chars
-            if w and level < 5:
-                score[c] += w if level == 0 else (w / 2 if level == 1 else w / (level * 3))
-            level += 1
+        if w:
+            score[c] += w
             c = conts[c].parent
+            level = 1
+            while c >= 0 and level < 5:
+                score[c] += w / 2 if level == 1 else w / (level * 3)
+                level += 1
+                c = conts[c].parent
+    # Text and link totals of every container, summed up the tree in one pass: containers are numbered in
+    # document order, so children come after their parents.
+    for c in range(len(conts) - 1, -1, -1):
+        parent = conts[c].parent
+        if parent >= 0:
+            total[parent] += total[c]
+            links[parent] += links[c]
     # Containers inside a comment area, a form or a tag strip (at any depth) are comments, not the
     # article, however well their text reads: a blog's comment list or a portal's comment-policy list.
     # (Forms are not judged here: many CMS pages wrap the whole page, article and all, in one.) Only
@@ -394,18 +404,24 @@ def _aside_containers(walk: Walk, region: range, teasers: frozenset[int]) -> fro
     depth = conts[root].depth
     # text per container inside the region: a <form> holding most of it wraps the page, article and all
     # (ASP.NET-style pages); a small one is a comment or reply form.
+    end = root + 1
+    while end < len(conts) and conts[end].depth > depth:
+        end += 1
+    forms = [i for i in range(root + 1, end) if conts[i].tag == "form"]
     chars: dict[int, int] = {}
-    for b in blocks[region.start : region.stop]:
-        c = b.container
-        while c > root:
-            chars[c] = chars.get(c, 0) + len(b.text)
-            c = conts[c].parent
     whole = sum(len(b.text) for b in blocks[region.start : region.stop]) or 1
+    if forms:
+        # text per container below the root, summed up the tree in one pass (children after parents)
+        for b in blocks[region.start : region.stop]:
+            if b.container > root:
+                chars[b.container] = chars.get(b.container, 0) + len(b.text)
+        for c in range(end - 1, root, -1):
+            parent = conts[c].parent
+            if parent > root and c in chars:
+                chars[parent] = chars.get(parent, 0) + chars[c]
     marked: set[int] = set()
-    for i in range(root + 1, len(conts)):
+    for i in range(root + 1, end):
         cont = conts[i]
-        if cont.depth <= depth:
-            break
         small_form = cont.tag == "form" and chars.get(i, 0) * 4 < whole
         if cont.parent in marked or small_form or i in teasers or (cont.hint and aside_hint.search(cont.hint)):
             marked.add(i)
@@ -846,7 +862,11 @@ def _title(
             t = blocks[i].text
             if len(t) < 4 or len(t) > 120:
                 continue
-            named = page_title.startswith(t) or (first_key is not None and _key(t) == first_key) or t in candidates
+            named = (
+                page_title.startswith(t)
+                or (first_key is not None and len(t) >= len(first_key) and _key(t) == first_key)
+                or t in candidates
+            )
             if not named:
                 continue
             rank = (2 if _key(t) == title_key else 1, len(t))

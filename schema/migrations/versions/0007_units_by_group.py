@@ -11,7 +11,7 @@ a table a view reads, and batch mode rebuilds ``units`` under a temporary name),
 as it is (a later revision may have changed it).
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 """
 from collections.abc import Sequence
 from typing import Any
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import context, op
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
