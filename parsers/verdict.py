@@ -87,7 +87,7 @@ class Limits:
     notice_line_max: int = 80
     loader_main: int = 120
     loader_text: int = 400
-    page_template_main: int = 1500
+    page_template_main: int = 700
     max_headings: int = 8
 
 
@@ -434,9 +434,13 @@ def _content_verdict(view: PageView, hits: list[Hit], lim: Limits,
             line_hits.setdefault(h.line, []).append(h)
     # An error, refusal or not-found template at the top of the page, or on a page with no article-length
     # text, is the page itself; a hosting notice elsewhere may be a banner over a real article.
-    page_level = [h for h in strong if h.rule.verdict in _PAGE_TEMPLATE_KINDS
-                  and (h.line < lim.head_lines or view.main_length < lim.page_template_main)]
-    decisive = [h for h in strong if h.line < 0] or page_level
+    article = view.main_length >= lim.page_template_main
+    page_level = [h for h in strong if h.rule.verdict in _PAGE_TEMPLATE_KINDS and h.line >= 0
+                  and (h.line < lim.head_lines or not article) and _owns_line(h, lines, lim, article=article)]
+    placeless = [h for h in strong if h.line < 0 and (
+        h.rule.verdict not in _PAGE_TEMPLATE_KINDS or _owns_line(h, lines, lim, view.title, article))]
+    strong = [h for h in strong if h.line >= 0 or h in placeless]
+    decisive = placeless or page_level
 
     if decisive:
         return _refined(Verdict(_best(strong), _dedupe(h.evidence() for h in strong), *size), heard)
@@ -472,6 +476,18 @@ def _content_verdict(view: PageView, hits: list[Hit], lim: Limits,
         suspect = tuple(h.evidence() for h in weak if h.rule.verdict == "not_found")
         return Verdict("ok", _dedupe(suspect), *size)
     return Verdict("ok", (), *size)
+
+
+def _owns_line(hit: Hit, lines: Sequence[str], lim: Limits, title: str = "", article: bool = False) -> bool:
+    """The template is the line or the title (a heading, a notice), not a few words quoted in a paragraph
+    or a headline of news ("专家解读：您的访问被阻断是怎么回事"). On a page with article-length text the
+    template must be most of its line; on a short page a short line or a third of a long one will do."""
+    text = title if hit.where == "title" else (lines[hit.line] if hit.line >= 0 else "")
+    if not text:
+        return True
+    if article:
+        return len(hit.match) * 2 >= len(text)
+    return len(text) <= lim.notice_line_max or len(hit.match) * 3 >= len(text)
 
 
 def _refined(verdict: Verdict, heard: Callable[[], Verdict | None]) -> Verdict:

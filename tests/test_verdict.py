@@ -372,6 +372,18 @@ def test_titles_that_only_mention_dead_words_stay_ok(title: str) -> None:
     assert v.name == "ok", v
 
 
+@pytest.mark.parametrize("headline", [
+    "工信部：部分网站未备案将被关停", "银行系统发生错误致客户损失", "某平台已正式停止运营", "Archaeological site not found after decades",
+    "专家解读：您的访问被阻断是怎么回事",
+])
+def test_news_about_dead_sites_is_news(headline: str) -> None:
+    """A headline and a paragraph that quote a template's words are an article, not the template."""
+    para = ("<p>" + "记者从有关部门了解到，相关单位将按照规定开展检查工作，" * 3
+            + "有网站页面显示“您的访问被阻断”“系统发生错误”等提示，专家建议及时处理。</p>")
+    v, _ = _judge(_titled_page(headline, f"<h1>{headline}</h1>" + para * 6))
+    assert v.name in GOOD_VERDICTS, v
+
+
 def test_a_not_found_heading_behind_a_normal_title_is_a_soft_404() -> None:
     nav = "".join(f"<li><a href='/c/{i}'>栏目{i}</a></li>" for i in range(40))
     body = f"<ul>{nav}</ul><h1>抱歉，您访问的页面不存在</h1><p>请检查网址，或返回首页继续浏览。</p><ul>{nav}</ul>"
