@@ -373,7 +373,8 @@ def test_titles_that_only_mention_dead_words_stay_ok(title: str) -> None:
 
 
 @pytest.mark.parametrize("headline", [
-    "工信部：部分网站未备案将被关停", "银行系统发生错误致客户损失", "某平台已正式停止运营", "Archaeological site not found after decades",
+    "工信部：部分网站未备案将被关停", "银行系统发生错误致客户损失", "某平台已正式停止运营",
+    "Archaeological site not found after decades",
     "专家解读：您的访问被阻断是怎么回事",
 ])
 def test_news_about_dead_sites_is_news(headline: str) -> None:
