@@ -611,7 +611,9 @@ def signal_verdict(view: PageView, doc: Document, raw: RawPage) -> Verdict | Non
     if not rich:
         found.append(signals.heading_signal(view.headings, tab))
     if thin and view.main_length < lim.presence_main and view.text_length < lim.presence_text:
-        found.append(signals.presence_signal(doc.walk.blocks, tab))
+        message = signals.presence_signal(doc.walk.blocks, tab)
+        if message is not None and (message.kind in _PAGE_KINDS or view.text_length < lim.presence_site_text):
+            found.append(message)
     heard = [s for s in found if s is not None and (thin or s.kind in _PAGE_KINDS)]
     best = signals.best(heard)
     if best is None and view.main_length < lim.line_signal_main and len(doc.text) <= cat_limits().huge_chars:
