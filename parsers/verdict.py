@@ -583,6 +583,11 @@ def _judge(raw: RawPage, doc: Document | None) -> Verdict:
         return Verdict(name, (status_ev,), view.text_length, view.main_length)
 
     verdict = _content_verdict(view, hits, cat.limits, lambda: signal_verdict(view, doc, raw))
+    landed = _final_url(raw, None)
+    if verdict.name in GOOD_VERDICTS and landed and not is_home(raw.url) and is_home(landed):
+        # an article URL that now lands on the home page: the article is gone, whatever the home page says
+        return Verdict("not_found", (Evidence("redirect.to_home", landed[:200], "status"),),
+                       view.text_length, view.main_length)
     if verdict.name == "ok" and view.text_length == 0:
         scripts = doc.tree is not None and doc.tree.css_first("script") is not None
         rule = "page.script_only" if scripts else "page.no_text"

@@ -469,6 +469,16 @@ def test_http_status_and_page_together(status: int, file: str, verdict: str) -> 
     assert v.evidence[0] == Evidence(f"http.{status}", str(status), "status")
 
 
+def test_an_article_url_redirected_to_the_home_page_is_gone() -> None:
+    body = (FIXTURES / "article_risky_words.html").read_bytes()
+    chain = ((301, "http://example.com/n/3.html"), (200, "https://example.com/"))
+    raw = RawPage(url="http://example.com/n/3.html", body=body, status_chain=chain)
+    v, _ = _judge(raw)
+    assert (v.name, v.evidence[0].rule) == ("not_found", "redirect.to_home")
+    same = RawPage(url="http://example.com/n/3.html", body=body, final_url="https://www.example.com/n/3.html")
+    assert _judge(same)[0].name == "ok"  # http to https, bare host to www: the same article
+
+
 def test_a_maintenance_title_on_a_503_is_the_whole_site() -> None:
     v, _ = _judge(_raw("http://example.com/", b"<html><head><title>Down for maintenance</title></head></html>", 503))
     assert v.name == "suspended"
