@@ -85,7 +85,7 @@ class Limits:
     notice_line_max: int = 80
     loader_main: int = 120
     loader_text: int = 400
-    page_template_main: int = 1500
+    page_template_main: int = 700
     max_headings: int = 8
 
 
@@ -431,9 +431,13 @@ def _content_verdict(view: PageView, hits: list[Hit], lim: Limits,
             line_hits.setdefault(h.line, []).append(h)
     # An error, refusal or not-found template at the top of the page, or on a page with no article-length
     # text, is the page itself; a hosting notice elsewhere may be a banner over a real article.
-    page_level = [h for h in strong if h.rule.verdict in _PAGE_TEMPLATE_KINDS
-                  and (h.line < lim.head_lines or view.main_length < lim.page_template_main)]
-    decisive = [h for h in strong if h.line < 0] or page_level
+    article = view.main_length >= lim.page_template_main
+    page_level = [h for h in strong if h.rule.verdict in _PAGE_TEMPLATE_KINDS and h.line >= 0
+                  and (h.line < lim.head_lines or not article) and _owns_line(h, lines, lim, article=article)]
+    placeless = [h for h in strong if h.line < 0 and (
+        h.rule.verdict not in _PAGE_TEMPLATE_KINDS or _owns_line(h, lines, lim, view.title, article))]
+    strong = [h for h in strong if h.line >= 0 or h in placeless]
+    decisive = placeless or page_level
 
     if decisive:
         return _refined(Verdict(_best(strong), _dedupe(h.evidence() for h in strong), *size), heard)
@@ -469,6 +473,18 @@ def _content_verdict(view: PageView, hits: list[Hit], lim: Limits,
         suspect = tuple(h.evidence() for h in weak if h.rule.verdict == "not_found")
         return Verdict("ok", _dedupe(suspect), *size)
     return Verdict("ok", (), *size)
+
+
+def _owns_line(hit: Hit, lines: Sequence[str], lim: Limits, title: str = "", article: bool = False) -> bool:
+    """The template is the line or the title (a heading, a notice), not a few words quoted in a paragraph
+    or a headline of news ("专家解读：您的访问被阻断是怎么回事"). On a page with article-length text the
+    template must be most of its line; on a short page a short line or a third of a long one will do."""
+    text = title if hit.where == "title" else (lines[hit.line] if hit.line >= 0 else "")
+    if not text:
+        return True
+    if article:
+        return len(hit.match) * 2 >= len(text)
+    return len(text) <= lim.notice_line_max or len(hit.match) * 3 >= len(text)
 
 
 def _refined(verdict: Verdict, heard: Callable[[], Verdict | None]) -> Verdict:
@@ -564,6 +580,11 @@ def _judge(raw: RawPage, doc: Document | None) -> Verdict:
         return Verdict(name, (status_ev,), view.text_length, view.main_length)
 
     verdict = _content_verdict(view, hits, cat.limits, lambda: signal_verdict(view, doc, raw))
+    landed = _final_url(raw, None)
+    if verdict.name in GOOD_VERDICTS and landed and not is_home(raw.url) and is_home(landed):
+        # an article URL that now lands on the home page: the article is gone, whatever the home page says
+        return Verdict("not_found", (Evidence("redirect.to_home", landed[:200], "status"),),
+                       view.text_length, view.main_length)
     if verdict.name == "ok" and view.text_length == 0:
         scripts = doc.tree is not None and doc.tree.css_first("script") is not None
         rule = "page.script_only" if scripts else "page.no_text"
@@ -592,7 +613,9 @@ def signal_verdict(view: PageView, doc: Document, raw: RawPage) -> Verdict | Non
     if not rich:
         found.append(signals.heading_signal(view.headings, tab))
     if thin and view.main_length < lim.presence_main and view.text_length < lim.presence_text:
-        found.append(signals.presence_signal(doc.walk.blocks, tab))
+        message = signals.presence_signal(doc.walk.blocks, tab)
+        if message is not None and (message.kind in _PAGE_KINDS or view.text_length < lim.presence_site_text):
+            found.append(message)
     heard = [s for s in found if s is not None and (thin or s.kind in _PAGE_KINDS)]
     best = signals.best(heard)
     if best is None and view.main_length < lim.line_signal_main and len(doc.text) <= cat_limits().huge_chars:

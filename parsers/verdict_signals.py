@@ -48,7 +48,8 @@ class SignalLimits:
     thin_text: int = 4000
     line_signal_main: int = 1200
     presence_main: int = 450
-    presence_text: int = 1500
+    presence_text: int = 1000
+    presence_site_text: int = 600
     presence_line_max: int = 150
     presence_latin_min: int = 8
     presence_cjk_min: int = 3

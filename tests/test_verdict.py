@@ -366,6 +366,19 @@ def test_titles_that_only_mention_dead_words_stay_ok(title: str) -> None:
     assert v.name == "ok", v
 
 
+@pytest.mark.parametrize("headline", [
+    "工信部：部分网站未备案将被关停", "银行系统发生错误致客户损失", "某平台已正式停止运营",
+    "Archaeological site not found after decades",
+    "专家解读：您的访问被阻断是怎么回事",
+])
+def test_news_about_dead_sites_is_news(headline: str) -> None:
+    """A headline and a paragraph that quote a template's words are an article, not the template."""
+    para = ("<p>" + "记者从有关部门了解到，相关单位将按照规定开展检查工作，" * 3
+            + "有网站页面显示“您的访问被阻断”“系统发生错误”等提示，专家建议及时处理。</p>")
+    v, _ = _judge(_titled_page(headline, f"<h1>{headline}</h1>" + para * 6))
+    assert v.name in GOOD_VERDICTS, v
+
+
 def test_a_not_found_heading_behind_a_normal_title_is_a_soft_404() -> None:
     nav = "".join(f"<li><a href='/c/{i}'>栏目{i}</a></li>" for i in range(40))
     body = f"<ul>{nav}</ul><h1>抱歉，您访问的页面不存在</h1><p>请检查网址，或返回首页继续浏览。</p><ul>{nav}</ul>"
@@ -448,6 +461,16 @@ def test_http_status_and_page_together(status: int, file: str, verdict: str) -> 
     v, _ = _judge(_raw("http://example.com/a/1.html", (FAMILIES / file).read_bytes(), status=status))
     assert v.name == verdict, v
     assert v.evidence[0] == Evidence(f"http.{status}", str(status), "status")
+
+
+def test_an_article_url_redirected_to_the_home_page_is_gone() -> None:
+    body = (FIXTURES / "article_risky_words.html").read_bytes()
+    chain = ((301, "http://example.com/n/3.html"), (200, "https://example.com/"))
+    raw = RawPage(url="http://example.com/n/3.html", body=body, status_chain=chain)
+    v, _ = _judge(raw)
+    assert (v.name, v.evidence[0].rule) == ("not_found", "redirect.to_home")
+    same = RawPage(url="http://example.com/n/3.html", body=body, final_url="https://www.example.com/n/3.html")
+    assert _judge(same)[0].name == "ok"  # http to https, bare host to www: the same article
 
 
 def test_a_maintenance_title_on_a_503_is_the_whole_site() -> None:
