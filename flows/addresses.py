@@ -15,8 +15,8 @@ named addresses: an IP or a CIDR, with an optional port (``127.0.0.1``, ``10.0.0
 that name whatever it resolves to.
 
 DNS rebinding (a name that resolves to a public address when checked and to an internal one when
-connected) is closed by ``GuardedBackend``: the connection is made to the very address that was checked,
-taken from the same short-lived cache.
+connected) is closed by connecting to the very address that was checked, taken from the same short-lived
+cache: ``GuardedBackend`` under httpcore's pool, the resolver of ``flows/aiohttp_transport.py`` under aiohttp's.
 """
 
 from __future__ import annotations
@@ -40,10 +40,6 @@ Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 #: prefix of the outcome of a refused hop (the page's recorded error), e.g. "refused address 10.0.0.1 (private)".
 REFUSED_ADDRESS = "refused address"
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-
-
-class AddressRefused(Exception):
-    """Raised by ``GuardedBackend`` at connect time; the message is the recorded outcome."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +255,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         except OSError as exc:
             raise httpcore.ConnectError(f"{host}: {exc}") from exc
         if why:
-            raise httpcore.ConnectError(why) from AddressRefused(why)
+            raise httpcore.ConnectError(why)  # the message is the page's recorded outcome
         last: Exception | None = None
         for address in addresses:
             try:

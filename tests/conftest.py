@@ -11,8 +11,9 @@ from sqlalchemy import Engine
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 #: Every test server listens on 127.0.0.1, which the crawler refuses unless allowed (flows/addresses.py):
-#: flows, workers and the CLI started by tests read this. Tests of the address policy itself build their
-#: own ``FetchPolicy`` and allow only what they name.
+#: flows and the CLI run by tests read this; processes started with an environment of their own get it from
+#: DEMO_SOURCES below. Tests of the address policy itself build their own ``FetchPolicy`` and allow only
+#: what they name.
 os.environ.setdefault("INITIATIVES_ALLOW_ADDRESSES", "127.0.0.1")
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,6 +28,8 @@ DEMO_SOURCES = """\
 name = "jungong"
 base_url = "{url}/"
 start_urls = ["{url}/aecc-zhuxin.html"]
+# the test site is on loopback, refused unless allowed (workers started by tests may not see the env below)
+allow_addresses = ["127.0.0.1"]
 
 [[sites.listings]]
 url = "{url}/index.html"
