@@ -143,7 +143,8 @@ def test_tracked_closures_are_bounded() -> None:
 ARTICLE = "http://www.junkew.com/a/1.html"
 PAGE_LEVEL = [
     ("redirect loop", 302), ("too many redirects (>5)", 301), ("body too large: over 10485760 bytes", 200),
-    ("invalid URL: Invalid port: '99999'", None), ("address refused: 10.0.0.1 is private", None),
+    ("invalid URL: Invalid port: '99999'", None), ("refused address 10.0.0.1 (private)", None),
+    ("redirect to another site: http://other.example/", 302),
     (None, 404), (None, 500), ("robots.txt unavailable (HTTP 503)", None),
 ]
 

@@ -93,7 +93,6 @@ def _worker(server: Server, workdir: Path, name: str) -> Proc:
         INITIATIVES_DATA_DIR=str(workdir / "data"),
         INITIATIVES_SOURCES_FILE=str(workdir / "sources.toml"),
         INITIATIVES_BATCH_SIZE="1",
-        INITIATIVES_ALLOW_ADDRESSES="127.0.0.1",  # the demo site; the crawler refuses internal addresses
         PREFECT_WORKER_QUERY_SECONDS="1",
         PREFECT_WORKER_HEARTBEAT_SECONDS="5",
         PREFECT_LOGGING_LEVEL="INFO",

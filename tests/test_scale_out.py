@@ -135,7 +135,6 @@ def _crawl_process(pg_url: str, sources: Path, data: Path, api_url: str, batch: 
     env.update(
         PREFECT_API_URL=api_url, DO_NOT_TRACK="1", INITIATIVES_DATABASE_URL=pg_url,
         INITIATIVES_DATA_DIR=str(data), INITIATIVES_BATCH_SIZE=str(batch),
-        INITIATIVES_ALLOW_ADDRESSES="127.0.0.1",  # the demo site; the crawler refuses internal addresses
     )
     code = "import sys; from flows.crawl import crawl; crawl(sources_file=sys.argv[1])"
     return subprocess.Popen(
