@@ -29,6 +29,8 @@ class Phrases:
     list_ends: tuple[str, ...]
     not_subject_before: tuple[str, ...]
     sentence_ends: frozenset[str]
+    #: one character class over sentence_ends: one C search instead of a str.find per character.
+    sentence_end: re.Pattern[str]
     clause_ends: frozenset[str]
     leading_markers: tuple[str, ...]
     leading_pattern: re.Pattern[str]
@@ -117,6 +119,7 @@ def phrases() -> Phrases:
         list_ends=rules.list_ends,
         not_subject_before=tuple(seg["not_subject_before"]),
         sentence_ends=frozenset(seg["sentence_ends"]),
+        sentence_end=re.compile("[" + re.escape(seg["sentence_ends"]) + "]"),
         clause_ends=frozenset(seg["clause_ends"]),
         leading_markers=tuple(seg["leading_markers"]),
         leading_pattern=re.compile("|".join(f"(?:{pat})" for pat in seg["leading_patterns"])),
