@@ -109,6 +109,8 @@ class UnitMatch(NamedTuple):
 
 
 _UNIT, _PREFIX, _FOLLOWER = 0, 1, 2
+#: builds a NamedTuple from a full tuple of fields without its Python-level __new__ (hot loops only).
+_tuple_new = tuple.__new__
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,7 +256,8 @@ class Gazetteer:
         hits = list(self._automaton.iter_long(folded))
         if not hits:
             return []  # no alias, prefix or org body: nothing unit-shaped either (numbered units need one)
-        raw = [_Raw(last + 1 - v[0], last + 1, v[2]) for last, v in hits if v[1] == _UNIT]
+        # tuple.__new__ skips the NamedTuple's Python-level __new__ (a frame per hit)
+        raw = [_tuple_new(_Raw, (last + 1 - v[0], last + 1, v[2])) for last, v in hits if v[1] == _UNIT]
         markers = [(last + 1 - v[0], last + 1, v[1], v[2]) for last, v in hits if v[1] != _UNIT]
         known = self._known(text, folded, raw, markers, group_hint)
         if not unknown:
@@ -302,7 +305,7 @@ class Gazetteer:
                 unit = _pick(units, context or hint) or _pick(units, hint)
             mention = text[r.start : r.end]
             group = unit.group if unit else None
-            out.append(UnitMatch(r.start, r.end, mention, unit.name if unit else mention, unit, group))
+            out.append(_tuple_new(UnitMatch, (r.start, r.end, mention, unit.name if unit else mention, unit, group)))
         return out
 
     def _in_list(self, folded: str, raw: list[_Raw], i: int, accepted: list[bool]) -> bool:
