@@ -70,23 +70,24 @@ def metrics(text: str, folded: str, spans: list[tuple[int, int]], p: Phrases) ->
     out: list[Metric] = []
     for m in p.metric.finditer(folded):
         start = m.start()
+        num = m.group("num")
+        before = folded[start - 1] if start else ""
+        # the filters below only reject; the cheapest and most frequent (一场, 一个) goes first
+        if num[0] in CHINESE_NUMERAL_CHARS:
+            if before in p.numeral_word_before or num in p.article_numerals:  # 一场学习交流, 一个时期
+                continue
+        elif (before.isascii() and before.isalnum()) or before in "+.-":
+            continue
         if short_quotes is None:
             short_quotes = [(i, j) for i, j in spans if j - i - 1 <= p.framework_quote_max_chars]
             opens = [i for i, _j in short_quotes]
         k = bisect_left(opens, start) - 1  # quotes do not nest at top level: only the last one before counts
         if k >= 0 and short_quotes[k][0] < start < short_quotes[k][1]:
             continue
-        num = m.group("num")
-        before = folded[start - 1] if start else ""
         after = m.end()
         while after < len(folded) and after - m.end() < 3 and folded[after] in CHINESE_NUMERAL_CHARS:
             after += 1
         if folded.startswith(p.ordinal_after, after):  # 二十届三中全会, 十四五规划
-            continue
-        if num[0] in CHINESE_NUMERAL_CHARS:
-            if before in p.numeral_word_before or num in p.article_numerals:  # 一场学习交流, 一个时期
-                continue
-        elif (before.isascii() and before.isalnum()) or before in "+.-":
             continue
         value = to_number(num)
         if value is None:

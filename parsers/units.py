@@ -109,6 +109,8 @@ class UnitMatch(NamedTuple):
 
 
 _UNIT, _PREFIX, _FOLLOWER = 0, 1, 2
+#: builds a NamedTuple from a full tuple of fields without its Python-level __new__ (hot loops only).
+_tuple_new = tuple.__new__
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +172,13 @@ class Gazetteer:
         self._generic: tuple[str, ...] = tuple(unk["generic_endings"])
         self._numerals = frozenset(_char_range(num["numerals"]))
         self._number_words: tuple[str, ...] = tuple(sorted(num["words"], key=len, reverse=True))
-        self._number_word_chars = tuple(dict.fromkeys(w[0] for w in self._number_words))
+        number_word_chars = tuple(dict.fromkeys(w[0] for w in self._number_words))
+        self._number_word_order = {ch: n for n, ch in enumerate(number_word_chars)}
+        #: a numeral then the first character of a unit word (804所, 十四所): one C scan finds the few
+        #: candidates, where a str.find per word visited every 所 and 院 of the text in Python.
+        self._numeral_word = re.compile(
+            f"[{re.escape(''.join(sorted(self._numerals)))}][{re.escape(''.join(number_word_chars))}]"
+        )
         self._bare_words: tuple[str, ...] = tuple(num["bare_words"])
         self._bare_min = int(num["bare_min_numeral_chars"])
         self._subunit_endings: tuple[str, ...] = tuple(sorted(num["subunit_endings"], key=len, reverse=True))
@@ -245,15 +253,12 @@ class Gazetteer:
 
         `group_hint` is the article's group: it resolves a bare alias two groups share (四院) and names the
         group of a bare numbered unit (509所)."""
-        raw: list[_Raw] = []
-        markers: list[tuple[int, int, int, str | None]] = []
-        for last, (length, kind, payload) in self._automaton.iter_long(folded):
-            if kind == _UNIT:
-                raw.append(_Raw(last + 1 - length, last + 1, payload))
-            else:
-                markers.append((last + 1 - length, last + 1, kind, payload))
-        if not raw and not markers:
+        hits = list(self._automaton.iter_long(folded))
+        if not hits:
             return []  # no alias, prefix or org body: nothing unit-shaped either (numbered units need one)
+        # tuple.__new__ skips the NamedTuple's Python-level __new__ (a frame per hit)
+        raw = [_tuple_new(_Raw, (last + 1 - v[0], last + 1, v[2])) for last, v in hits if v[1] == _UNIT]
+        markers = [(last + 1 - v[0], last + 1, v[1], v[2]) for last, v in hits if v[1] != _UNIT]
         known = self._known(text, folded, raw, markers, group_hint)
         if not unknown:
             return known
@@ -300,7 +305,7 @@ class Gazetteer:
                 unit = _pick(units, context or hint) or _pick(units, hint)
             mention = text[r.start : r.end]
             group = unit.group if unit else None
-            out.append(UnitMatch(r.start, r.end, mention, unit.name if unit else mention, unit, group))
+            out.append(_tuple_new(UnitMatch, (r.start, r.end, mention, unit.name if unit else mention, unit, group)))
         return out
 
     def _in_list(self, folded: str, raw: list[_Raw], i: int, accepted: list[bool]) -> bool:
@@ -355,11 +360,18 @@ class Gazetteer:
         """A known unit followed by a numbered institute or a department of its own (八院804所,
         五院总体设计部党委) is that sub-unit, unresolved, of the known unit's group."""
         out = []
+        numerals, n = self._numerals, len(folded)
         for m in known:
-            end = self._numbered_at(folded, m.end)
-            if end == m.end:
-                end = self._subunit_at(folded, m.end)
-            if end == m.end:
+            k = m.end
+            # most units are followed by punctuation or an org body: rule those out before any call
+            if k >= n or not (folded[k] in numerals or "\u4e00" <= folded[k] <= "\u9fff"):
+                out.append(m)
+                continue
+            end = self._numbered_at(folded, k)
+            # a department never starts like 党委 or 公司 (excluded starts): no look-ahead search then
+            if end == k and not folded.startswith(self._excluded_starts, k):
+                end = self._subunit_at(folded, k)
+            if end == k:
                 out.append(m)
                 continue
             own = self._in_group(folded[m.end : end], m.group)  # 九院771所: the registry knows 771所
@@ -390,21 +402,21 @@ class Gazetteer:
         hint: str | None,
     ) -> list[UnitMatch]:
         """Numbered units by shape: after a group prefix (中国电科509所), or bare with an org body after
-        them or at a sentence start (509所党委…, 十四所聚焦…). Found with str.find over the few unit words,
-        which is several times cheaper than a regex scan of the whole text."""
+        them or at a sentence start (509所党委…, 十四所聚焦…)."""
+        # unit words right after a numeral, word by word in the catalogue's order (the first taken wins)
+        order = self._number_word_order
+        found = sorted((order[folded[m.end() - 1]], m.end() - 1) for m in self._numeral_word.finditer(folded))
+        if not found:  # most paragraphs: skip building the lookups below
+            return []
         taken = sorted((m.start, m.end) for m in (*known, *extra))
         out: list[UnitMatch] = []
         prefix_end = {e: owner for _s, e, kind, owner in markers if kind == _PREFIX}
         prefix_start = {e: s for s, e, kind, _o in markers if kind == _PREFIX}
-        for ch in self._number_word_chars:
-            i = folded.find(ch)
-            while i != -1:
-                if i and folded[i - 1] in self._numerals:
-                    m = self._numbered_match(text, folded, i, prefix_end, prefix_start, hint)
-                    if m is not None and not _overlaps(taken, m.start, m.end):
-                        out.append(m)
-                        insort(taken, (m.start, m.end))  # not a re-sort per unit: long lists stay linear
-                i = folded.find(ch, i + 1)
+        for _rank, i in found:
+            m = self._numbered_match(text, folded, i, prefix_end, prefix_start, hint)
+            if m is not None and not _overlaps(taken, m.start, m.end):
+                out.append(m)
+                insort(taken, (m.start, m.end))  # not a re-sort per unit: long lists stay linear
         return out
 
     def _numbered_match(
