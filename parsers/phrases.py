@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import ahocorasick
+import ahocorasick_rs
 
 from parsers.datafiles import load_toml
 from parsers.numbers import CHINESE_NUMERAL_CHARS
@@ -78,20 +78,17 @@ class Phrases:
     max_framework_chars: int
     campaign: re.Pattern[str]
     campaign_tail: re.Pattern[str]
-    #: automaton over person titles (longest match), values are the titles.
-    titles: Any
+    #: automaton over person titles (leftmost-longest).
+    titles: ahocorasick_rs.AhoCorasick
     after_name: tuple[str, ...]
     title_modifiers: tuple[str, ...]
     surnames: frozenset[str]
     compound_surnames: tuple[str, ...]
 
 
-def _automaton(words: list[str]) -> Any:
-    automaton = ahocorasick.Automaton()
-    for word in words:
-        automaton.add_word(word, word)
-    automaton.make_automaton()
-    return automaton
+def _automaton(words: list[str]) -> ahocorasick_rs.AhoCorasick:
+    """Leftmost-longest matches as (word, start, end) in one call (the unit registry's library too)."""
+    return ahocorasick_rs.AhoCorasick([w for w in words if w], matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
 
 
 @cache
