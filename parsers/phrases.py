@@ -26,6 +26,9 @@ class Phrases:
     org_bodies: tuple[str, ...]
     org_body_not_before: tuple[str, ...]
     unit_tails: tuple[str, ...]
+    #: the longest text that can join two units of one list (tail + org body + separator): a longer gap
+    #: between two mentions never joins them, so it needs no word-by-word check.
+    join_gap_max: int
     list_ends: tuple[str, ...]
     not_subject_before: tuple[str, ...]
     sentence_ends: frozenset[str]
@@ -116,6 +119,7 @@ def phrases() -> Phrases:
         org_bodies=tuple(sorted(seg["org_bodies"], key=len, reverse=True)),
         org_body_not_before=tuple(seg["org_body_not_before"]),
         unit_tails=tuple(sorted(seg["unit_tails"], key=len, reverse=True)),
+        join_gap_max=sum(max(map(len, w), default=0) for w in (seg["unit_tails"], seg["org_bodies"], rules.separators)),
         list_ends=rules.list_ends,
         not_subject_before=tuple(seg["not_subject_before"]),
         sentence_ends=frozenset(seg["sentence_ends"]),
