@@ -20,7 +20,13 @@ from typing import Any
 import opencc
 
 #: full-width ASCII → ASCII, ideographic and no-break space → space; 〇-like ring (○) → 〇 for numerals.
-_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20, 0xA0: 0x20, 0x25CB: 0x3007}
+#: Lone surrogates (JSON and surrogateescape decoding let them through) → U+FFFD: the automata and OpenCC
+#: take UTF-8 and would raise on them.
+_WIDTH = (
+    {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
+    | {0x3000: 0x20, 0xA0: 0x20, 0x25CB: 0x3007}
+    | dict.fromkeys(range(0xD800, 0xE000), 0xFFFD)
+)
 _NEEDS_WIDTH = re.compile("[" + "".join(re.escape(chr(cp)) for cp in sorted(_WIDTH)) + "]")
 #: clause boundaries for the length-changed fallback: short pieces keep most of a text converted.
 _CLAUSE = re.compile(r"[^。,，、;；:：!！?？\n]*[。,，、;；:：!！?？\n]?")

@@ -152,9 +152,7 @@ def people(text: str, folded: str, p: Phrases) -> tuple[Person, ...]:
     Titles joined by 、 before one name (党委书记、董事长张军) are kept together."""
     found: dict[str, Person] = {}
     title_start, prev_start, prev_end = -1, -1, -1
-    for last, title in p.titles.iter_long(folded):
-        k = last + 1
-        start = k - len(title)
+    for _title, start, k in p.titles.find_matches_as_indexes(folded):
         title_start = prev_start if prev_end == start - 1 and folded[prev_end] == "、" else start
         if folded.endswith(p.title_modifiers, 0, title_start):  # 青年工程师: the modifier is part of the title
             title_start -= len(next(m for m in p.title_modifiers if folded.endswith(m, 0, title_start)))

@@ -443,11 +443,9 @@ def _chains(matches: Sequence[UnitMatch], folded: str, p: Phrases) -> list[list[
     """Unit mentions joined by 、/和/与/联合 (optionally after 公司 or an org body) are one list, acting
     together (X党委与Y党委…开展党建共建 is one record with both units)."""
     separators = gazetteer().rules.separators
-    # no tail, org body and separator together are longer: a longer gap never joins (most gaps)
-    longest = sum(max(map(len, words), default=0) for words in (p.unit_tails, p.org_bodies, separators))
     groups: list[list[UnitMatch]] = [[matches[0]]]
     for m in matches[1:]:
-        if m.start - groups[-1][-1].end > longest:
+        if m.start - groups[-1][-1].end > p.join_gap_max:  # most gaps: too long to join two units
             groups.append([m])
             continue
         gap = folded[groups[-1][-1].end : m.start]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import ahocorasick
+import ahocorasick_rs
 
 from parsers.datafiles import load_toml
 from parsers.numbers import CHINESE_NUMERAL_CHARS
@@ -26,6 +26,9 @@ class Phrases:
     org_bodies: tuple[str, ...]
     org_body_not_before: tuple[str, ...]
     unit_tails: tuple[str, ...]
+    #: the longest text that can join two units of one list (tail + org body + separator): a longer gap
+    #: between two mentions never joins them, so it needs no word-by-word check.
+    join_gap_max: int
     list_ends: tuple[str, ...]
     not_subject_before: tuple[str, ...]
     sentence_ends: frozenset[str]
@@ -78,20 +81,17 @@ class Phrases:
     max_framework_chars: int
     campaign: re.Pattern[str]
     campaign_tail: re.Pattern[str]
-    #: automaton over person titles (longest match), values are the titles.
-    titles: Any
+    #: automaton over person titles (leftmost-longest).
+    titles: ahocorasick_rs.AhoCorasick
     after_name: tuple[str, ...]
     title_modifiers: tuple[str, ...]
     surnames: frozenset[str]
     compound_surnames: tuple[str, ...]
 
 
-def _automaton(words: list[str]) -> Any:
-    automaton = ahocorasick.Automaton()
-    for word in words:
-        automaton.add_word(word, word)
-    automaton.make_automaton()
-    return automaton
+def _automaton(words: list[str]) -> ahocorasick_rs.AhoCorasick:
+    """Leftmost-longest matches as (word, start, end) in one call (the unit registry's library too)."""
+    return ahocorasick_rs.AhoCorasick([w for w in words if w], matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
 
 
 @cache
@@ -119,6 +119,7 @@ def phrases() -> Phrases:
         org_bodies=tuple(sorted(seg["org_bodies"], key=len, reverse=True)),
         org_body_not_before=tuple(seg["org_body_not_before"]),
         unit_tails=tuple(sorted(seg["unit_tails"], key=len, reverse=True)),
+        join_gap_max=sum(max(map(len, w), default=0) for w in (seg["unit_tails"], seg["org_bodies"], rules.separators)),
         list_ends=rules.list_ends,
         not_subject_before=tuple(seg["not_subject_before"]),
         sentence_ends=frozenset(seg["sentence_ends"]),

@@ -31,7 +31,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import ahocorasick
+import ahocorasick_rs
 
 from parsers.cjkfold import fold
 from parsers.datafiles import data_path, load_toml
@@ -183,7 +183,6 @@ class Gazetteer:
         self._bare_min = int(num["bare_min_numeral_chars"])
         self._subunit_endings: tuple[str, ...] = tuple(sorted(num["subunit_endings"], key=len, reverse=True))
         self._subunit_max = int(num["subunit_max_chars"])
-        self._automaton = ahocorasick.Automaton()
         found: dict[str, list[tuple[GazetteerUnit, bool]]] = {}
         for unit in self.units:
             group_prefixes = self.prefixes.get(unit.group, ())
@@ -206,19 +205,22 @@ class Gazetteer:
                 entries[key] = _Entry((free_units[0],), subject_only=False)
             else:
                 entries[key] = _Entry(tuple(dict.fromkeys(u for u, _s in pairs)), subject_only=True)
-        for key, entry in entries.items():
-            self._automaton.add_word(key, (len(key), _UNIT, entry))
+        #: every automaton key with (kind, payload): a unit entry, a prefix's group, or None for an org body.
+        self._keys: dict[str, tuple[int, Any]] = {key: (_UNIT, entry) for key, entry in entries.items()}
         # group prefixes and org-body words ride in the same automaton as markers, so the one scan also
         # yields where an unknown unit may sit (中国航发 … 党委) without any further pass over the text
         for owner, group_prefixes in self.prefixes.items():
             for key in group_prefixes:
                 key = fold(key)
                 if key not in entries:
-                    self._automaton.add_word(key, (len(key), _PREFIX, owner))
+                    self._keys[key] = (_PREFIX, owner)
         for key in self._org_followers:
             if key not in entries:
-                self._automaton.add_word(key, (len(key), _FOLLOWER, None))
-        self._automaton.make_automaton()
+                self._keys[key] = (_FOLLOWER, None)
+        self._keys.pop("", None)  # an empty key would match everywhere
+        self._values = list(self._keys.values())
+        # leftmost-longest, so 航天科工三院 is CASIC's 三院 and never 航天 + 科工三院
+        self._automaton = ahocorasick_rs.AhoCorasick(self._keys, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
         self.by_name: dict[str, GazetteerUnit] = {}
         for u in self.units:
             self.by_name.setdefault(u.name, u)
@@ -226,7 +228,8 @@ class Gazetteer:
     def groups_named(self, text: str) -> list[str]:
         """Groups named in `text` (by prefix or by one of their units), in reading order."""
         out: list[str] = []
-        for _last, (_length, kind, payload) in self._automaton.iter_long(fold(text)):
+        for i, _start, _end in self._automaton.find_matches_as_indexes(fold(text)):
+            kind, payload = self._values[i]
             if kind == _PREFIX:
                 out.append(payload)
             elif kind == _UNIT and len(payload.units) == 1 and not payload.subject_only:
@@ -236,10 +239,11 @@ class Gazetteer:
     def mentions(self, text: str) -> list[tuple[int, int, tuple[str, ...]]]:
         """Every registry alias in `text` with the names of the units it may be, in subject position or
         not (八院 in 到八院督导): for telling where a unit is a place, and why an article gave no record."""
+        values = self._values
         return [
-            (last + 1 - length, last + 1, tuple(u.name for u in payload.units))
-            for last, (length, kind, payload) in self._automaton.iter_long(fold(text))
-            if kind == _UNIT
+            (start, end, tuple(u.name for u in values[i][1].units))
+            for i, start, end in self._automaton.find_matches_as_indexes(fold(text))
+            if values[i][0] == _UNIT
         ]
 
     def find(self, text: str, *, unknown: bool = True, group_hint: str | None = None) -> list[UnitMatch]:
@@ -253,12 +257,18 @@ class Gazetteer:
 
         `group_hint` is the article's group: it resolves a bare alias two groups share (四院) and names the
         group of a bare numbered unit (509所)."""
-        hits = list(self._automaton.iter_long(folded))
+        hits = self._automaton.find_matches_as_indexes(folded)
         if not hits:
             return []  # no alias, prefix or org body: nothing unit-shaped either (numbered units need one)
-        # tuple.__new__ skips the NamedTuple's Python-level __new__ (a frame per hit)
-        raw = [_tuple_new(_Raw, (last + 1 - v[0], last + 1, v[2])) for last, v in hits if v[1] == _UNIT]
-        markers = [(last + 1 - v[0], last + 1, v[1], v[2]) for last, v in hits if v[1] != _UNIT]
+        raw: list[_Raw] = []
+        markers: list[tuple[int, int, int, str | None]] = []
+        values = self._values
+        for i, start, end in hits:
+            kind, payload = values[i]
+            if kind == _UNIT:  # tuple.__new__ skips the NamedTuple's Python-level __new__ (a frame per hit)
+                raw.append(_tuple_new(_Raw, (start, end, payload)))
+            else:
+                markers.append((start, end, kind, payload))
         known = self._known(text, folded, raw, markers, group_hint)
         if not unknown:
             return known
@@ -444,9 +454,9 @@ class Gazetteer:
         bare = folded.startswith(self._bare_words, end - 1) and word_at - k >= self._bare_min
         if not (followed or (at_start and bare and end < len(folded) and "\u4e00" <= folded[end] <= "\u9fff")):
             return None
-        payload = self._automaton.get(folded[k:end], None)  # a registry alias (十四所) in a bare position
-        if payload is not None and payload[1] == _UNIT:
-            units = payload[2].units
+        payload = self._keys.get(folded[k:end])  # a registry alias (十四所) in a bare position
+        if payload is not None and payload[0] == _UNIT:
+            units = payload[1].units
             unit = units[0] if len(units) == 1 else _pick(units, hint)
             if unit is not None:
                 return UnitMatch(k, end, text[k:end], unit.name, unit, unit.group)
@@ -533,10 +543,10 @@ class Gazetteer:
         for long_form, short_form in (("研究院", "院"), ("研究所", "所")):
             if short.startswith("第") and short.endswith(long_form):
                 short = short[1 : -len(long_form)] + short_form
-        payload = self._automaton.get(short, None)
-        if payload is None or payload[1] != _UNIT:
+        payload = self._keys.get(short)
+        if payload is None or payload[0] != _UNIT:
             return None
-        return _pick(payload[2].units, group)
+        return _pick(payload[1].units, group)
 
     def _prefixed_list(self, folded: str, prefix_end: int, f: int) -> list[tuple[int, int]]:
         """Names joined by 、 after one group prefix and before an org body, none of them known: their spans."""

@@ -299,6 +299,7 @@ def test_any_text_gives_records_or_a_reason(texts: list[str], headings: list[boo
         ("a 200,000-character paragraph", "航空工业成飞党委召开会议," + "学习" * 100_000),
         ("mixed scripts", "AVIC航空工業成飛黨委 and 中国航发东安党委 с партией 開展学习。"),
         ("control characters", "中国航发东安党委\x00\x07开展学习。"),
+        ("a lone surrogate", "中国航发东安党委\ud800開展学习。"),
     ],
 )
 def test_bad_input_gives_records_or_a_reason_never_an_exception(name: str, body: str) -> None:
