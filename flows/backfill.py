@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from prefect import flow
+from prefect.client.schemas.objects import State
 from sqlalchemy import Engine
 
 from flows import batches, discover, progress, runners, session, state
@@ -28,7 +29,7 @@ from flows.archive import RawArchive
 from flows.batches import RunStats, Target
 from flows.crawl import load_config, publish, run_targets
 from flows.fetch import FetchPolicy
-from flows.params import Day, SiteName, check_request
+from flows.params import Day, SiteName, check_request, refuse
 from flows.sources import ConfigError, Site
 from initiatives.settings import Settings
 from parsers.hosts import host_key_or_none
@@ -122,11 +123,14 @@ def backfill(
     until: Day | None = None,
     urls_file: str | None = None,
     sources_file: str | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any] | State[Any]:
     """Fetch a date range of the named sites' history (or a file of URLs); rerun to resume."""
-    check_request(sites, since, until)
-    urls = read_url_file(urls_file) if urls_file else None
-    settings, sources, chosen = load_config(sources_file, sites)
+    try:
+        check_request(sites, since, until)
+        urls = read_url_file(urls_file) if urls_file else None
+        settings, sources, chosen = load_config(sources_file, sites)
+    except ConfigError as exc:
+        return refuse(exc)
     upgrade(settings.database)
     load_id = backfill_key(sites if not urls else None, since, until, urls)
     engine = make_engine(settings.database)

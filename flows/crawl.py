@@ -16,6 +16,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State
 from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from sqlalchemy import Engine
@@ -25,8 +26,8 @@ from flows.archive import RawArchive
 from flows.archive_verdicts import record_verdicts
 from flows.batches import FetchedPage, RunStats, Target
 from flows.fetch import FetchPolicy
-from flows.params import SiteName, check_request
-from flows.sources import Site, Sources, load_sources
+from flows.params import SiteName, check_request, refuse
+from flows.sources import ConfigError, Site, Sources, load_sources
 from initiatives.settings import Settings
 from parsers.health import HealthPolicy
 from parsers.pipeline import PARSER_VERSION
@@ -220,11 +221,14 @@ def plan_crawl(engine: Engine, sites: tuple[Site, ...], key: str, policy: FetchP
 
 
 @flow(name="crawl", log_prints=True, task_runner=runners.task_runner(Settings()))
-def crawl(sources_file: str | None = None, sites: list[SiteName] | None = None) -> dict[str, Any]:
+def crawl(sources_file: str | None = None, sites: list[SiteName] | None = None) -> dict[str, Any] | State[Any]:
     """One pass over the configured sources (all sites, or the named ones): new URLs only, plus start
     URLs by conditional GET; retired sites only when a periodic probe is due."""
-    check_request(sites)
-    settings, _, chosen = load_config(sources_file, sites)
+    try:
+        check_request(sites)
+        settings, _, chosen = load_config(sources_file, sites)
+    except ConfigError as exc:
+        return refuse(exc)
     upgrade(settings.database)
     load_id = key = run_key("crawl")
     policy = batches.policy_for(chosen, settings.user_agent, **settings.fetch_options())

@@ -12,11 +12,14 @@ anything, and every flow runs them first, so each entry point refuses the same r
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, WithJsonSchema, model_validator
 
 from flows.sources import SITE_NAME_PATTERN, ConfigError
+
+if TYPE_CHECKING:
+    from prefect.client.schemas.objects import State
 
 SiteName = Annotated[str, StringConstraints(pattern=SITE_NAME_PATTERN, min_length=1, max_length=100)]
 #: Prefect's server treats ``format: date`` as an annotation only (it accepted 2024-13-45), so the schema
@@ -39,6 +42,15 @@ class Request(BaseModel):
         if self.since is not None and self.until is not None and self.until < self.since:
             raise ValueError(f"until {self.until} is before since {self.since}")
         return self
+
+
+def refuse(problem: Exception) -> State[Any]:
+    """How a flow ends a run whose parameters break a rule the server could not check: Failed with the one
+    line as its message (in the UI, ``prefect flow-run ls`` and ``--wait``), not a traceback in the worker's
+    log. Called directly, the flow raises ``FailedRun`` with the same line."""
+    from prefect.states import Failed
+
+    return Failed(message=f"refused: {problem}")
 
 
 def check_request(

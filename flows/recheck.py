@@ -11,21 +11,26 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow
+from prefect.client.schemas.objects import State
 
 from flows import batches, progress, runners, session, state
 from flows.archive import RawArchive
 from flows.batches import RunStats
 from flows.crawl import load_config, publish, run_key, run_targets
-from flows.params import SiteName, check_request
+from flows.params import SiteName, check_request, refuse
+from flows.sources import ConfigError
 from initiatives.settings import Settings
 from schema.db import make_engine, upgrade
 
 
 @flow(name="recheck", log_prints=True, task_runner=runners.task_runner(Settings()))
-def recheck(sites: list[SiteName] | None = None, sources_file: str | None = None) -> dict[str, Any]:
+def recheck(sites: list[SiteName] | None = None, sources_file: str | None = None) -> dict[str, Any] | State[Any]:
     """Refetch every known page of the named sites (default: all configured sites)."""
-    check_request(sites)
-    settings, _, chosen = load_config(sources_file, sites)
+    try:
+        check_request(sites)
+        settings, _, chosen = load_config(sources_file, sites)
+    except ConfigError as exc:
+        return refuse(exc)
     upgrade(settings.database)
     load_id = key = run_key("recheck")
     policy = batches.policy_for(chosen, settings.user_agent, **settings.fetch_options())

@@ -29,6 +29,7 @@ from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -37,9 +38,9 @@ from flows.archive import Capture, RawArchive
 from flows.batches import RunStats
 from flows.crawl import load_config, publish, run_key
 from flows.fetch import Fetcher, FetchPolicy
-from flows.params import Day, SiteName, check_request
+from flows.params import Day, SiteName, check_request, refuse
 from flows.recover_fetch import Archives, Fetched, archive_policy, commoncrawl_apis, fetch_capture, lookup
-from flows.sources import Site
+from flows.sources import ConfigError, Site
 from initiatives.settings import Settings
 from parsers import health
 from parsers.pipeline import PARSER_VERSION, process
@@ -260,11 +261,14 @@ def recover(
     until: Day | None = None,
     history: bool = False,
     sources_file: str | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any] | State[Any]:
     """Recover dead pages (and the whole captured history of retired sites, or of every named site with
     ``history``) from the web archives; rerun to resume."""
-    check_request(sites, since, until)
-    settings, _, chosen = load_config(sources_file, sites)
+    try:
+        check_request(sites, since, until)
+        settings, _, chosen = load_config(sources_file, sites)
+    except ConfigError as exc:
+        return refuse(exc)
     upgrade(settings.database)
     params = f"{sorted(sites or [])}|{since}|{until}|{history}"
     load_id = f"recover-{hashlib.sha256(params.encode()).hexdigest()[:12]}-{run_key('r')[-8:]}"

@@ -13,13 +13,14 @@ from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State
 
 from flows import progress, runners, state
 from flows.archive import RawArchive
 from flows.batches import RunStats
 from flows.crawl import load_config, publish, run_key
-from flows.params import Day, SiteName, check_request
-from flows.sources import Site
+from flows.params import Day, SiteName, check_request, refuse
+from flows.sources import ConfigError, Site
 from initiatives.settings import Settings
 from parsers.hosts import host_key_or_none
 from parsers.pipeline import PARSER_VERSION, is_failure, process
@@ -78,10 +79,13 @@ def reparse(
     until: Day | None = None,
     parser_version: str | None = None,
     sources_file: str | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any] | State[Any]:
     """Re-parse stored pages (optionally only those of some sites, article dates, or an old parser version)."""
-    check_request(sites, since, until)
-    settings, sources, chosen = load_config(sources_file, sites)
+    try:
+        check_request(sites, since, until)
+        settings, sources, chosen = load_config(sources_file, sites)
+    except ConfigError as exc:
+        return refuse(exc)
     upgrade(settings.database)
     engine = make_engine(settings.database)
     try:

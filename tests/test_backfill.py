@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from benchmarks.crawl_site import Background, published
-from flows.sources import ConfigError
 from initiatives.settings import Settings
 from schema import models as m
 from schema.db import make_engine
@@ -59,12 +58,14 @@ def test_bad_parameters_fail_before_any_work(tmp_path: Path, monkeypatch: pytest
 
     path = configure(tmp_path, monkeypatch, "http://127.0.0.1:9")
     fn: Any = backfill.fn  # the undecorated function: these errors come before Prefect does anything
-    with pytest.raises(ValueError, match="before since"):
-        fn(since=dt.date(2024, 2, 1), until=dt.date(2024, 1, 1), sources_file=str(path))
-    with pytest.raises(ConfigError, match="unknown site nope"):
-        fn(sites=["nope"], sources_file=str(path))
-    with pytest.raises(ConfigError, match="URL file not found"):
-        fn(urls_file=str(tmp_path / "missing.txt"), sources_file=str(path))
+    # A run that breaks a rule ends Failed with the one line (no traceback on the worker), before any work.
+    for params, says in [
+        ({"since": dt.date(2024, 2, 1), "until": dt.date(2024, 1, 1)}, "until 2024-01-01 is before since 2024-02-01"),
+        ({"sites": ["nope"]}, "unknown site nope"),
+        ({"urls_file": str(tmp_path / "missing.txt")}, "URL file not found"),
+    ]:
+        state = fn(**params, sources_file=str(path))
+        assert state.is_failed() and state.message.startswith("refused: ") and says in state.message
     assert not (tmp_path / "initiatives.db").exists()
 
 

@@ -70,3 +70,16 @@ def test_deploying_with_a_sources_file_limits_sites_to_it() -> None:
     assert [e.message for e in validate({"sites": ["cannews", "jungong"]}, schema)] == []
     assert validate({"sites": ["nope"]}, schema)
     assert [e.message for e in validate({"since": "2023-01-01"}, schema)] == []  # the rest is unchanged
+
+
+@pytest.mark.parametrize("name", ["crawl", "recheck", "backfill", "reparse"])
+def test_flows_refuse_an_unknown_site_as_a_failed_state(name: str, tmp_path: object) -> None:
+    """What reaches a flow despite the schema ends its run Failed with the one line, before any work."""
+    from importlib import import_module
+    from pathlib import Path
+
+    sources = Path(str(tmp_path)) / "sources.toml"
+    sources.write_text('[[sites]]\nname = "one"\nbase_url = "http://127.0.0.1:9/"\n', encoding="utf-8")
+    fn = getattr(import_module(f"flows.{name}"), name).fn  # the undecorated function: no Prefect API needed
+    state = fn(sites=["two"], sources_file=str(sources))
+    assert state.is_failed() and state.message == "refused: unknown site two; configured: one"

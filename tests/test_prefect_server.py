@@ -297,10 +297,21 @@ def test_backfill_triggered_like_the_cli_does(deployed: Server, pg_url: str, tmp
             # polled every 2 s, so a short run may go from Submitting to Completed between two polls; each state
             # is reported once, in order, and the last is the final one
             assert states[-1].endswith(": Completed") and len(states) == len(set(states)) >= 2, states
+            # A rule no schema can state (since <= until) reaches the flow, which ends Failed with its line.
+            bad = run_cli([str(BIN / "prefect"), "deployment", "run", "backfill/backfill",
+                           "-p", "since=2024-02-01", "-p", "until=2024-01-01"], deployed.env())
+            bad_id = next(ln.split()[-1] for ln in bad.stdout.splitlines() if ln.strip().startswith("└── UUID:"))
+            final = wait_for(
+                lambda: s if (s := _state(deployed.api_url, bad_id)) in FINAL else None, 120, "the refused run", procs
+            )
+            with _client(deployed.api_url) as client:
+                message = client.read_flow_run(bad_id).state.message  # type: ignore[union-attr]
+            assert final == "FAILED" and message == "refused: until 2024-01-01 is before since 2024-02-01"
         finally:
             for p in procs:
                 p.stop()
         hits = set(site.hits)
+    assert "Traceback" not in procs[0].log.read_text(encoding="utf-8", errors="replace")
     assert {"/aecc-gbk.html", "/aecc-keji.html"} <= hits
     assert "/aecc-zhuxin.html" not in hits  # a URL-list backfill fetches only its URLs
     counts = _counts(pg_url)

@@ -308,3 +308,22 @@ def test_recover_command_asks_for_the_site_s_history(tmp_path: Path, monkeypatch
     assert result.exit_code == 0, result.stderr
     assert seen["sites"] == ["one"] and seen["history"] is True
     assert str(seen["since"]) == "2023-01-01" and str(seen["until"]) == "2024-12-31"
+
+
+def test_recover_flow_refuses_bad_parameters_before_any_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Submitted through Prefect (no CLI in front), a rule no parameter schema can state still stops the run
+    as its first step: Failed with the one line, nothing fetched, no database made."""
+    from flows.recover import recover
+
+    monkeypatch.setenv("INITIATIVES_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("INITIATIVES_DATABASE_URL", raising=False)
+    sources = tmp_path / "sources.toml"
+    sources.write_text('[[sites]]\nname = "one"\nbase_url = "http://127.0.0.1:9/"\n', encoding="utf-8")
+    fn: Any = recover.fn  # the undecorated function: the refusal comes before Prefect does anything
+    for params, says in [
+        ({"since": dt.date(2024, 2, 1), "until": dt.date(2024, 1, 1)}, "until 2024-01-01 is before since 2024-02-01"),
+        ({"sites": ["nope"]}, "unknown site nope"),
+    ]:
+        state = fn(**params, sources_file=str(sources))
+        assert state.is_failed() and state.message.startswith("refused: ") and says in state.message
+    assert not (tmp_path / "initiatives.db").exists()
