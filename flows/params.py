@@ -46,7 +46,8 @@ class Request(BaseModel):
 
 def refuse(problem: Exception) -> State[Any]:
     """How a flow ends a run whose parameters break a rule the server could not check: Failed with the one
-    line as its message (in the UI, ``prefect flow-run ls`` and ``--wait``), not a traceback in the worker's
+    line as its message (in the UI, ``prefect flow-run ls`` and ``--wait``); Prefect logs only its own ``FailedRun``
+    for that state, not a traceback from the flow's code in the worker's
     log. Called directly, the flow raises ``FailedRun`` with the same line."""
     from prefect.states import Failed
 
