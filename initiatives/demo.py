@@ -62,7 +62,7 @@ def render(console: Console, title: str, s: Summary) -> None:
         table.add_row(f"pages: {verdict}", str(n))
     table.add_row("articles", str(s.articles))
     table.add_row("initiative records", str(s.initiatives))
-    table.add_row("units (in gazetteer)", str(s.units_resolved))
+    table.add_row("units (in the registry)", str(s.units_resolved))
     table.add_row("units (unresolved)", str(s.units_unresolved))
     for host, status, notice in s.sites:
         table.add_row(f"site {host}", status + (" (closure notice seen)" if notice else ""))
