@@ -547,13 +547,16 @@ def _read_meta_line(text: str, meta: _Meta, leading: bool = True) -> bool:
     """Fill metadata from a header/footer line; True when the line is only metadata."""
     r = rules()
     hit = False
-    if meta.source is None and (m := r.source_line.search(text)):
+    # the labelled patterns (source, editor, author, column) all end in ``_VALUE``, whose separator is
+    # one of these characters: most lines have none, and skip four scans
+    separated = ":" in text or "：" in text or "/" in text
+    if separated and meta.source is None and (m := r.source_line.search(text)):
         meta.source = _clean_value(m.group(1))
         hit = True
-    if meta.editor is None and (m := r.editor_line.search(text)):
+    if separated and meta.editor is None and (m := r.editor_line.search(text)):
         meta.editor = _clean_value(m.group(1))
         hit = True
-    if meta.author is None and (m := r.author_line.search(text)):
+    if separated and meta.author is None and (m := r.author_line.search(text)):
         value = _clean_value(m.group(1))
         if value and not dates.first_date(value):
             meta.author = value
@@ -561,7 +564,7 @@ def _read_meta_line(text: str, meta: _Meta, leading: bool = True) -> bool:
     if meta.author is None and len(text) <= 40 and (m := r.author_spaced.search(text)):
         meta.author = m.group(1)
         hit = True
-    if meta.column is None and (m := r.column_line.search(text)):
+    if separated and meta.column is None and (m := r.column_line.search(text)):
         meta.column = _clean_value(m.group(1))
         hit = True
     found = dates.find_dates(text)

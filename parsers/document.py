@@ -328,7 +328,9 @@ def walk_blocks(root: LexborNode) -> Walk:
         tag = node.tag
         if tag == "-text":
             text = node.text_content or ""
-            if text:
+            # whitespace before any text is stripped by ``flush`` anyway (``clean_space`` splits on the
+            # same ``isspace`` set) and counts no link or bold chars: skipping it spares most flushes
+            if text and (buf or not text.isspace()):
                 buf.append(text)
                 if link_depth or bold_depth:
                     n = len(text.strip())
@@ -360,11 +362,14 @@ def walk_blocks(root: LexborNode) -> Walk:
             if tag in _CONTAINER_TAGS:
                 containers.append(Container(tag, hint, cont_stack[-1], len(cont_stack) - 1))
                 cont_stack.append(len(containers) - 1)
+            stack.append((None, cap, tag))
         elif tag == "a":
             link_depth += 1
+            stack.append((None, cap, tag))
         elif tag in _BOLD_TAGS:
             bold_depth += 1
-        stack.append((None, cap, tag))
+            stack.append((None, cap, tag))
+        # other inline elements (span, font, …) need no closing entry: their end changes nothing
         child = node.last_child
         while child is not None:
             stack.append((child, depth + 1, ""))
