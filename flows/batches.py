@@ -30,7 +30,7 @@ from parsers.document import Document
 from parsers.hosts import NO_HOST, host_key, host_key_or_none
 from parsers.pipeline import PARSER_VERSION, is_failure, parse_document, process
 from parsers.records import PageResult, Probe, RawPage
-from schema.loader import FetchFacts, LoadOutcome, load_pages, site_host
+from schema.loader import FetchFacts, LoadOutcome, load_pages
 
 __all__ = ["FetchedPage", "RunStats", "Target"]
 
@@ -239,7 +239,7 @@ def parse_batch(
     for page in pages:
         site = sites.get(page.target.site)
         selectors = site.selectors.to_record() if site and site.selectors else None
-        results.append(process(page.raw, selectors, boilerplate=learned.get(site_host(page.target.url), frozenset())))
+        results.append(process(page.raw, selectors, boilerplate=learned.get(host_key(page.target.url), frozenset())))
     return results
 
 
@@ -287,7 +287,7 @@ def probe_batch(
         score = similarity.similarity(doc.visible_text if doc else "", text)
         site = sites.get(page.target.site)
         selectors = site.selectors.to_record() if site and site.selectors else None
-        learned = (boilerplate or {}).get(site_host(page.target.url), frozenset())
+        learned = (boilerplate or {}).get(host_key(page.target.url), frozenset())
         out[i] = process(page.raw, selectors, Probe(url, status, score), doc, learned)
     return out
 

@@ -30,10 +30,11 @@ from flows.params import SiteName, check_request, refuse
 from flows.sources import ConfigError, Site, Sources, load_sources
 from initiatives.settings import Settings
 from parsers.health import HealthPolicy
+from parsers.hosts import host_key
 from parsers.pipeline import PARSER_VERSION
 from parsers.records import PageResult
 from schema.db import make_engine, upgrade
-from schema.loader import LoadOutcome, record_run, site_host
+from schema.loader import LoadOutcome, record_run
 
 #: batches fetched ahead of the one being parsed: enough to keep the pipe full, bounded for memory.
 LOOKAHEAD = 2
@@ -96,7 +97,7 @@ def _site_boilerplate(database: str, urls: list[str]) -> dict[str, frozenset[str
         return {}
     engine = make_engine(database)
     try:
-        return state.site_boilerplate(engine, {site_host(u) for u in urls})
+        return state.site_boilerplate(engine, {host_key(u) for u in urls})
     finally:
         engine.dispose()
 

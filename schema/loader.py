@@ -105,11 +105,6 @@ class LoadOutcome:
 Item = tuple[PageResult, FetchFacts]
 
 
-def site_host(url: str) -> str:
-    """The ``sites.host`` a page belongs to: the project's one host key (``parsers.hosts``)."""
-    return host_key(url)
-
-
 def record_key(url: str, statement: str, occurrence: int) -> str:
     """Stable across re-parses of unchanged text; ``occurrence`` separates repeated statements."""
     digest = hashlib.sha256(f"{url}\x1f{statement}\x1f{occurrence}".encode()).hexdigest()
@@ -718,7 +713,7 @@ def _lock_sites(conn: Connection, items: Sequence[Item]) -> dict[str, _SiteState
     """The batch's sites, created if new and locked for the batch (health is read, changed, written)."""
     first: dict[str, FetchFacts] = {}
     for _, facts in items:
-        first.setdefault(site_host(facts.url), facts)
+        first.setdefault(host_key(facts.url), facts)
     new = [
         {"host": host, "status": "active", "status_since": facts.fetched_at, "shows_closure_notice": False,
          "health": {}, "boilerplate": {}}
@@ -806,7 +801,7 @@ def _load_group(
     transitions: list[tuple[str, str] | None] = []
     history: list[dict[str, Any]] = []
     for result, facts in items:
-        page, site = pages[facts.url], sites[site_host(facts.url)]
+        page, site = pages[facts.url], sites[host_key(facts.url)]
         verdict = result.verdict.name
         if facts.site_name and site.name != facts.site_name:
             site.name = facts.site_name
@@ -839,7 +834,7 @@ def _load_group(
     for item in goods:
         # a new current text only: a refetch of the same text counts once, a suspect text not at all
         if written.get(item.page_id, (False, 0, False))[0] and item.result.fingerprints:
-            sites[site_host(item.url)].learn(item.result.fingerprints)
+            sites[host_key(item.url)].learn(item.result.fingerprints)
     ordered = sorted(sites.values(), key=lambda s: s.id)
     conn.execute(_update_by_id(m.Site, tuple(ordered[0].row())[1:]), [s.row() for s in ordered])
     _link(conn, m.SiteStatusChange, history)

@@ -43,11 +43,12 @@ def test_every_module_keys_hosts_the_same_way() -> None:
     from flows.backfill import _site_for
     from flows.signals import site_signals
     from flows.sources import Site
-    from schema.loader import LoadOutcome, site_host
+    from parsers.hosts import host_key
+    from schema.loader import LoadOutcome
 
     site = Site(name="cn", base_url=f"http://{IDN}:80/")
     for url in (f"http://{IDN}/a.html", f"http://{IDN_ASCII}:80/b.html"):
-        assert site_host(url) == site.host == IDN_ASCII
+        assert host_key(url) == site.host == IDN_ASCII
         assert _site_for(url, (site,)) == "cn"
         signal = site_signals([LoadOutcome(url, "error", site_transition=("active", "unreachable"))])[0]
         assert signal.host == IDN_ASCII
