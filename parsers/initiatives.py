@@ -591,7 +591,7 @@ def _campaign_occurrences(title: str, column: str | None, body: tuple[str, ...])
     bodies = [fold(text) for text in body]
     quoted_spans: list[list[tuple[int, int]]] = []
     for n, folded in enumerate((*heads, *bodies)):
-        spans = []
+        spans: list[tuple[int, int]] = []
         if not _has_quote(folded):  # most texts: a membership test rather than a regex scan
             quoted_spans.append(spans)
             continue
