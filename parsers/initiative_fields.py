@@ -34,8 +34,21 @@ def _is_word_char(ch: str) -> bool:
 
 
 def quote_spans(folded: str) -> list[tuple[int, int]]:
-    """Top-level quoted spans as (index of opening mark, index of closing mark); nested quotes stay inside."""
-    return [(i, j - 1) for i, j in map(re.Match.span, _QUOTE.finditer(folded))]
+    """Top-level quoted spans as (index of opening mark, index of closing mark); nested quotes stay inside.
+
+    Most statements quote only with “”: then two str.find per pair give the regex's spans (an alternation
+    has no first-character prefix, so `re` tries it at every position)."""
+    if "「" in folded or "‘" in folded or '"' in folded:
+        return [(i, j - 1) for i, j in map(re.Match.span, _QUOTE.finditer(folded))]
+    out = []
+    k = folded.find("“")
+    while k != -1:
+        j = folded.find("”", k + 1)
+        if j == -1:  # no closing mark after this opening, so none after any later one either
+            break
+        out.append((k, j))
+        k = folded.find("“", j + 1)
+    return out
 
 
 def documents(text: str, folded: str) -> tuple[str, ...]:

@@ -44,9 +44,6 @@ _PERSON_WINDOW = 16
 _MIN_MEASURE_CHARS = 8
 #: endings of a unit-shaped short alias, which count bare once the article named the unit in full.
 _UNIT_SHAPED = ("院", "所", "厂", "公司", "中心", "集团")
-#: a paragraph with none of these is a menu, a headline list or a footer line, not prose.
-#: sentence punctuation: a paragraph without any is not prose (one C search, not a scan per mark).
-_PROSE_PUNCT = re.compile("[。,;!?]")
 
 
 class _Start(NamedTuple):
@@ -333,7 +330,9 @@ def _opens_measure(opening: str, p: Phrases) -> bool:
 
 
 def _is_prose(folded: str) -> bool:
-    return _PROSE_PUNCT.search(folded) is not None
+    """A paragraph with no sentence punctuation is a menu, a headline list or a footer line. Five
+    membership tests (fast substring search) beat one character-class regex scan here."""
+    return "。" in folded or "," in folded or ";" in folded or "!" in folded or "?" in folded
 
 
 def _is_general(folded: str, p: Phrases) -> bool:

@@ -435,3 +435,16 @@ def test_a_numbered_department_is_not_a_count() -> None:
 def test_a_generic_short_alias_does_not_become_an_article_abbreviation() -> None:
     recs = parse(article("中国航发研究院党委召开会议。", "中国航发东安党委发布方案。", "研究院,是科研人员工作的地方。"))
     assert [r.units[0].name for r in recs] == ["研究院", "东安"]
+
+
+@settings(max_examples=300, derandomize=True)
+@given(st.text(alphabet="“”「」‘’\"ab。", max_size=40))
+def test_quote_spans_fast_path_agrees_with_the_quote_pattern(text: str) -> None:
+    """quote_spans finds “” pairs with str.find when no other quote kind is present; the regex is the
+    reference for every mix of marks, unclosed ones included."""
+    import re
+
+    from parsers import initiative_fields
+
+    expected = [(i, j - 1) for i, j in map(re.Match.span, initiative_fields._QUOTE.finditer(text))]
+    assert initiative_fields.quote_spans(text) == expected
