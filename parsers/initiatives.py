@@ -399,7 +399,7 @@ def _paragraph_records(
     starts: list[_Start] = []
     acting: set[str] = set()
     # no visit anywhere in the paragraph means none in any of its sentences: one check, not one per unit
-    may_visit = p.visit.search(folded) is not None or p.visit_place.search(folded) is not None
+    may_visit = bool(p.visit_gate.find_matches_as_indexes(folded))
     for group in _chains(matches, folded, p):
         if group[0].mention.startswith(p.reference_words) and group[0].name in acting:
             continue  # 该公司还… after the unit's own record: the same record goes on

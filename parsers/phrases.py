@@ -62,6 +62,8 @@ class Phrases:
     measure_subject: re.Pattern[str]
     short_lead_max_chars: int
     visit_place: re.Pattern[str]
+    #: every visit marker and visit purpose word, for one scan that rules a paragraph out.
+    visit_gate: ahocorasick_rs.AhoCorasick
     article_numerals: frozenset[str]
     #: a run of digits or Chinese numerals (group `num`), then its measure word (group `word`).
     metric: re.Pattern[str]
@@ -155,7 +157,12 @@ def phrases() -> Phrases:
         actor_references=tuple(seg["actor_references"]),
         measure_subject=re.compile(seg["measure_subject_pattern"]),
         short_lead_max_chars=int(seg["short_lead_max_chars"]),
-        visit_place=re.compile("|".join(seg["visit_patterns"])),
+        visit_place=re.compile(
+            f"(?:{_alternation(seg['visit_place_verbs'])})(?P<place>[^。;,]{{1,{int(seg['visit_place_max_chars'])}}}?)"
+            f"(?:{_alternation(seg['visit_place_ends'])})"
+        ),
+        # a visit needs a marker or a purpose word: a paragraph with neither has no visit in any sentence
+        visit_gate=_automaton([*seg["visit_markers"], *seg["visit_place_ends"]]),
         article_numerals=frozenset(met["article_numerals"]),
         metric=metric,
         unit_tail=re.compile(

@@ -448,3 +448,17 @@ def test_quote_spans_fast_path_agrees_with_the_quote_pattern(text: str) -> None:
 
     expected = [(i, j - 1) for i, j in map(re.Match.span, initiative_fields._QUOTE.finditer(text))]
     assert initiative_fields.quote_spans(text) == expected
+
+
+_VISIT_PIECES = ["到", "赴", "走进", "黎明", "调研", "督导", "一行", "陪同", "出", "席", "。", ","]
+
+
+@settings(max_examples=300, derandomize=True)
+@given(st.lists(st.sampled_from(_VISIT_PIECES), max_size=12))
+def test_the_visit_gate_never_rules_out_a_visit(words: list[str]) -> None:
+    """The paragraph-level gate may let a paragraph through that has no visit, never the reverse."""
+    from parsers.phrases import phrases
+
+    p, text = phrases(), "".join(words)
+    if p.visit.search(text) or p.visit_place.search(text):
+        assert p.visit_gate.find_matches_as_indexes(text)
