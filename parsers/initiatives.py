@@ -36,7 +36,6 @@ __all__ = ["campaigns", "no_records_reason", "parse"]
 _CAMPAIGN_LEFT_CHARS = 6
 _UNQUOTED_LEFT_CHARS = 8
 _SENTENCE_LOOKBACK = 400
-_LEFT_WORD = re.compile(r"[\u4e00-\u9fff]+$")
 _CAMPAIGN_PREFIX_MAX = 4
 #: how far after a unit's title the name and the person's verb may sit (党委书记、董事长张三带领).
 _PERSON_WINDOW = 16
@@ -645,13 +644,23 @@ def _has_quote(folded: str) -> bool:
 
 
 def _left_word(folded: str, k: int, chars: int = _CAMPAIGN_LEFT_CHARS) -> str:
-    m = _LEFT_WORD.search(folded, max(0, k - chars), k)
-    return m.group() if m else ""
+    """The run of Chinese characters ending at k, at most `chars` long (a right-anchored regex search
+    retried every start of the window; a step back per character does the same)."""
+    floor = max(0, k - chars)
+    if k > floor and folded[k - 1] == "\n":  # as `$` does, a line break right before k is skipped
+        k -= 1
+    j = k
+    while j > floor and "\u4e00" <= folded[j - 1] <= "\u9fff":
+        j -= 1
+    return folded[j:k]
 
 
 def _common_suffix(words: list[str]) -> str:
-    shortest = min(words, key=len)
+    """The longest suffix every word shares: the common prefix of the reversed words, which only the
+    smallest and the largest of them decide."""
+    backwards = [w[::-1] for w in words]
+    low, high = min(backwards), max(backwards)
     n = 0
-    while n < len(shortest) and all(w[len(w) - n - 1] == shortest[len(shortest) - n - 1] for w in words):
+    while n < len(low) and low[n] == high[n]:
         n += 1
-    return shortest[len(shortest) - n :]
+    return low[:n][::-1]

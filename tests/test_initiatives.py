@@ -462,3 +462,25 @@ def test_the_visit_gate_never_rules_out_a_visit(words: list[str]) -> None:
     p, text = phrases(), "".join(words)
     if p.visit.search(text) or p.visit_place.search(text):
         assert p.visit_gate.find_matches_as_indexes(text)
+
+
+@settings(max_examples=300, derandomize=True)
+@given(st.text(alphabet="党建行动a“\n,", max_size=12), st.integers(min_value=0, max_value=12))
+def test_left_word_is_the_run_of_chinese_characters_before_a_position(text: str, k: int) -> None:
+    import re
+
+    from parsers.initiatives import _left_word
+
+    k = min(k, len(text))
+    m = re.compile(r"[\u4e00-\u9fff]+$").search(text, max(0, k - 6), k)  # the definition it replaced
+    assert _left_word(text, k) == (m.group() if m else "")
+
+
+@settings(max_examples=300, derandomize=True)
+@given(st.lists(st.text(alphabet="党建深化", min_size=0, max_size=6), min_size=1, max_size=5))
+def test_common_suffix_is_shared_by_every_word(words: list[str]) -> None:
+    from parsers.initiatives import _common_suffix
+
+    suffix = _common_suffix(words)
+    assert all(w.endswith(suffix) for w in words)
+    assert len(suffix) == min(len(w) for w in words) or len({w[len(w) - len(suffix) - 1] for w in words}) > 1
