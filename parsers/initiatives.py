@@ -426,6 +426,8 @@ def _paragraph_records(
 def _with_references(text: str, folded: str, matches: list[UnitMatch], p: Phrases) -> list[UnitMatch]:
     """该院党委/该公司… at a clause start names the unit mentioned last before it in the paragraph
     (李明辉代表航材院党委介绍经验:该院党委推行… is a record of 航材院)."""
+    if not any(ch in folded for ch in p.reference_starts):  # most paragraphs: no reference word at all
+        return matches
     refs = []
     ends = [u.end for u in matches]  # matches are in reading order and do not overlap: ends ascend
     for m in p.reference.finditer(folded):
@@ -523,9 +525,8 @@ def _acts(folded: str, k: int, p: Phrases) -> bool:
 def _sentence_start(folded: str, before: int, p: Phrases) -> int:
     # bounded look-back keeps pathological paragraphs (no full stop for 100k characters) linear
     floor = max(0, before - _SENTENCE_LOOKBACK)
-    start = floor
-    for ch in p.sentence_ends:
-        start = max(start, folded.rfind(ch, floor, before) + 1)
+    m = p.through_last_sentence_end.match(folded, floor, before)  # one call, not an rfind per mark
+    start = m.end() if m else floor
     while start < before and folded[start].isspace():
         start += 1
     return start

@@ -34,6 +34,8 @@ class Phrases:
     sentence_ends: frozenset[str]
     #: one character class over sentence_ends: one C search instead of a str.find per character.
     sentence_end: re.Pattern[str]
+    #: everything up to and including the last sentence end: where the sentence before a point starts.
+    through_last_sentence_end: re.Pattern[str]
     clause_ends: frozenset[str]
     leading_markers: tuple[str, ...]
     leading_pattern: re.Pattern[str]
@@ -43,6 +45,8 @@ class Phrases:
     host_before: tuple[str, ...]
     reference_words: tuple[str, ...]
     reference: re.Pattern[str]
+    #: first characters of the reference words, to skip paragraphs with none cheaply.
+    reference_starts: frozenset[str]
     person_leads: tuple[str, ...]
     visit_markers: tuple[str, ...]
     visit: re.Pattern[str]
@@ -130,6 +134,7 @@ def phrases() -> Phrases:
         not_subject_before=tuple(seg["not_subject_before"]),
         sentence_ends=frozenset(seg["sentence_ends"]),
         sentence_end=re.compile("[" + re.escape(seg["sentence_ends"]) + "]"),
+        through_last_sentence_end=re.compile("(?s).*[" + re.escape(seg["sentence_ends"]) + "]"),
         clause_ends=frozenset(seg["clause_ends"]),
         leading_markers=tuple(seg["leading_markers"]),
         leading_pattern=re.compile("|".join(f"(?:{pat})" for pat in seg["leading_patterns"])),
@@ -139,6 +144,7 @@ def phrases() -> Phrases:
         host_before=tuple(seg["host_before"]),
         reference_words=tuple(seg["reference_words"]),
         reference=re.compile(_alternation(seg["reference_words"])),
+        reference_starts=frozenset(w[0] for w in seg["reference_words"]),
         person_leads=tuple(seg["person_leads"]),
         visit_markers=tuple(seg["visit_markers"]),
         visit=re.compile(_alternation(seg["visit_markers"])),

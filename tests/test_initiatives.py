@@ -484,3 +484,17 @@ def test_common_suffix_is_shared_by_every_word(words: list[str]) -> None:
     suffix = _common_suffix(words)
     assert all(w.endswith(suffix) for w in words)
     assert len(suffix) == min(len(w) for w in words) or len({w[len(w) - len(suffix) - 1] for w in words}) > 1
+
+
+@settings(max_examples=300, derandomize=True)
+@given(st.text(alphabet="党委。,!? ;a\n", max_size=30), st.integers(min_value=0, max_value=30))
+def test_sentence_start_is_after_the_last_sentence_end_before_a_point(text: str, before: int) -> None:
+    from parsers.initiatives import _sentence_start
+    from parsers.phrases import phrases
+
+    p = phrases()
+    before = min(before, len(text))
+    start = max([0, *(text.rfind(ch, 0, before) + 1 for ch in p.sentence_ends)])
+    while start < before and text[start].isspace():
+        start += 1
+    assert _sentence_start(text, before, p) == start
