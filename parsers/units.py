@@ -310,13 +310,15 @@ class Gazetteer:
                 if not accepted[i] and self._in_list(folded, raw, i, accepted):
                     accepted[i] = changed = True
         out: list[UnitMatch] = []
-        prefix_at = [(s, owner) for s, _e, kind, owner in markers if kind == _PREFIX]
+        prefix_at: list[tuple[int, str | None]] | None = None  # built for the first shared alias only
         for r, ok in zip(raw, accepted, strict=True):
             if not ok:
                 continue
             units = r.entry.units
             unit: GazetteerUnit | None = units[0]
             if len(units) > 1:  # the group named last before it (by prefix or by a unit), else the article's
+                if prefix_at is None:
+                    prefix_at = [(s, owner) for s, _e, kind, owner in markers if kind == _PREFIX]
                 before = _group_before(prefix_at, r.start)
                 last_unit = out[-1].group if out else None
                 context = last_unit if out and (before is None or out[-1].start > r.start) else before
