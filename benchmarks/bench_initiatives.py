@@ -88,7 +88,8 @@ def main() -> None:
     for name in SETS:
         part = [c for c in cases if c.set_name == name]
         if part:
-            print(f"\ngenre set '{name}' (tests/fixtures/genre), parse on the text dumps\n{format_report(evaluate(part))}")
+            where = f"genre set '{name}' (tests/fixtures/genre), parse on the text dumps"
+            print(f"\n{where}\n{format_report(evaluate(part))}")
 
     records = len(parse(seed))
     chars = sum(len(b.text) for b in seed.body)

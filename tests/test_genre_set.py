@@ -66,7 +66,7 @@ def test_the_blind_set_covers_the_real_sets_groups_and_two_more() -> None:
     blind = [c for c in CASES if c.set_name == "blind"]
     assert len(blind) >= 16
     groups = {c.group for c in blind}
-    assert _REAL_SET_GROUPS <= groups and len(groups - _REAL_SET_GROUPS) >= 2
+    assert groups >= _REAL_SET_GROUPS and len(groups - _REAL_SET_GROUPS) >= 2
     assert sum(c.negative for c in blind) >= 6
     assert sum("traditional" in c.patterns for c in blind) >= 2
     assert all(c.name.startswith(c.set_name + "_") for c in CASES if c.set_name != "own")
