@@ -156,9 +156,11 @@ def phrases() -> Phrases:
         metric=metric,
         unit_tail=re.compile(
             rf"(?:{_alternation(seg['unit_tails'])})?"
-            r"(?:\((?:以下)?简称[^()]{1,12}\))?"  # 中航工业宏远(以下简称“宏远”)党委
+            # a short aside between unit and body: 中航工业宏远(以下简称“宏远”)党委, 西安应用光学研究所(205所)党委
+            r"(?:\([^()]{1,12}\))?"
             rf"(?:{_alternation(list_ends)})?"
-            rf"(?:(?P<org>{_alternation(seg['org_bodies'])})(?!{_alternation(seg['org_body_not_before'])}))?"
+            # 各 before the body: the unit's own branches act (黎明公司各党支部…)
+            rf"(?:各?(?P<org>{_alternation(seg['org_bodies'])})(?!{_alternation(seg['org_body_not_before'])}))?"
         ),
         numeral_word_before=frozenset(met["numeral_word_before"]),
         object_run=re.compile(
