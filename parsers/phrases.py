@@ -55,6 +55,7 @@ class Phrases:
     subset_before: tuple[str, ...]
     object_trailing_drop: tuple[str, ...]
     speech_verbs: tuple[str, ...]
+    reporting_leads: tuple[str, ...]
     measure_openings: tuple[str, ...]
     measure_heading_max_chars: int
     sequencers: tuple[str, ...]
@@ -145,6 +146,7 @@ def phrases() -> Phrases:
         subset_before=tuple(met["subset_before"]),
         object_trailing_drop=tuple(met["object_trailing_drop"]),
         speech_verbs=tuple(seg["speech_verbs"]),
+        reporting_leads=tuple(seg["reporting_leads"]),
         measure_openings=tuple(seg["measure_openings"]),
         measure_heading_max_chars=int(seg["measure_heading_max_chars"]),
         sequencers=tuple(seg["sequencers"]),
