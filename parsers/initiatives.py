@@ -122,7 +122,9 @@ def parse(article: Article) -> tuple[Initiative, ...]:
         if named and single is None:
             continue  # units named, none acting (a visit, a speaker): context, not anyone's measure
         opening = folded.lstrip()
-        if _is_general(folded, p) or opening.startswith(p.group_level_openings):
+        # 各级党组织 after the actor's own opening (院党委与…,纳入各级党组织…) is an object, not the subject
+        general = _is_general(folded, p) and p.measure_subject.match(opening) is None
+        if general or opening.startswith(p.group_level_openings):
             actor = single
             continue
         if actor is None or (_is_visit(folded, p) and not _own_people(text, folded, actor, ctx)):
