@@ -35,7 +35,7 @@ def _is_word_char(ch: str) -> bool:
 
 def quote_spans(folded: str) -> list[tuple[int, int]]:
     """Top-level quoted spans as (index of opening mark, index of closing mark); nested quotes stay inside."""
-    return [(m.start(), m.end() - 1) for m in _QUOTE.finditer(folded)]
+    return [(i, j - 1) for i, j in map(re.Match.span, _QUOTE.finditer(folded))]
 
 
 def documents(text: str, folded: str) -> tuple[str, ...]:

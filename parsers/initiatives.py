@@ -407,10 +407,12 @@ def _paragraph_records(
     matches = _with_references(text, folded, matches, p)
     starts: list[_Start] = []
     acting: set[str] = set()
+    # no visit anywhere in the paragraph means none in any of its sentences: one check, not one per unit
+    may_visit = p.visit.search(folded) is not None or p.visit_place.search(folded) is not None
     for group in _chains(matches, folded, p):
         if group[0].mention.startswith(p.reference_words) and group[0].name in acting:
             continue  # 该公司还… after the unit's own record: the same record goes on
-        start = _record_start(folded, group, starts, p)
+        start = _record_start(folded, group, starts, p, may_visit)
         if start is not None:
             starts.append(start)
             acting.update(m.name for m in start.units)
@@ -472,7 +474,9 @@ def _chains(matches: Sequence[UnitMatch], folded: str, p: Phrases) -> list[list[
     return groups
 
 
-def _record_start(folded: str, group: list[UnitMatch], earlier: list[_Start], p: Phrases) -> _Start | None:
+def _record_start(
+    folded: str, group: list[UnitMatch], earlier: list[_Start], p: Phrases, may_visit: bool = True
+) -> _Start | None:
     first = group[0].start
     tail_end, org_body = _tail(folded, group[-1].end, p)
     prev = first - 1
@@ -484,7 +488,7 @@ def _record_start(folded: str, group: list[UnitMatch], earlier: list[_Start], p:
         return None  # inside a clause (到中国航发黎明调研, 与东安合作): never a subject, nothing more to check
     sentence_start = _sentence_start(folded, max(prev, 0), p) if prev >= 0 else 0
     not_actor = folded.startswith(p.not_subject_before, tail_end) or not _acts(folded, tail_end, p)
-    if not_actor or _is_visit(folded, p, sentence_start, _sentence_end(folded, tail_end, p)):
+    if not_actor or (may_visit and _is_visit(folded, p, sentence_start, _sentence_end(folded, tail_end, p))):
         # a sentence opening with a unit that does not act (a speaker's affiliation, a visit) still ends
         # the record before it: its people and numbers are not the previous unit's. Its own people (一飞院
         #党委书记杨志国…) stay in the record of that unit.
@@ -595,7 +599,10 @@ def _campaign_occurrences(title: str, column: str | None, body: tuple[str, ...])
     bodies = [fold(text) for text in body]
     quoted_spans: list[list[tuple[int, int]]] = []
     for n, folded in enumerate((*heads, *bodies)):
-        spans = []
+        spans: list[tuple[int, int]] = []
+        if not _has_quote(folded):  # most texts: a membership test rather than a regex scan
+            quoted_spans.append(spans)
+            continue
         for m in p.campaign.finditer(folded):
             key = (m.group("core").strip(), m.group("tail"))
             lefts[key].append(_left_word(folded, m.start()))
@@ -639,6 +646,11 @@ def _unquoted_campaigns(
             if shared:
                 out.append((_common_suffix([head_left, *shared]) + tail, ""))
     return out
+
+
+def _has_quote(folded: str) -> bool:
+    """The opening marks the campaign pattern starts with (folded text has no full-width ＂)."""
+    return "“" in folded or '"' in folded or "‘" in folded
 
 
 def _left_word(folded: str, k: int, chars: int = _CAMPAIGN_LEFT_CHARS) -> str:

@@ -266,11 +266,13 @@ class Gazetteer:
         raw: list[_Raw] = []
         markers: list[tuple[int, int, int, str | None]] = []
         values = self._values
+        alias_end = -1
         for i, start, end in hits:
             kind, payload = values[i]
             if kind == _UNIT:  # tuple.__new__ skips the NamedTuple's Python-level __new__ (a frame per hit)
                 raw.append(_tuple_new(_Raw, (start, end, payload)))
-            else:
+                alias_end = end
+            elif start != alias_end or kind == _PREFIX:  # an org body right after an alias is that unit's
                 markers.append((start, end, kind, payload))
         known = self._known(text, folded, raw, markers, group_hint)
         if not unknown:
@@ -417,10 +419,10 @@ class Gazetteer:
         """Numbered units by shape: after a group prefix (中国电科509所), or bare with an org body after
         them or at a sentence start (509所党委…, 十四所聚焦…)."""
         # unit words right after a numeral, word by word in the catalogue's order (the first taken wins)
+        if self._numeral_word.search(folded) is None:  # most paragraphs: no candidate, nothing to build
+            return []
         order = self._number_word_order
         found = sorted((order[folded[m.end() - 1]], m.end() - 1) for m in self._numeral_word.finditer(folded))
-        if not found:  # most paragraphs: skip building the lookups below
-            return []
         taken = sorted((m.start, m.end) for m in (*known, *extra))
         out: list[UnitMatch] = []
         prefix_end = {e: owner for _s, e, kind, owner in markers if kind == _PREFIX}
