@@ -23,7 +23,7 @@ from parsers.initiatives import _campaign_occurrences, campaigns, no_records_rea
 from parsers.records import Article
 from parsers.units import gazetteer
 from tests.conftest import GOLD_FILE, SEED_FILE, shared_path
-from tests.genre_support import evaluate, format_report, genre_article, genre_cases
+from tests.genre_support import SETS, evaluate, format_report, genre_article, genre_cases
 from tests.initiatives_support import (
     FIELDS,
     Report,
@@ -85,7 +85,11 @@ def main() -> None:
     quality_table(f"own fixture articles ({len(fixture_cases())} files)", fixtures)
 
     cases = genre_cases()
-    print(f"\ngenre set (tests/fixtures/genre), parse on the text dumps\n{format_report(evaluate(cases))}")
+    for name in SETS:
+        part = [c for c in cases if c.set_name == name]
+        if part:
+            where = f"genre set '{name}' (tests/fixtures/genre), parse on the text dumps"
+            print(f"\n{where}\n{format_report(evaluate(part))}")
 
     records = len(parse(seed))
     chars = sum(len(b.text) for b in seed.body)

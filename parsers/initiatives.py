@@ -118,12 +118,15 @@ def parse(article: Article) -> tuple[Initiative, ...]:
         if named and single is None:
             continue  # units named, none acting (a visit, a speaker): context, not anyone's measure
         opening = folded.lstrip()
-        if _is_general(folded, p) or opening.startswith(p.group_level_openings):
+        # 各级党组织 after the actor's own opening (院党委与…,纳入各级党组织…) is an object, not the subject
+        general = _is_general(folded, p) and p.measure_subject.match(opening) is None
+        if general or opening.startswith(p.group_level_openings):
             actor = single
             continue
         if actor is None or (_is_visit(folded, p) and not _own_people(text, folded, actor, ctx)):
             continue
-        if single is not None and (not out or _opens_measure(opening, p)):
+        # in a single-unit article a new section always opens a new measure (its heading names the measure)
+        if single is not None and (not out or out[-1].section != section or _opens_measure(opening, p)):
             skip = _after_unit_sentences(text, folded, ctx) if named else 0
             out.extend(_measure_records(section, text[skip:], folded[skip:], actor, cores, p))
         elif out and (single is not None or _continues(out[-1], section, opening, p)):
@@ -294,6 +297,8 @@ def _measure_org(folded: str, actor: _Actor, p: Phrases) -> str | None:
     """The org body of a measure: the one its own subject names (公司党委…; 该所… has none), else the
     article's unit's."""
     m = p.measure_subject.search(folded, 0, 40)
+    if m is not None and m.group("org") and folded.startswith(p.org_body_not_before, m.end()):
+        return None  # 所党委书记王海涛带领…: a person leads, the body is only part of the title
     return actor.org_body if m is None else m.group("org")
 
 
@@ -314,6 +319,9 @@ def _opens_measure(opening: str, p: Phrases) -> bool:
     before it: an enumerator, a leading clause (围绕…, 针对…), the actor named again (公司党委…), or a short
     heading sentence (健全责任体系。). Reported speech (杨志国表示,…) continues."""
     clause = re.split(r"[,:;。]", opening, maxsplit=1)[0]
+    if clause.startswith(p.reporting_leads) and len(clause) < len(opening):
+        # 据介绍,该所还开展…: the source of the report, then the actor named again
+        return p.measure_subject.match(opening, len(clause) + 1) is not None
     if clause.endswith(p.speech_verbs):
         return False
     if p.enumerator.match(opening) or opening.startswith((*p.measure_openings, *p.leading_markers)):

@@ -59,6 +59,7 @@ class Phrases:
     subset_before: tuple[str, ...]
     object_trailing_drop: tuple[str, ...]
     speech_verbs: tuple[str, ...]
+    reporting_leads: tuple[str, ...]
     measure_openings: tuple[str, ...]
     measure_heading_max_chars: int
     sequencers: tuple[str, ...]
@@ -157,6 +158,7 @@ def phrases() -> Phrases:
         subset_before=tuple(met["subset_before"]),
         object_trailing_drop=tuple(met["object_trailing_drop"]),
         speech_verbs=tuple(seg["speech_verbs"]),
+        reporting_leads=tuple(seg["reporting_leads"]),
         measure_openings=tuple(seg["measure_openings"]),
         measure_heading_max_chars=int(seg["measure_heading_max_chars"]),
         sequencers=tuple(seg["sequencers"]),
@@ -173,9 +175,11 @@ def phrases() -> Phrases:
         metric=metric,
         unit_tail=re.compile(
             rf"(?:{_alternation(seg['unit_tails'])})?"
-            r"(?:\((?:以下)?简称[^()]{1,12}\))?"  # 中航工业宏远(以下简称“宏远”)党委
+            # a short aside between unit and body: 中航工业宏远(以下简称“宏远”)党委, 西安应用光学研究所(205所)党委
+            r"(?:\([^()]{1,12}\))?"
             rf"(?:{_alternation(list_ends)})?"
-            rf"(?:(?P<org>{_alternation(seg['org_bodies'])})(?!{_alternation(seg['org_body_not_before'])}))?"
+            # 各 before the body: the unit's own branches act (黎明公司各党支部…)
+            rf"(?:各?(?P<org>{_alternation(seg['org_bodies'])})(?!{_alternation(seg['org_body_not_before'])}))?"
         ),
         numeral_word_before=frozenset(met["numeral_word_before"]),
         object_run=re.compile(

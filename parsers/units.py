@@ -170,6 +170,9 @@ class Gazetteer:
         self._not_followers: tuple[str, ...] = tuple(unk["not_org_followers"])
         self._follower_re = re.compile("|".join(re.escape(f) for f in self._org_followers))
         self._generic: tuple[str, ...] = tuple(unk["generic_endings"])
+        self._regions = frozenset(unk["region_names"])
+        #: every group's own names (中国商飞, 中国商飞公司): read by shape they are the group acting, not a unit.
+        self._group_names = frozenset(pre for g in self.groups.values() for pre in g.prefixes)
         self._numerals = frozenset(_char_range(num["numerals"]))
         self._number_words: tuple[str, ...] = tuple(sorted(num["words"], key=len, reverse=True))
         number_word_chars = tuple(dict.fromkeys(w[0] for w in self._number_words))
@@ -524,7 +527,7 @@ class Gazetteer:
             name = folded[name_start:name_end]
             if not name or name.startswith(self._excluded_starts) or m_start < last_end:
                 continue
-            if name.endswith(self._generic):
+            if name.endswith(self._generic) or (not prefixed and name.removesuffix("公司") in self._group_names):
                 continue
             if not prefixed and not (name.endswith(self._suffixes) and name not in self._suffixes):
                 continue
@@ -592,7 +595,8 @@ class Gazetteer:
         name_end = f
         for tail in _COMPANY_TAILS:  # 江苏省电力有限公司 → 江苏省电力
             if folded.endswith(tail, prefix_end, f) and f - prefix_end > len(tail) + 1:
-                name_end = f - len(tail)
+                if not self._keeps_company(folded[prefix_end : f - len(tail)], tail):
+                    name_end = f - len(tail)
                 break
         if not all(_is_word_char(ch) for ch in folded[prefix_end:name_end]):
             return None
@@ -601,6 +605,11 @@ class Gazetteer:
         ):
             return None  # 工作中核心任务党支部: a two-character prefix inside a word is no prefix
         return prefix_start, name_end, prefix_end, name_end
+
+    def _keeps_company(self, rest: str, tail: str) -> bool:
+        """A bare 公司 is part of the name when what is left is no name of its own: a region (华能山东公司 is
+        山东公司, not the province 山东) or a branch (江苏分公司)."""
+        return tail == "公司" and (rest.endswith("分") or rest.rstrip("省市") in self._regions)
 
     def _shaped_before(self, folded: str, f: int) -> tuple[int, int, int, int] | None:
         if not folded.endswith(self._suffix_ends, 0, f):

@@ -380,15 +380,30 @@ GENRE_FLOORS = {
 }
 
 
-def test_genre_set_quality_floor() -> None:
+#: floors on the blind part of the genre set (tests/fixtures/genre/blind_*, 18 articles of 10 groups, 6 negatives,
+#: written before its writer read the rules), pinned a little below what the parser measured after the fixes
+#: of docs/records-evaluation.md ((record, unit) pairs P 0.981 R 0.981; found: metrics 42/47, documents 8/8,
+#: frameworks 26/29, people 14/14). Before those fixes it measured P 0.936 R 0.830.
+BLIND_FLOORS = {
+    "units_precision": 0.95,
+    "units_recall": 0.95,
+    "metrics": 0.85,
+    "documents": 0.95,
+    "frameworks": 0.85,
+    "people": 0.9,
+}
+
+
+@pytest.mark.parametrize(("set_name", "floors"), [("own", GENRE_FLOORS), ("blind", BLIND_FLOORS)])
+def test_genre_set_quality_floor(set_name: str, floors: dict[str, float]) -> None:
     from tests.genre_support import FOUND, evaluate, genre_cases
 
-    report = evaluate(genre_cases())
+    report = evaluate(genre_cases(sets=(set_name,)))
     units = report.overall.scores["units"]
-    assert units.precision >= GENRE_FLOORS["units_precision"], units
-    assert units.recall >= GENRE_FLOORS["units_recall"], units
+    assert units.precision >= floors["units_precision"], units
+    assert units.recall >= floors["units_recall"], units
     for name in FOUND:
-        assert report.overall.scores[name].recall >= GENRE_FLOORS[name], (name, report.overall.scores[name])
+        assert report.overall.scores[name].recall >= floors[name], (name, report.overall.scores[name])
     assert report.negative_records == []
 
 
