@@ -103,7 +103,7 @@ def metrics(text: str, folded: str, spans: list[tuple[int, int]], p: Phrases) ->
         if folded.startswith(p.ordinal_after, after):  # 二十届三中全会, 十四五规划
             continue
         value = to_number(num)
-        if value is None:
+        if not value:  # None, or 零 of a word (零件, 零部件, 零事故): nobody counts nothing
             continue
         if folded.endswith(p.subset_before, 0, start):  # 其中2支: a part of a count already given
             continue

@@ -41,6 +41,8 @@ _CAMPAIGN_PREFIX_MAX = 4
 _PERSON_WINDOW = 16
 #: a measure shorter than this (after its ordinal) is a heading-like fragment, not a record of its own.
 _MIN_MEASURE_CHARS = 8
+#: a speaker's clause (一院党委有关负责同志表示) is short: only this much of a paragraph is looked at for it.
+_SPEECH_CLAUSE_CHARS = 40
 #: endings of a unit-shaped short alias, which count bare once the article named the unit in full.
 _UNIT_SHAPED = ("院", "所", "厂", "公司", "中心", "集团")
 
@@ -60,6 +62,9 @@ class _Context:
     abbreviations: dict[str, tuple[str, GazetteerUnit | None, str | None]] = field(default_factory=dict)
     #: unresolved names the article gave a short form of: 江苏省电力 → 江苏电力.
     renames: dict[str, str] = field(default_factory=dict)
+    #: bare numbered forms of unresolved sub-units the article named with their parent (23所 → 二院23所,
+    #: group): later the bare form is that sub-unit, not another group's registry institute (CETC 23所).
+    tails: dict[str, tuple[str, str | None]] = field(default_factory=dict)
 
 
 @dataclass
@@ -86,11 +91,17 @@ def parse(article: Article) -> tuple[Initiative, ...]:
     paragraphs: list[_Paragraph | None] = []  # None marks a heading: the actor of a round-up ends there
     for block in article.body:
         if block.kind == "heading":
+            if _is_layout(block.text, p):  # a caption or byline between paragraphs: no section, same actor
+                continue
             section = block.text.strip() or section
             paragraphs.append(None)
             continue
         folded = fold(block.text)
-        if _is_prose(folded):  # navigation, headline lists, footers are not statements of anyone
+        if _is_quotation(folded, p):  # “……”某某说: what someone says is no measure nor part of the last one
+            continue
+        if _is_prose(folded) and _is_speech(folded, p):  # 某某表示,…: no record of its own; it may go on the last
+            paragraphs.append(_Paragraph(section, block.text, folded, [], False))
+        elif _is_prose(folded):  # navigation, headline lists, footers are not statements of anyone
             records, named = _paragraph_records(block.text, folded, section, cores, p, ctx)
             paragraphs.append(_Paragraph(section, block.text, folded, records, named))
     hosts = _hosts(article, ctx, p)
@@ -205,9 +216,16 @@ def _strip_group(name: str, group: str | None) -> str:
 def _matches(text: str, folded: str, ctx: _Context) -> list[UnitMatch]:
     """Registry matches, plus the article's own short forms: abbreviations it defines, and the bare
     short alias (上飞院, 黎明) of a unit it has already named in full, which then counts at a clause start."""
-    found = gazetteer().find_folded(text, folded, group_hint=ctx.group)
+    g = gazetteer()
+    found = g.find_folded(text, folded, group_hint=ctx.group)
     if ctx.renames:
         found = [m._replace(name=ctx.renames.get(m.name, m.name)) if m.unit is None else m for m in found]
+    for m in found:
+        tail = g.numbered_tail(m.name) if m.unit is None else None
+        if tail is not None and tail not in ctx.tails:
+            ctx.tails[tail] = (m.name, m.group)
+    if ctx.tails:
+        found = _with_tails(found, folded, ctx)
     for unit in {m.unit for m in found if m.unit is not None}:
         for alias in _short_forms(unit):
             ctx.abbreviations.setdefault(alias, (unit.name, unit, unit.group))
@@ -217,6 +235,8 @@ def _matches(text: str, folded: str, ctx: _Context) -> list[UnitMatch]:
     # registry units keep their spans; a name read by shape (电科 + 思仪党委) yields to the article's
     # own abbreviation (电科思仪) where they overlap
     spans = sorted((m.start, m.end) for m in found if m.unit is not None)
+    # a sub-unit read by shape (一院12所) keeps its span against its parent's short form (一院) inside it
+    longer = [(m.start, m.end) for m in found if m.unit is None]
     extra = []
     for abbr, (name, known, group) in ctx.abbreviations.items():
         k = folded.find(abbr)
@@ -224,6 +244,7 @@ def _matches(text: str, folded: str, ctx: _Context) -> list[UnitMatch]:
             end = k + len(abbr)
             i = bisect_left(spans, (end, end))
             free = not any(s < end and k < e for s, e in spans[max(0, i - 2) : i])
+            free = free and not any(s <= k and end <= e and e - s > end - k for s, e in longer)
             if free and (k == 0 or folded[k - 1] in boundary):
                 extra.append(UnitMatch(k, end, text[k:end], name, known, group))
             k = folded.find(abbr, end)
@@ -238,6 +259,18 @@ def _matches(text: str, folded: str, ctx: _Context) -> list[UnitMatch]:
 
     kept = [m for m in found if m.unit is not None or not overlapped(m)]
     return sorted(kept + extra, key=lambda m: m.start)
+
+
+def _with_tails(found: list[UnitMatch], folded: str, ctx: _Context) -> list[UnitMatch]:
+    """Bare numbered mentions (12所, 23所) of a sub-unit the article named with its parent (一院12所) are that
+    sub-unit, unless the registry unit they match is of the sub-unit's own group (then the registry knows it)."""
+    out = []
+    for m in found:
+        hit = ctx.tails.get(folded[m.start : m.end])
+        if hit is not None and (m.unit is None or m.group != hit[1]):
+            m = m._replace(name=hit[0], unit=None, group=hit[1])
+        out.append(m)
+    return out
 
 
 @lru_cache(maxsize=4096)
@@ -334,6 +367,43 @@ def _opens_measure(opening: str, p: Phrases) -> bool:
         return True
     first = opening.split("。", 1)[0]
     return len(first) <= p.measure_heading_max_chars and "。" in opening and "," not in first
+
+
+def _is_layout(heading: str, p: Phrases) -> bool:
+    """A short line that is page layout (图为…, 本报记者…, 首页 > 新闻中心) rather than a section heading."""
+    text = fold(heading.strip())
+    return text.startswith(p.layout_heading_openings) or any(mark in text for mark in p.layout_heading_marks)
+
+
+def _is_speech(folded: str, p: Phrases) -> bool:
+    """Intent in reported speech: the first clause ends in a speech verb and what follows is what will be
+    done (一院党委有关负责同志表示,下一步,一院将…). A leader telling what the unit did (东安党委书记张明介绍,公司
+    推行…) stays a record. Only the opening of a paragraph is looked at."""
+    opening = folded.lstrip()[:_SPEECH_CLAUSE_CHARS]
+    end = _first_clause_end(opening)
+    clause = opening[:end]
+    if not clause.endswith(p.speech_verbs) or clause.startswith(p.reporting_leads):
+        return False
+    return opening.startswith(p.speech_intent_openings, end + 1)
+
+
+def _is_quotation(folded: str, p: Phrases) -> bool:
+    """A paragraph that opens with a quotation whose speaker follows it (“……。”某某说): only the text right
+    after the first closing quote is looked at, and only when the paragraph opens with a quote mark."""
+    opening = folded.lstrip()
+    if not opening.startswith(p.quote_openings):
+        return False
+    close = opening.find("”")
+    if close == -1:
+        return False
+    after = opening[close + 1 : close + 1 + p.quote_speech_window]
+    said = after[: _first_clause_end(after)]
+    return said.endswith(p.speech_verbs) or any(v + "," in after or v + ":" in after for v in p.speech_verbs)
+
+
+def _first_clause_end(text: str) -> int:
+    ends = [k for k in (text.find(","), text.find("。"), text.find(":")) if k != -1]
+    return min(ends) if ends else len(text)
 
 
 def _is_prose(folded: str) -> bool:

@@ -41,6 +41,11 @@ class Phrases:
     leading_pattern: re.Pattern[str]
     general_markers: tuple[str, ...]
     continuation_openings: tuple[str, ...]
+    layout_heading_openings: tuple[str, ...]
+    layout_heading_marks: tuple[str, ...]
+    quote_openings: tuple[str, ...]
+    quote_speech_window: int
+    speech_intent_openings: tuple[str, ...]
     titles_after_unit: tuple[str, ...]
     host_before: tuple[str, ...]
     reference_words: tuple[str, ...]
@@ -141,6 +146,11 @@ def phrases() -> Phrases:
         leading_pattern=re.compile("|".join(f"(?:{pat})" for pat in seg["leading_patterns"])),
         general_markers=tuple(seg["general_markers"]),
         continuation_openings=tuple(seg["continuation_openings"]),
+        layout_heading_openings=tuple(seg["layout_heading_openings"]),
+        layout_heading_marks=tuple(seg["layout_heading_marks"]),
+        quote_openings=tuple(seg["quote_openings"]),
+        quote_speech_window=int(seg["quote_speech_window"]),
+        speech_intent_openings=tuple(seg["speech_intent_openings"]),
         titles_after_unit=tuple(sorted(seg["titles_after_unit"], key=len, reverse=True)),
         host_before=tuple(seg["host_before"]),
         reference_words=tuple(seg["reference_words"]),

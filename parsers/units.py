@@ -379,6 +379,21 @@ class Gazetteer:
                 return j + len(word)
         return k
 
+    def numbered_tail(self, name: str) -> str | None:
+        """The numbered institute that ends a sub-unit name read by shape (二院23所 → 23所, 一院12所 → 12所),
+        or None: the bare form an article uses for that sub-unit once it has named it with its parent."""
+        j = len(name)
+        for word in self._number_words:
+            if name.endswith(word):
+                j -= len(word)
+                break
+        else:
+            return None
+        k = j
+        while k > 0 and name[k - 1] in self._numerals:
+            k -= 1
+        return name[k:] if 0 < k < j else None
+
     def _extend(self, text: str, folded: str, known: list[UnitMatch]) -> list[UnitMatch]:
         """A known unit followed by a numbered institute or a department of its own (八院804所,
         五院总体设计部党委) is that sub-unit, unresolved, of the known unit's group."""
