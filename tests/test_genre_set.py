@@ -41,7 +41,7 @@ _FULLWIDTH_DIGIT = re.compile("[\uff10-\uff19]")
 MIN_CHARS, MAX_CHARS = 300, 1500
 #: the fresh2/fresh3 sets imitate whole pages (navigation, bylines, captions, quotes, related-news footers).
 _PAGE_SETS = {"fresh2", "fresh3"}
-PAGE_MIN_CHARS, PAGE_MAX_CHARS = 850, 3500
+PAGE_MIN_CHARS, PAGE_MAX_CHARS = 400, 3500
 
 
 def _text(case: GenreCase) -> str:
