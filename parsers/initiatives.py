@@ -213,13 +213,16 @@ def _matches(text: str, folded: str, ctx: _Context) -> list[UnitMatch]:
             ctx.abbreviations.setdefault(alias, (unit.name, unit, unit.group))
     if not ctx.abbreviations:
         return found
+    # most paragraphs hold none of the article's short forms: look for them before building anything
+    present = [(abbr, entry, k) for abbr, entry in ctx.abbreviations.items() if (k := folded.find(abbr)) != -1]
+    if not present:
+        return found
     boundary = gazetteer().rules.left_boundary
     # registry units keep their spans; a name read by shape (电科 + 思仪党委) yields to the article's
     # own abbreviation (电科思仪) where they overlap
     spans = sorted((m.start, m.end) for m in found if m.unit is not None)
     extra = []
-    for abbr, (name, known, group) in ctx.abbreviations.items():
-        k = folded.find(abbr)
+    for abbr, (name, known, group), k in present:
         while k != -1:
             end = k + len(abbr)
             i = bisect_left(spans, (end, end))

@@ -390,7 +390,7 @@ class Gazetteer:
             if k >= n or not (folded[k] in numerals or "\u4e00" <= folded[k] <= "\u9fff"):
                 out.append(m)
                 continue
-            end = self._numbered_at(folded, k)
+            end = self._numbered_at(folded, k) if folded[k] in numerals else k
             # a department never starts like 党委 or 公司 (excluded starts): no look-ahead search then
             if end == k and not folded.startswith(self._excluded_starts, k):
                 end = self._subunit_at(folded, k)
