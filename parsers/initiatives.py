@@ -416,7 +416,7 @@ def _paragraph_records(
         start = _record_start(folded, group, starts, p, may_visit)
         if start is not None:
             starts.append(start)
-            acting.update(m.name for m in start.units)
+            acting.update([m.name for m in start.units])
     if starts and starts[0].units and starts[0].statement_start > 0:
         lead = folded[: starts[0].statement_start].strip()
         if p.enumerator.match(lead) and lead.count("。") <= 1:  # 一是压实质量责任。宏远党委…: one measure
@@ -429,7 +429,8 @@ def _paragraph_records(
         while end > start.statement_start and text[end - 1].isspace():
             end -= 1
         statement, folded_statement = text[start.statement_start : end], folded[start.statement_start : end]
-        refs = tuple({m.name: m.ref() for m in start.units}.values())
+        units = start.units
+        refs = (units[0].ref(),) if len(units) == 1 else tuple({m.name: m.ref() for m in units}.values())
         records.append(_build(section, statement, refs, start.org_body, cores, p, folded_statement))
     return records, True
 

@@ -273,18 +273,23 @@ class Gazetteer:
         markers: list[tuple[int, int, int, str | None]] = []
         values = self._values
         alias_end = -1
+        followers = 0
         for i, start, end in hits:
             kind, payload = values[i]
             if kind == _UNIT:  # tuple.__new__ skips the NamedTuple's Python-level __new__ (a frame per hit)
                 raw.append(_tuple_new(_Raw, (start, end, payload)))
                 alias_end = end
-            elif start != alias_end or kind == _PREFIX:  # an org body right after an alias is that unit's
+            elif kind == _PREFIX:
                 markers.append((start, end, kind, payload))
+            elif start != alias_end:  # an org body right after an alias is that unit's
+                markers.append((start, end, kind, payload))
+                followers += 1
         known = self._known(text, folded, raw, markers, group_hint)
         if not unknown:
             return known
         known = self._extend(text, folded, known)
-        extra = self._unknown_matches(text, folded, known, markers, group_hint, {r.end for r in raw})
+        # unknown names sit before an org body: none left to look at, none to find
+        extra = self._unknown_matches(text, folded, known, markers, group_hint, raw) if followers else []
         extra += self._numbered(text, folded, known, extra, markers, group_hint)
         if not extra:
             return known
@@ -482,7 +487,7 @@ class Gazetteer:
         known: list[UnitMatch],
         markers: list[tuple[int, int, int, str | None]],
         hint: str | None,
-        alias_ends: set[int] | None = None,
+        raw: list[_Raw],
     ) -> list[UnitMatch]:
         """Unit-shaped names before an org body (XX党委) that no registry alias covers: after a group
         prefix (中国航发XX党委, kept as that group's unit), or ending in a unit suffix at a clause start
@@ -491,7 +496,7 @@ class Gazetteer:
             return []
         # a registry alias ends there, even one not accepted in this position (活动由客服公司党委书记…):
         # the name is that unit's, not a new one
-        known_ends = {m.end for m in known} | (alias_ends or set())
+        known_ends = {m.end for m in known} | {r.end for r in raw}
         known_starts = [m.start for m in known]
         out: list[UnitMatch] = []
         last_end = -1
