@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import accumulate
 from typing import NamedTuple
 
 from parsers import initiative_fields as fields
@@ -84,14 +85,16 @@ def parse(article: Article) -> tuple[Initiative, ...]:
     ctx = _context(article, p)
     section: str | None = None
     paragraphs: list[_Paragraph | None] = []  # None marks a heading: the actor of a round-up ends there
+    visits = iter(_may_visit([fold(b.text) for b in article.body if b.kind != "heading"], p))
     for block in article.body:
         if block.kind == "heading":
             section = block.text.strip() or section
             paragraphs.append(None)
             continue
         folded = fold(block.text)
+        may_visit = next(visits)
         if _is_prose(folded):  # navigation, headline lists, footers are not statements of anyone
-            records, named = _paragraph_records(block.text, folded, section, cores, p, ctx)
+            records, named = _paragraph_records(block.text, folded, section, cores, p, ctx, may_visit)
             paragraphs.append(_Paragraph(section, block.text, folded, records, named))
     hosts = _hosts(article, ctx, p)
     if hosts:  # a visit to a unit: what the host says and shows is not an initiative
@@ -398,8 +401,27 @@ def _split_measures(records: list[Initiative], cores: Collection[str], p: Phrase
     return out
 
 
+def _may_visit(foldeds: list[str], p: Phrases) -> list[bool]:
+    """Per paragraph, whether it holds a visit marker or purpose word: a paragraph with neither has no visit
+    in any of its sentences. One automaton scan over the paragraphs joined by line breaks (no key holds
+    one, so no match spans two paragraphs) instead of one call per paragraph."""
+    flags = [False] * len(foldeds)
+    hits = p.visit_gate.find_matches_as_indexes("\n".join(foldeds))
+    if hits:
+        ends = list(accumulate(len(f) + 1 for f in foldeds))  # where each paragraph's successor starts
+        for _key, start, _end in hits:
+            flags[bisect_right(ends, start)] = True
+    return flags
+
+
 def _paragraph_records(
-    text: str, folded: str, section: str | None, cores: Collection[str], p: Phrases, ctx: _Context
+    text: str,
+    folded: str,
+    section: str | None,
+    cores: Collection[str],
+    p: Phrases,
+    ctx: _Context,
+    may_visit: bool = True,
 ) -> tuple[list[Initiative], bool]:
     """The paragraph's records, and whether it names any unit at all."""
     matches = _matches(text, folded, ctx)
@@ -408,8 +430,6 @@ def _paragraph_records(
     matches = _with_references(text, folded, matches, p)
     starts: list[_Start] = []
     acting: set[str] = set()
-    # no visit anywhere in the paragraph means none in any of its sentences: one check, not one per unit
-    may_visit = bool(p.visit_gate.find_matches_as_indexes(folded))
     for group in _chains(matches, folded, p):
         if group[0].mention.startswith(p.reference_words) and group[0].name in acting:
             continue  # 该公司还… after the unit's own record: the same record goes on

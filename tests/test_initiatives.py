@@ -513,3 +513,12 @@ def test_sentence_start_is_after_the_last_sentence_end_before_a_point(text: str,
     while start < before and text[start].isspace():
         start += 1
     assert _sentence_start(text, before, p) == start
+
+
+def test_visit_flags_are_per_paragraph_with_one_scan() -> None:
+    from parsers.initiatives import _may_visit
+    from parsers.phrases import phrases
+
+    paragraphs = ["黎明党委开展主题教育。", "集团领导一行到黎明调研。", "", "陪同", "东安党委推进改革。"]
+    assert _may_visit(paragraphs, phrases()) == [False, True, False, True, False]
+    assert _may_visit([], phrases()) == []
