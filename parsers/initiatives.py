@@ -458,7 +458,7 @@ def _paragraph_records(
 def _with_references(text: str, folded: str, matches: list[UnitMatch], p: Phrases) -> list[UnitMatch]:
     """该院党委/该公司… at a clause start names the unit mentioned last before it in the paragraph
     (李明辉代表航材院党委介绍经验:该院党委推行… is a record of 航材院)."""
-    if not any(ch in folded for ch in p.reference_starts):  # most paragraphs: no reference word at all
+    if p.reference_start.search(folded) is None:  # most paragraphs: no reference word at all
         return matches
     refs = []
     ends = [u.end for u in matches]  # matches are in reading order and do not overlap: ends ascend
@@ -606,7 +606,7 @@ def _campaign_cores(article: Article) -> frozenset[str]:
 
 def _paragraph_texts(article: Article) -> tuple[str, ...]:
     """The cache key of `_campaign_occurrences`: strings cache their hash, a Block hashes in Python."""
-    return tuple(b.text for b in article.body if b.kind == "paragraph")
+    return tuple([b.text for b in article.body if b.kind == "paragraph"])
 
 
 @lru_cache(maxsize=256)
