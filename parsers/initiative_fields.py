@@ -21,6 +21,7 @@ _CLAUSE_PUNCT = frozenset("。,;:!?、")
 _VERB_CHARS = 2
 #: aspect and structure particles that are never the first character of an object.
 _PARTICLES = frozenset("了着过的")
+_HAN_RUN = re.compile("[\u4e00-\u9fff]+")
 _NAME_END = frozenset('。,、;:!?“”"()《》 \n')
 
 
@@ -186,7 +187,7 @@ def _name_at(folded: str, k: int, p: Phrases) -> str | None:
         return None
     for length in lengths:
         name = folded[k : k + length]
-        if len(name) < length or not all("\u4e00" <= ch <= "\u9fff" for ch in name):
+        if len(name) < length or not _HAN_RUN.fullmatch(name):
             return None
         rest = k + length
         if rest == len(folded) or folded[rest] in _NAME_END or folded.startswith(p.after_name, rest):

@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import accumulate
 from typing import NamedTuple
 
 from parsers import initiative_fields as fields
@@ -89,6 +90,7 @@ def parse(article: Article) -> tuple[Initiative, ...]:
     ctx = _context(article, p)
     section: str | None = None
     paragraphs: list[_Paragraph | None] = []  # None marks a heading: the actor of a round-up ends there
+    visits = iter(_may_visit([fold(b.text) for b in article.body if b.kind != "heading"], p))
     for block in article.body:
         if block.kind == "heading":
             if _is_layout(block.text, p):  # a caption or byline between paragraphs: no section, same actor
@@ -97,12 +99,13 @@ def parse(article: Article) -> tuple[Initiative, ...]:
             paragraphs.append(None)
             continue
         folded = fold(block.text)
+        may_visit = next(visits)  # one flag per non-heading block, taken before any block is skipped
         if _is_quotation(folded, p):  # “……”某某说: what someone says is no measure nor part of the last one
             continue
         if _is_prose(folded) and _is_speech(folded, p):  # 某某表示,…: no record of its own; it may go on the last
             paragraphs.append(_Paragraph(section, block.text, folded, [], False))
         elif _is_prose(folded):  # navigation, headline lists, footers are not statements of anyone
-            records, named = _paragraph_records(block.text, folded, section, cores, p, ctx)
+            records, named = _paragraph_records(block.text, folded, section, cores, p, ctx, may_visit)
             paragraphs.append(_Paragraph(section, block.text, folded, records, named))
     hosts = _hosts(article, ctx, p)
     if hosts:  # a visit to a unit: what the host says and shows is not an initiative
@@ -231,6 +234,10 @@ def _matches(text: str, folded: str, ctx: _Context) -> list[UnitMatch]:
             ctx.abbreviations.setdefault(alias, (unit.name, unit, unit.group))
     if not ctx.abbreviations:
         return found
+    # most paragraphs hold none of the article's short forms: look for them before building anything
+    present = [(abbr, entry, k) for abbr, entry in ctx.abbreviations.items() if (k := folded.find(abbr)) != -1]
+    if not present:
+        return found
     boundary = gazetteer().rules.left_boundary
     # registry units keep their spans; a name read by shape (电科 + 思仪党委) yields to the article's
     # own abbreviation (电科思仪) where they overlap
@@ -238,8 +245,7 @@ def _matches(text: str, folded: str, ctx: _Context) -> list[UnitMatch]:
     # a sub-unit read by shape (一院12所) keeps its span against its parent's short form (一院) inside it
     longer = [(m.start, m.end) for m in found if m.unit is None]
     extra = []
-    for abbr, (name, known, group) in ctx.abbreviations.items():
-        k = folded.find(abbr)
+    for abbr, (name, known, group), k in present:
         while k != -1:
             end = k + len(abbr)
             i = bisect_left(spans, (end, end))
@@ -465,8 +471,27 @@ def _split_measures(records: list[Initiative], cores: Collection[str], p: Phrase
     return out
 
 
+def _may_visit(foldeds: list[str], p: Phrases) -> list[bool]:
+    """Per paragraph, whether it holds a visit marker or purpose word: a paragraph with neither has no visit
+    in any of its sentences. One automaton scan over the paragraphs joined by line breaks (no key holds
+    one, so no match spans two paragraphs) instead of one call per paragraph."""
+    flags = [False] * len(foldeds)
+    hits = p.visit_gate.find_matches_as_indexes("\n".join(foldeds))
+    if hits:
+        ends = list(accumulate(len(f) + 1 for f in foldeds))  # where each paragraph's successor starts
+        for _key, start, _end in hits:
+            flags[bisect_right(ends, start)] = True
+    return flags
+
+
 def _paragraph_records(
-    text: str, folded: str, section: str | None, cores: Collection[str], p: Phrases, ctx: _Context
+    text: str,
+    folded: str,
+    section: str | None,
+    cores: Collection[str],
+    p: Phrases,
+    ctx: _Context,
+    may_visit: bool = True,
 ) -> tuple[list[Initiative], bool]:
     """The paragraph's records, and whether it names any unit at all."""
     matches = _matches(text, folded, ctx)
@@ -475,15 +500,13 @@ def _paragraph_records(
     matches = _with_references(text, folded, matches, p)
     starts: list[_Start] = []
     acting: set[str] = set()
-    # no visit anywhere in the paragraph means none in any of its sentences: one check, not one per unit
-    may_visit = bool(p.visit_gate.find_matches_as_indexes(folded))
     for group in _chains(matches, folded, p):
         if group[0].mention.startswith(p.reference_words) and group[0].name in acting:
             continue  # 该公司还… after the unit's own record: the same record goes on
         start = _record_start(folded, group, starts, p, may_visit)
         if start is not None:
             starts.append(start)
-            acting.update(m.name for m in start.units)
+            acting.update([m.name for m in start.units])
     if starts and starts[0].units and starts[0].statement_start > 0:
         lead = folded[: starts[0].statement_start].strip()
         if p.enumerator.match(lead) and lead.count("。") <= 1:  # 一是压实质量责任。宏远党委…: one measure
@@ -496,7 +519,8 @@ def _paragraph_records(
         while end > start.statement_start and text[end - 1].isspace():
             end -= 1
         statement, folded_statement = text[start.statement_start : end], folded[start.statement_start : end]
-        refs = tuple({m.name: m.ref() for m in start.units}.values())
+        units = start.units
+        refs = (units[0].ref(),) if len(units) == 1 else tuple({m.name: m.ref() for m in units}.values())
         records.append(_build(section, statement, refs, start.org_body, cores, p, folded_statement))
     return records, True
 
@@ -504,7 +528,7 @@ def _paragraph_records(
 def _with_references(text: str, folded: str, matches: list[UnitMatch], p: Phrases) -> list[UnitMatch]:
     """该院党委/该公司… at a clause start names the unit mentioned last before it in the paragraph
     (李明辉代表航材院党委介绍经验:该院党委推行… is a record of 航材院)."""
-    if not any(ch in folded for ch in p.reference_starts):  # most paragraphs: no reference word at all
+    if p.reference_start.search(folded) is None:  # most paragraphs: no reference word at all
         return matches
     refs = []
     ends = [u.end for u in matches]  # matches are in reading order and do not overlap: ends ascend
@@ -652,7 +676,7 @@ def _campaign_cores(article: Article) -> frozenset[str]:
 
 def _paragraph_texts(article: Article) -> tuple[str, ...]:
     """The cache key of `_campaign_occurrences`: strings cache their hash, a Block hashes in Python."""
-    return tuple(b.text for b in article.body if b.kind == "paragraph")
+    return tuple([b.text for b in article.body if b.kind == "paragraph"])
 
 
 @lru_cache(maxsize=256)

@@ -50,8 +50,8 @@ class Phrases:
     host_before: tuple[str, ...]
     reference_words: tuple[str, ...]
     reference: re.Pattern[str]
-    #: first characters of the reference words, to skip paragraphs with none cheaply.
-    reference_starts: frozenset[str]
+    #: the first characters of the reference words, to skip paragraphs with none in one search.
+    reference_start: re.Pattern[str]
     person_leads: tuple[str, ...]
     visit_markers: tuple[str, ...]
     visit: re.Pattern[str]
@@ -155,7 +155,7 @@ def phrases() -> Phrases:
         host_before=tuple(seg["host_before"]),
         reference_words=tuple(seg["reference_words"]),
         reference=re.compile(_alternation(seg["reference_words"])),
-        reference_starts=frozenset(w[0] for w in seg["reference_words"]),
+        reference_start=re.compile("[" + "".join(re.escape(w[0]) for w in seg["reference_words"]) + "]"),
         person_leads=tuple(seg["person_leads"]),
         visit_markers=tuple(seg["visit_markers"]),
         visit=re.compile(_alternation(seg["visit_markers"])),

@@ -273,18 +273,23 @@ class Gazetteer:
         markers: list[tuple[int, int, int, str | None]] = []
         values = self._values
         alias_end = -1
+        followers = 0
         for i, start, end in hits:
             kind, payload = values[i]
             if kind == _UNIT:  # tuple.__new__ skips the NamedTuple's Python-level __new__ (a frame per hit)
                 raw.append(_tuple_new(_Raw, (start, end, payload)))
                 alias_end = end
-            elif start != alias_end or kind == _PREFIX:  # an org body right after an alias is that unit's
+            elif kind == _PREFIX:
                 markers.append((start, end, kind, payload))
+            elif start != alias_end:  # an org body right after an alias is that unit's
+                markers.append((start, end, kind, payload))
+                followers += 1
         known = self._known(text, folded, raw, markers, group_hint)
         if not unknown:
             return known
         known = self._extend(text, folded, known)
-        extra = self._unknown_matches(text, folded, known, markers, group_hint, {r.end for r in raw})
+        # unknown names sit before an org body: none left to look at, none to find
+        extra = self._unknown_matches(text, folded, known, markers, group_hint, raw) if followers else []
         extra += self._numbered(text, folded, known, extra, markers, group_hint)
         if not extra:
             return known
@@ -405,7 +410,7 @@ class Gazetteer:
             if k >= n or not (folded[k] in numerals or "\u4e00" <= folded[k] <= "\u9fff"):
                 out.append(m)
                 continue
-            end = self._numbered_at(folded, k)
+            end = self._numbered_at(folded, k) if folded[k] in numerals else k
             # a department never starts like 党委 or 公司 (excluded starts): no look-ahead search then
             if end == k and not folded.startswith(self._excluded_starts, k):
                 end = self._subunit_at(folded, k)
@@ -428,7 +433,7 @@ class Gazetteer:
         name = folded[k : m.start()]
         if not name.endswith(self._subunit_endings) or name.startswith(self._excluded_starts):
             return k
-        return m.start() if all("\u4e00" <= ch <= "\u9fff" for ch in name) else k
+        return m.start() if _HAN_RUN.fullmatch(name) else k
 
     def _numbered(
         self,
@@ -497,7 +502,7 @@ class Gazetteer:
         known: list[UnitMatch],
         markers: list[tuple[int, int, int, str | None]],
         hint: str | None,
-        alias_ends: set[int] | None = None,
+        raw: list[_Raw],
     ) -> list[UnitMatch]:
         """Unit-shaped names before an org body (XX党委) that no registry alias covers: after a group
         prefix (中国航发XX党委, kept as that group's unit), or ending in a unit suffix at a clause start
@@ -506,7 +511,7 @@ class Gazetteer:
             return []
         # a registry alias ends there, even one not accepted in this position (活动由客服公司党委书记…):
         # the name is that unit's, not a new one
-        known_ends = {m.end for m in known} | (alias_ends or set())
+        known_ends = {m.end for m in known} | {r.end for r in raw}
         known_starts = [m.start for m in known]
         out: list[UnitMatch] = []
         last_end = -1
@@ -587,7 +592,7 @@ class Gazetteer:
                 break
         items, k = [], prefix_end
         for name in span.split("、"):
-            if not 2 <= len(name) <= self._max_name or not all(_is_word_char(ch) for ch in name):
+            if not 2 <= len(name) <= self._max_name or not _WORD_RUN.fullmatch(name):
                 return []
             if name.startswith(self._excluded_starts) or name.endswith(self._generic):
                 return []
@@ -613,7 +618,7 @@ class Gazetteer:
                 if not self._keeps_company(folded[prefix_end : f - len(tail)], tail):
                     name_end = f - len(tail)
                 break
-        if not all(_is_word_char(ch) for ch in folded[prefix_end:name_end]):
+        if prefix_end < name_end and not _WORD_RUN.fullmatch(folded, prefix_end, name_end):
             return None
         if prefix_end - prefix_start <= self._weak_prefix and not (
             prefix_start == 0 or folded[prefix_start - 1] in self.rules.left_boundary
@@ -687,6 +692,12 @@ def _glue(prefix: str, alias: str) -> str:
 
 def _is_word_char(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff" or ch == "〇" or (ch.isascii() and ch.isalnum())
+
+
+#: runs of what `_is_word_char` accepts, and of Chinese characters: one C match instead of a Python
+#: call per character.
+_WORD_RUN = re.compile("[\u4e00-\u9fff〇0-9A-Za-z]+")
+_HAN_RUN = re.compile("[\u4e00-\u9fff]+")
 
 
 def _char_range(spec: str) -> str:

@@ -554,3 +554,12 @@ def test_layout_lines_and_quotations_are_not_sections_or_measures() -> None:
     )
     (rec,) = parse(art)
     assert rec.section is None and rec.people == ()
+
+
+def test_visit_flags_are_per_paragraph_with_one_scan() -> None:
+    from parsers.initiatives import _may_visit
+    from parsers.phrases import phrases
+
+    paragraphs = ["黎明党委开展主题教育。", "集团领导一行到黎明调研。", "", "陪同", "东安党委推进改革。"]
+    assert _may_visit(paragraphs, phrases()) == [False, True, False, True, False]
+    assert _may_visit([], phrases()) == []

@@ -276,3 +276,15 @@ def test_a_conversion_that_changes_length_keeps_that_clause_as_written(monkeypat
 def test_a_short_alias_joined_after_another_units_org_body_is_a_joint_actor() -> None:
     assert groups_of("中国商飞客服公司党委与试飞中心党委开展共建") == [("客服公司", "COMAC"), ("试飞中心", "COMAC")]
     assert groups_of("活动由客服公司党委书记主持") == []  # never 活动由客服公司
+
+
+def test_the_word_run_pattern_accepts_exactly_the_word_characters() -> None:
+    """Names are checked with one regex match; it must accept the same characters as _is_word_char."""
+    from parsers.units import _WORD_RUN, _is_word_char
+
+    differ = [
+        hex(cp)
+        for cp in range(0x20, 0x30000)
+        if not 0xD800 <= cp < 0xE000 and bool(_WORD_RUN.fullmatch(chr(cp))) != _is_word_char(chr(cp))
+    ]
+    assert differ == []
