@@ -501,7 +501,8 @@ def _is_chrome(b: TextBlock) -> bool:
     key = _key(text)
     if not key or key in r.exact:
         return True
-    if n <= r.boilerplate_max and r.boilerplate.search(text) and (n <= 40 or "。" not in text):
+    # the search last: prose lines (long, with a full stop) never need it
+    if n <= r.boilerplate_max and (n <= 40 or "。" not in text) and r.boilerplate.search(text):
         return True
     if b.link_chars * 2 > n and (n < 60 or b.link_chars > 0.8 * n):
         return True
