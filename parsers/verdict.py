@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from urllib.parse import urlsplit
 
-import ahocorasick
 import ahocorasick_rs
 
 from parsers import verdict_signals as signals
@@ -100,9 +99,11 @@ class Catalogue:
     #: article page is long and mostly CJK, which it scans about twice as fast as pyahocorasick.
     text_automaton: ahocorasick_rs.AhoCorasick = field(repr=False)
     text_anchor_rules: tuple[tuple[int, ...], ...] = field(repr=False)
-    #: per (place, loaders included), one automaton over the anchors of that place's rules (same payload):
-    #: loader rules only matter on a bare page, so other pages never pay for their frequent anchors.
-    other_automata: dict[tuple[str, bool], ahocorasick.Automaton] = field(repr=False)
+    #: per (place, loaders included), the anchors of that place's rules and the rules of each: loader rules
+    #: only matter on a bare page, so other pages never pay for their frequent anchors. A few dozen
+    #: anchors at most: a substring search each (in C) finds which occur sooner than an automaton whose
+    #: every step is a Python iteration, and which occur is all a scan needs.
+    other_anchors: dict[tuple[str, bool], dict[str, tuple[int, ...]]] = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +161,7 @@ def catalogue() -> Catalogue:
     if any(_REPLACEMENT in anchor for anchor in by_anchor):
         raise ValueError("verdict rules: an anchor holds U+FFFD, which text_hits reads lone surrogates as")
     automaton = ahocorasick_rs.AhoCorasick(list(by_anchor))
-    other_automata: dict[tuple[str, bool], ahocorasick.Automaton] = {}
+    other_anchors: dict[tuple[str, bool], dict[str, tuple[int, ...]]] = {}
     for where, idx in other.items():
         for with_loaders in (False, True):
             anchors: dict[str, list[int]] = {}
@@ -168,12 +169,8 @@ def catalogue() -> Catalogue:
                 if with_loaders or rules[i].strength != "loader":
                     for anchor in rules[i].anchors:
                         anchors.setdefault(anchor, []).append(i)
-            ac = other_automata[(where, with_loaders)] = ahocorasick.Automaton()
-            for anchor, members in anchors.items():
-                ac.add_word(anchor, tuple(members))
-            if anchors:
-                ac.make_automaton()
-    return Catalogue(rules, limits, status, automaton, tuple(tuple(i) for i in by_anchor.values()), other_automata)
+            other_anchors[(where, with_loaders)] = {a: tuple(members) for a, members in anchors.items()}
+    return Catalogue(rules, limits, status, automaton, tuple(tuple(i) for i in by_anchor.values()), other_anchors)
 
 
 # ───────────────────────────── page view ─────────────────────────────
@@ -332,13 +329,13 @@ def _original_span(original: str, lowered: str, found: str) -> str:
 
 def _scan(cat: Catalogue, where: str, values: Iterable[str], loaders: bool = True) -> list[Hit]:
     hits: list[Hit] = []
-    automaton = cat.other_automata[(where, loaders)]
-    if automaton.kind != ahocorasick.AHOCORASICK:
+    anchors = cat.other_anchors[(where, loaders)]
+    if not anchors:
         return hits
     for value in values:
         low = value.lower()
-        # one Aho-Corasick pass finds the rules whose anchors occur; only those run their regex
-        candidates = sorted({r for _, idx in automaton.iter(low) for r in idx})
+        # only the rules whose anchors occur run their regex
+        candidates = sorted({r for anchor, idx in anchors.items() if anchor in low for r in idx})
         for r in candidates:
             rule = cat.rules[r]
             found = _verify(rule, low)
