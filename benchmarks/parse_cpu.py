@@ -4,13 +4,14 @@ Sets: ``bench`` (pages as ``benchmarks/crawl_site.py`` serves them, with the hea
 and the real pages of ../shared's corpus/news, news2, pages and wild, whichever are present. Timing is
 this process's CPU (``time.process_time``), the median of ``--rounds`` passes over each set, so load from
 other jobs on a shared machine moves it less than wall time; ``--batch`` times ``flows.batches.parse_batch``
-on the bench pages too, in batches as a crawl hands them over.
+on the bench pages too, in batches as a crawl hands them over; ``--stages`` splits process() into its
+stages (decode and parse, document walk, verdict, extraction, records, fingerprints), each timed apart.
 
 ``--dump FILE`` writes every page's full result (verdict and evidence, article, records, fingerprints,
 and with ``--walk`` the document walk) as JSON lines, with and without learned boilerplate: a speed change
 must leave the file byte-identical.
 
-    uv run --frozen python -m benchmarks.parse_cpu [--rounds 5] [--batch] [--dump out.jsonl [--walk]]
+    uv run --frozen python -m benchmarks.parse_cpu [--rounds 5] [--batch] [--stages] [--dump out.jsonl [--walk]]
 """
 
 from __future__ import annotations
@@ -115,6 +116,48 @@ def _cpu(fn: Callable[[], object], rounds: int) -> float:
     return statistics.median(times)
 
 
+STAGES = ("parse", "walk", "verdict", "extract", "records", "fingerprints")
+
+
+def stage_split(raws: list[RawPage], rounds: int) -> dict[str, float]:
+    """CPU seconds per page of each stage of ``pipeline.process``, done the way it does them (the walk,
+    which the verdict asks for first, timed apart); median over rounds."""
+    from parsers import article, initiatives, site_boilerplate, verdict
+    from parsers.records import GOOD_VERDICTS
+
+    per_round: list[dict[str, float]] = []
+    for _ in range(rounds):
+        gc.collect()
+        spent = dict.fromkeys(STAGES, 0.0)
+        for raw in raws:
+            t0 = time.process_time()
+            doc = parse_document(raw)
+            t1 = time.process_time()
+            if doc is not None:
+                _ = doc.walk
+            t2 = time.process_time()
+            judged = verdict.judge(raw, doc)
+            t3 = time.process_time()
+            spent["parse"] += t1 - t0
+            spent["walk"] += t2 - t1
+            spent["verdict"] += t3 - t2
+            if judged.name not in GOOD_VERDICTS or doc is None:
+                continue
+            found = article.extract(doc, judged).article
+            t4 = time.process_time()
+            spent["extract"] += t4 - t3
+            if found is None:
+                continue
+            found = dataclasses.replace(found, campaigns=initiatives.campaigns(found))
+            initiatives.no_records_reason(found, initiatives.parse(found))
+            t5 = time.process_time()
+            site_boilerplate.page_fingerprints(doc)
+            spent["records"] += t5 - t4
+            spent["fingerprints"] += time.process_time() - t5
+        per_round.append({k: v / len(raws) for k, v in spent.items()})
+    return {k: statistics.median(r[k] for r in per_round) for k in STAGES}
+
+
 def _process_all(raws: list[RawPage]) -> list[PageResult]:
     return [process(r) for r in raws]
 
@@ -143,6 +186,7 @@ def main() -> None:
     parser.add_argument("--sets", nargs="*", help="subset of: bench news news2 pages wild")
     parser.add_argument("--batch", action="store_true", help="time parse_batch on the bench pages too")
     parser.add_argument("--batch-size", type=int, default=50)
+    parser.add_argument("--stages", action="store_true", help="split process() into its stages")
     parser.add_argument("--dump", type=Path, help="write every result to this JSON-lines file and exit")
     parser.add_argument("--walk", action="store_true", help="with --dump: the document walk too")
     args = parser.parse_args()
@@ -160,6 +204,11 @@ def main() -> None:
         raws = [raw for _, raw in pages]
         cpu = _cpu(partial(_process_all, raws), args.rounds)
         print(f"{name:<8}{len(raws):>7}{cpu / len(raws) * 1000:>10.3f}")
+    if args.stages:
+        print(f"\n{'set':<8}" + "".join(f"{k:>13}" for k in STAGES) + "   (ms/page, CPU, each stage apart)")
+        for name, pages in sets.items():
+            split = stage_split([raw for _, raw in pages], args.rounds)
+            print(f"{name:<8}" + "".join(f"{split[k] * 1000:>13.3f}" for k in STAGES))
     if args.batch and "bench" in sets:
         raws = [raw for _, raw in sets["bench"]]
         cpu = _cpu(_batch_fn(raws, args.batch_size), args.rounds)
