@@ -45,7 +45,7 @@ class _Rules:
     negative: re.Pattern[str]
     aside: re.Pattern[str]
     caption: re.Pattern[str]
-    caption_text: re.Pattern[str]
+    caption_text: CaptionText
     meta_published: tuple[str, ...]
     meta_title: tuple[str, ...]
     meta_source: tuple[str, ...]
@@ -59,6 +59,44 @@ class _Rules:
     doc_number: re.Pattern[str]
     written_label: re.Pattern[str]
     authority: re.Pattern[str]
+
+
+@dataclass(frozen=True, slots=True)
+class CaptionText:
+    """The caption patterns of ``article_rules.toml``, split by whether they name anchors.
+
+    Tried one by one in a combined alternation, the patterns cost a search at every position of every
+    short line (most of them are anchored at the line's end, which ``re`` cannot jump to); the anchored
+    ones are only tried on a line holding one of their anchors, which one scan for a few characters
+    finds, so the answer is the same and most lines skip them.
+    """
+
+    #: patterns without anchors, combined; None when every pattern has anchors.
+    plain: re.Pattern[str] | None
+    #: patterns with anchors, combined, and the alternation of all their anchors.
+    anchored: re.Pattern[str] | None
+    anchors: re.Pattern[str] | None
+
+    @classmethod
+    def from_rules(cls, entries: Sequence[dict[str, str]]) -> CaptionText:
+        plain = [e["pattern"] for e in entries if not e.get("anchor")]
+        anchored = [e for e in entries if e.get("anchor")]
+        pieces = {a for e in anchored for a in e["anchor"].split("|") if a}
+        if any(not [a for a in e["anchor"].split("|") if a] for e in anchored):
+            raise ValueError("caption_text: an anchor needs at least one piece of text")
+        return cls(
+            re.compile("|".join(f"(?:{p})" for p in plain)) if plain else None,
+            re.compile("|".join(f"(?:{e['pattern']})" for e in anchored)) if anchored else None,
+            re.compile(_alternation(sorted(pieces))) if pieces else None,
+        )
+
+    def search(self, text: str) -> bool:
+        if self.plain is not None and self.plain.search(text):
+            return True
+        return (
+            self.anchors is not None and self.anchored is not None
+            and self.anchors.search(text) is not None and self.anchored.search(text) is not None
+        )
 
 
 def _alternation(words: Sequence[str]) -> str:
@@ -82,7 +120,7 @@ def rules() -> _Rules:
         negative=re.compile(r"(?:^|[\s_\-])(?:" + _alternation(hints["negative"]) + r")"),
         aside=re.compile(r"(?:^|[\s_\-])(?:" + _alternation(hints["aside"]) + r")"),
         caption=re.compile(_alternation(hints["caption"])),
-        caption_text=re.compile("|".join(f"(?:{p})" for p in hints["caption_text"])),
+        caption_text=CaptionText.from_rules(hints["caption_text"]),
         meta_published=tuple(m.lower() for m in meta["published"]),
         meta_title=tuple(m.lower() for m in meta["title"]),
         meta_source=tuple(m.lower() for m in meta["source"]),
@@ -463,7 +501,8 @@ def _is_chrome(b: TextBlock) -> bool:
     key = _key(text)
     if not key or key in r.exact:
         return True
-    if n <= r.boilerplate_max and r.boilerplate.search(text) and (n <= 40 or "。" not in text):
+    # the search last: prose lines (long, with a full stop) never need it
+    if n <= r.boilerplate_max and (n <= 40 or "。" not in text) and r.boilerplate.search(text):
         return True
     if b.link_chars * 2 > n and (n < 60 or b.link_chars > 0.8 * n):
         return True

@@ -10,6 +10,7 @@ without a tree.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import NamedTuple
@@ -273,15 +274,18 @@ def _hint(node: LexborNode) -> str:
 def walk_blocks(root: LexborNode) -> Walk:
     """Split ``root`` where a browser would break lines, skipping invisible elements.
 
-    An explicit stack instead of recursion: deeply nested pages must not hit Python's recursion limit.
+    Depth first without recursion (deeply nested pages must not hit Python's recursion limit): a stack of
+    the open elements, each with selectolax's iterator over its children. The iterator steps through the
+    tree in C and an element closes when its iterator runs out, so a node costs one step and the few
+    elements whose end matters (blocks, links, bold) no extra entry.
     """
     blocks: list[TextBlock] = []
     containers: list[Container] = []
     buf: list[str] = []
-    # per-buffer counters: [link chars, bold chars]
     link_depth = 0
     bold_depth = 0
     caption_depth = 0
+    # characters inside links and bold of the current line
     link_chars = 0
     bold_chars = 0
     pending_img = False
@@ -306,74 +310,80 @@ def walk_blocks(root: LexborNode) -> Walk:
         link_chars = 0
         bold_chars = 0
 
-    # entries: (node, depth, "") to open an element, or (None, caption flag, tag) to close one
-    stack: list[tuple[LexborNode | None, int, str]] = [(root, 0, "")]
-    while stack:
-        node, depth, closing = stack.pop()
-        if node is None:
+    # the open elements' frames: (children iterator, depth of those children, element tag when its end
+    # matters or "", 1 when it opened a caption); the root is walked as the one child of a virtual frame
+    stack: list[tuple[Iterator[LexborNode], int, str, int]] = []
+    children: Iterator[LexborNode] = iter((root,))
+    depth, closing, cap = 0, "", 0
+    while True:
+        for node in children:
+            tag = node.tag
+            if tag == "-text":
+                text = node.text_content or ""
+                # whitespace before any text is stripped by ``flush`` anyway (``clean_space`` splits on the
+                # same ``isspace`` set) and counts no link or bold chars: skipping it spares most flushes
+                if text and (buf or not text.isspace()):
+                    buf.append(text)
+                    if link_depth or bold_depth:
+                        n = len(text.strip())
+                        if link_depth:
+                            link_chars += n
+                        if bold_depth:
+                            bold_chars += n
+                continue
+            if tag is None or tag in _INVISIBLE or depth > MAX_DEPTH:
+                continue
+            if tag == "img":
+                pending_img = True
+                continue
+            if tag == "br" or tag == "hr":
+                if buf:
+                    flush()
+                    if len(blocks) >= MAX_BLOCKS:
+                        return Walk(tuple(blocks), tuple(containers))
+                continue
+            node_cap = 0
+            if tag in _BLOCK_TAGS:
+                if buf:
+                    flush()
+                hint = _hint(node)
+                if tag == "figcaption" or "caption" in hint:
+                    node_cap = 1
+                    caption_depth += 1
+                owner_stack.append((tag, hint))
+                if tag in _CONTAINER_TAGS:
+                    containers.append(Container(tag, hint, cont_stack[-1], len(cont_stack) - 1))
+                    cont_stack.append(len(containers) - 1)
+                node_closing = tag
+            elif tag == "a":
+                link_depth += 1
+                node_closing = tag
+            elif tag in _BOLD_TAGS:
+                bold_depth += 1
+                node_closing = tag
+            else:  # other inline elements (span, font, …): their end changes nothing
+                node_closing = ""
+            stack.append((children, depth, closing, cap))
+            children, depth, closing, cap = node.iter(include_text=True), depth + 1, node_closing, node_cap
+            break
+        else:
+            # the element owning ``children`` ends here
             if closing == "a":
                 link_depth -= 1
             elif closing in _BOLD_TAGS:
                 bold_depth -= 1
-            elif closing in _BLOCK_TAGS:
+            elif closing:
                 if buf:
                     flush()
                     if len(blocks) >= MAX_BLOCKS:
-                        break
-                caption_depth -= depth
+                        return Walk(tuple(blocks), tuple(containers))
+                caption_depth -= cap
                 owner_stack.pop()
                 if closing in _CONTAINER_TAGS:
                     cont_stack.pop()
-            continue
-        tag = node.tag
-        if tag == "-text":
-            text = node.text_content or ""
-            # whitespace before any text is stripped by ``flush`` anyway (``clean_space`` splits on the
-            # same ``isspace`` set) and counts no link or bold chars: skipping it spares most flushes
-            if text and (buf or not text.isspace()):
-                buf.append(text)
-                if link_depth or bold_depth:
-                    n = len(text.strip())
-                    if link_depth:
-                        link_chars += n
-                    if bold_depth:
-                        bold_chars += n
-            continue
-        if tag is None or tag in _INVISIBLE or depth > MAX_DEPTH:
-            continue
-        if tag == "img":
-            pending_img = True
-            continue
-        if tag == "br" or tag == "hr":
-            if buf:
-                flush()
-                if len(blocks) >= MAX_BLOCKS:
-                    break
-            continue
-        cap = 0
-        if tag in _BLOCK_TAGS:
-            if buf:
-                flush()
-            hint = _hint(node)
-            if tag == "figcaption" or "caption" in hint:
-                cap = 1
-                caption_depth += 1
-            owner_stack.append((tag, hint))
-            if tag in _CONTAINER_TAGS:
-                containers.append(Container(tag, hint, cont_stack[-1], len(cont_stack) - 1))
-                cont_stack.append(len(containers) - 1)
-            stack.append((None, cap, tag))
-        elif tag == "a":
-            link_depth += 1
-            stack.append((None, cap, tag))
-        elif tag in _BOLD_TAGS:
-            bold_depth += 1
-            stack.append((None, cap, tag))
-        # other inline elements (span, font, …) need no closing entry: their end changes nothing
-        child = node.last_child
-        while child is not None:
-            stack.append((child, depth + 1, ""))
-            child = child.prev
+            if not stack:
+                break
+            children, depth, closing, cap = stack.pop()
     if buf and len(blocks) < MAX_BLOCKS:
         flush()
     return Walk(tuple(blocks), tuple(containers))

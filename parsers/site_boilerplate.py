@@ -49,8 +49,9 @@ class SiteBoilerplate:
 
 
 def page_fingerprints(doc: Document) -> frozenset[str]:
-    """The fingerprints of a page's visible lines (each counted once per page)."""
-    return frozenset(line_fingerprint(line) for line in doc.lines if MIN_LINE <= len(line) <= MAX_LINE)
+    """The fingerprints of a page's visible lines (each counted once per page; a line repeated on the
+    page, a menu in header and footer, is hashed once)."""
+    return frozenset(line_fingerprint(line) for line in set(doc.lines) if MIN_LINE <= len(line) <= MAX_LINE)
 
 
 def observe(state: SiteBoilerplate, fingerprints: Iterable[str]) -> SiteBoilerplate:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from urllib.parse import urlsplit
 
-import ahocorasick
+import ahocorasick_rs
 
 from parsers import verdict_signals as signals
 from parsers.datafiles import load_toml
@@ -94,11 +94,16 @@ class Catalogue:
     rules: tuple[Rule, ...]
     limits: Limits
     status: dict[int, VerdictName]
-    #: one automaton over the anchors of every visible-text rule; payload is the tuple of rule indexes.
-    text_automaton: ahocorasick.Automaton = field(repr=False)
-    #: per (place, loaders included), one automaton over the anchors of that place's rules (same payload):
-    #: loader rules only matter on a bare page, so other pages never pay for their frequent anchors.
-    other_automata: dict[tuple[str, bool], ahocorasick.Automaton] = field(repr=False)
+    #: one automaton over the anchors of every visible-text rule, and per anchor (by its index in the
+    #: automaton) the indexes of the rules it belongs to. The Rust automaton: the visible text of an
+    #: article page is long and mostly CJK, which it scans faster than pyahocorasick (docs/extraction.md).
+    text_automaton: ahocorasick_rs.AhoCorasick = field(repr=False)
+    text_anchor_rules: tuple[tuple[int, ...], ...] = field(repr=False)
+    #: per (place, loaders included), the anchors of that place's rules and the rules of each: loader rules
+    #: only matter on a bare page, so other pages never pay for their frequent anchors. A few dozen
+    #: anchors at most: a substring search each (in C) finds which occur sooner than an automaton whose
+    #: every step is a Python iteration, and which occur is all a scan needs.
+    other_anchors: dict[tuple[str, bool], dict[str, tuple[int, ...]]] = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +149,6 @@ def catalogue() -> Catalogue:
         raise ValueError("verdict rules: duplicate ids")
     limits = Limits(**{k: int(v) for k, v in data.get("limits", {}).items()})
     status: dict[int, VerdictName] = {int(k): v for k, v in data.get("status", {}).items()}
-    automaton = ahocorasick.Automaton()
     by_anchor: dict[str, list[int]] = {}
     other: dict[str, list[int]] = {w: [] for w in ("script_src", "markup", "final_url")}
     for i, rule in enumerate(rules):
@@ -154,10 +158,10 @@ def catalogue() -> Catalogue:
         for w in other:
             if w in rule.where:
                 other[w].append(i)
-    for anchor, idx in by_anchor.items():
-        automaton.add_word(anchor, tuple(idx))
-    automaton.make_automaton()
-    other_automata: dict[tuple[str, bool], ahocorasick.Automaton] = {}
+    if any(_REPLACEMENT in anchor for anchor in by_anchor):
+        raise ValueError("verdict rules: an anchor holds U+FFFD, which text_hits reads lone surrogates as")
+    automaton = ahocorasick_rs.AhoCorasick(list(by_anchor))
+    other_anchors: dict[tuple[str, bool], dict[str, tuple[int, ...]]] = {}
     for where, idx in other.items():
         for with_loaders in (False, True):
             anchors: dict[str, list[int]] = {}
@@ -165,12 +169,8 @@ def catalogue() -> Catalogue:
                 if with_loaders or rules[i].strength != "loader":
                     for anchor in rules[i].anchors:
                         anchors.setdefault(anchor, []).append(i)
-            ac = other_automata[(where, with_loaders)] = ahocorasick.Automaton()
-            for anchor, members in anchors.items():
-                ac.add_word(anchor, tuple(members))
-            if anchors:
-                ac.make_automaton()
-    return Catalogue(rules, limits, status, automaton, other_automata)
+            other_anchors[(where, with_loaders)] = {a: tuple(members) for a, members in anchors.items()}
+    return Catalogue(rules, limits, status, automaton, tuple(tuple(i) for i in by_anchor.values()), other_anchors)
 
 
 # ───────────────────────────── page view ─────────────────────────────
@@ -281,9 +281,9 @@ def text_hits(view: PageView, cat: Catalogue | None = None) -> list[Hit]:
         starts.append(pos)
         pos += len(s) + 1
     candidates: set[tuple[int, int]] = set()
-    for end, idx in cat.text_automaton.iter(joined):
-        seg = bisect.bisect_right(starts, end) - 1
-        for r in idx:
+    for anchor, _, end in _occurrences(cat.text_automaton, joined):
+        seg = bisect.bisect_right(starts, end - 1) - 1
+        for r in cat.text_anchor_rules[anchor]:
             candidates.add((seg, r))
     n = len(view.lines)
     hits: list[Hit] = []
@@ -301,6 +301,24 @@ def text_hits(view: PageView, cat: Catalogue | None = None) -> list[Hit]:
     return hits
 
 
+#: what ``_occurrences`` reads a lone surrogate as; no anchor may hold it (``catalogue`` checks).
+_REPLACEMENT = "\ufffd"
+
+
+def _occurrences(automaton: ahocorasick_rs.AhoCorasick, text: str) -> list[tuple[int, int, int]]:
+    """Every occurrence of every anchor, overlapping ones too, as (anchor, start, end).
+
+    The Rust automaton reads UTF-8, which a lone surrogate has none of; decoded pages never hold one, but
+    a str handed in directly may. It is read as U+FFFD (one code point for one, so offsets hold), which
+    no anchor holds: a surrogate could not be part of an occurrence either.
+    """
+    try:
+        return automaton.find_matches_as_indexes(text, overlapping=True)
+    except UnicodeEncodeError:
+        cleaned = "".join(_REPLACEMENT if "\ud800" <= ch <= "\udfff" else ch for ch in text)
+        return automaton.find_matches_as_indexes(cleaned, overlapping=True)
+
+
 def _original_span(original: str, lowered: str, found: str) -> str:
     """The matched text as the page wrote it (case kept), when lower-casing kept the offsets."""
     at = lowered.find(found)
@@ -311,13 +329,13 @@ def _original_span(original: str, lowered: str, found: str) -> str:
 
 def _scan(cat: Catalogue, where: str, values: Iterable[str], loaders: bool = True) -> list[Hit]:
     hits: list[Hit] = []
-    automaton = cat.other_automata[(where, loaders)]
-    if automaton.kind != ahocorasick.AHOCORASICK:
+    anchors = cat.other_anchors[(where, loaders)]
+    if not anchors:
         return hits
     for value in values:
         low = value.lower()
-        # one Aho-Corasick pass finds the rules whose anchors occur; only those run their regex
-        candidates = sorted({r for _, idx in automaton.iter(low) for r in idx})
+        # only the rules whose anchors occur run their regex
+        candidates = sorted({r for anchor, idx in anchors.items() if anchor in low for r in idx})
         for r in candidates:
             rule = cat.rules[r]
             found = _verify(rule, low)

@@ -215,7 +215,9 @@ def title_signal(title: str, tab: PhraseTable | None = None) -> Signal | None:
     if not title or len(title) > 300:
         return None
     parts = title_parts(title)
-    found = [s for s in (_signal(p, "title", tab.limits.title_cover, tab) for p in {title, *parts}) if s]
+    # dict, not set: among equally good readings the first wins, and a set's order changes with the hash
+    # seed (the evidence named the whole title in one run and one of its parts in the next)
+    found = [s for s in (_signal(p, "title", tab.limits.title_cover, tab) for p in dict.fromkeys((title, *parts))) if s]
     return best(found)
 
 
@@ -225,7 +227,7 @@ def heading_signal(headings: Sequence[str], tab: PhraseTable | None = None) -> S
     for text in headings:
         if len(text) > tab.limits.heading_max:
             continue
-        for part in {text, *title_parts(text)}:
+        for part in dict.fromkeys((text, *title_parts(text))):  # in order, as in title_signal
             s = _signal(part, "heading", tab.limits.heading_cover, tab)
             if s is not None:
                 found.append(s)

@@ -6,11 +6,15 @@ The corpus floors pin today's quality so a change that loses body text or dates 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from parsers.article import Extraction, extract, is_image_name
+from parsers.article import Extraction, extract, is_image_name, rules
+from parsers.datafiles import load_toml
 from parsers.document import MAX_BLOCKS, MAX_DEPTH, Document
 from parsers.non_article import is_non_article
 from parsers.records import RawPage, Verdict
@@ -81,6 +85,38 @@ def test_seed_paragraphs_kept_verbatim(gold: dict[str, object], seed_path: Path)
 )
 def test_image_name_lines(line: str, expected: bool) -> None:
     assert is_image_name(line) is expected
+
+
+_CAPTIONS = ["本报记者 王小川 摄", "记者张远山摄）", "（李文华摄）", "（本報資料照）", "新华社记者 王立 发",
+             "中新社发", "（图：陈晓）", "图为：活动现场", "▲ 展厅一角", "图片：陈晓"]
+
+
+def _caption_entries() -> list[dict[str, str]]:
+    entries: list[dict[str, str]] = load_toml("article_rules.toml")["hints"]["caption_text"]
+    return entries
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_every_line_an_anchored_caption_pattern_matches_holds_one_of_its_anchors(data: st.DataObject) -> None:
+    for entry in (e for e in _caption_entries() if e.get("anchor")):
+        line = data.draw(st.from_regex(entry["pattern"]))
+        if re.search(entry["pattern"], line):
+            assert any(a in line for a in entry["anchor"].split("|")), (entry["pattern"], line)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.sampled_from(_CAPTIONS),
+                 st.text(alphabet="".join({c for e in _caption_entries() for c in e["pattern"]}), max_size=24)))
+def test_caption_text_answers_like_one_alternation_of_its_patterns(line: str) -> None:
+    """The anchors only spare work: a wrong anchor (one a matching line can lack) makes the two differ."""
+    whole = re.compile("|".join(f"(?:{e['pattern']})" for e in _caption_entries()))
+    assert rules().caption_text.search(line) is (whole.search(line) is not None)
+
+
+def test_caption_lines_are_captions() -> None:
+    assert all(rules().caption_text.search(line) for line in _CAPTIONS)
+    assert not rules().caption_text.search("社区党委书记李明介绍了图书室的建设情况")
 
 
 def _score(root: Path) -> tuple[dict[str, float], int, int, int, int]:

@@ -12,7 +12,8 @@ import pytest
 from parsers.decode import looks_binary
 from parsers.document import Document
 from parsers.records import CLOSURE_VERDICTS, GOOD_VERDICTS, VERDICTS, Evidence, Probe, RawPage, Verdict
-from parsers.verdict import catalogue, judge, needs_probe
+from parsers.verdict import PageView, catalogue, judge, needs_probe, text_hits
+from parsers.verdict_signals import heading_signal, title_signal
 from tests.verdict_support import ONE_OFF_SLUGS, Score, load_labelled, load_news, parse, score, split
 
 FIXTURES = Path(__file__).parent / "fixtures" / "verdict"
@@ -511,3 +512,23 @@ def test_a_page_that_is_only_an_iframe_gets_a_verdict_with_evidence() -> None:
     assert v.name == "error" and v.evidence[0].rule == "page.no_text"
     parked, _ = _judge(_raw("http://example.com/a/1.html", (FAMILIES / "nxdomain_lander.html").read_bytes()))
     assert parked.name == "parked"
+
+
+def test_a_lone_surrogate_beside_an_anchor_does_not_hide_the_rule() -> None:
+    """Decoded pages never hold lone surrogates, but a str handed in may; the automaton reads UTF-8."""
+    cat = catalogue()
+    rule = next(r for r in cat.rules
+                if "body" in r.where and not r.line and r.strength == "strong" and r.regex.search(r.anchors[0]))
+    line = f"\ud800{rule.anchors[0]}\udfff"
+    hits = text_hits(PageView("", ["x", "y", "z", "w", line, "v", "u", "t", "s", "r", "q"], 50, 0), cat)
+    assert rule.id in {h.rule.id for h in hits}
+
+
+@pytest.mark.parametrize("title", ["ERROR 404 - Not Found!", "500 - 内部服务器错误。", "404 - 页面不存在"])
+def test_the_whole_title_wins_over_an_equally_good_part(title: str) -> None:
+    """The title and its parts are read in order: once a set's iteration (which follows the hash seed)
+    picked which of two equal readings went into the evidence, so runs disagreed."""
+    found = title_signal(title)
+    heard = heading_signal([title])
+    assert found is not None and found.text == title
+    assert heard is not None and heard.text == title
