@@ -102,9 +102,11 @@ def parse(article: Article) -> tuple[Initiative, ...]:
         may_visit = next(visits)  # one flag per non-heading block, taken before any block is skipped
         if _is_quotation(folded, p):  # “……”某某说: what someone says is no measure nor part of the last one
             continue
-        if _is_prose(folded) and _is_speech(folded, p):  # 某某表示,…: no record of its own; it may go on the last
+        if not _is_prose(folded):  # navigation, headline lists, footers are not statements of anyone
+            continue
+        if _is_speech(folded, p):  # 某某表示,…: no record of its own; it may go on the last
             paragraphs.append(_Paragraph(section, block.text, folded, [], False))
-        elif _is_prose(folded):  # navigation, headline lists, footers are not statements of anyone
+        else:
             records, named = _paragraph_records(block.text, folded, section, cores, p, ctx, may_visit)
             paragraphs.append(_Paragraph(section, block.text, folded, records, named))
     hosts = _hosts(article, ctx, p)
@@ -385,12 +387,7 @@ def _is_speech(folded: str, p: Phrases) -> bool:
     """Intent in reported speech: the first clause ends in a speech verb and what follows is what will be
     done (一院党委有关负责同志表示,下一步,一院将…). A leader telling what the unit did (东安党委书记张明介绍,公司
     推行…) stays a record. Only the opening of a paragraph is looked at."""
-    opening = folded.lstrip()[:_SPEECH_CLAUSE_CHARS]
-    end = _first_clause_end(opening)
-    clause = opening[:end]
-    if not clause.endswith(p.speech_verbs) or clause.startswith(p.reporting_leads):
-        return False
-    return opening.startswith(p.speech_intent_openings, end + 1)
+    return p.speech_intent.match(folded.lstrip()[:_SPEECH_CLAUSE_CHARS]) is not None
 
 
 def _is_quotation(folded: str, p: Phrases) -> bool:

@@ -563,3 +563,26 @@ def test_visit_flags_are_per_paragraph_with_one_scan() -> None:
     paragraphs = ["黎明党委开展主题教育。", "集团领导一行到黎明调研。", "", "陪同", "东安党委推进改革。"]
     assert _may_visit(paragraphs, phrases()) == [False, True, False, True, False]
     assert _may_visit([], phrases()) == []
+
+
+_SPEECH_PIECES = ["据介绍", "有关负责人", "表示", "说", "指出", ",", "。", ":", "下一步", "将", "公司", "推行"]
+
+
+@settings(max_examples=400, derandomize=True)
+@given(st.lists(st.sampled_from(_SPEECH_PIECES), max_size=10))
+def test_speech_intent_pattern_reads_the_first_clause(pieces: list[str]) -> None:
+    """The one-match speech test agrees with its definition: the first clause (to , 。 or :) ends in a
+    speech verb, is not a report's source, and what follows it opens with an intent word."""
+    from parsers.initiatives import _is_speech
+    from parsers.phrases import phrases
+
+    p, opening = phrases(), "".join(pieces)[:40]
+    ends = [k for k in (opening.find(","), opening.find("。"), opening.find(":")) if k != -1]
+    end = min(ends) if ends else len(opening)
+    clause = opening[:end]
+    expected = (
+        clause.endswith(p.speech_verbs)
+        and not clause.startswith(p.reporting_leads)
+        and opening.startswith(p.speech_intent_openings, end + 1)
+    )
+    assert _is_speech(opening, p) == expected
