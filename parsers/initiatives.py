@@ -44,6 +44,8 @@ _PERSON_WINDOW = 16
 _MIN_MEASURE_CHARS = 8
 #: a speaker's clause (一院党委有关负责同志表示) is short: only this much of a paragraph is looked at for it.
 _SPEECH_CLAUSE_CHARS = 40
+#: what ends a paragraph's first clause.
+_CLAUSE_END = re.compile("[,。:]")
 #: endings of a unit-shaped short alias, which count bare once the article named the unit in full.
 _UNIT_SHAPED = ("院", "所", "厂", "公司", "中心", "集团")
 
@@ -387,7 +389,14 @@ def _is_speech(folded: str, p: Phrases) -> bool:
     """Intent in reported speech: the first clause ends in a speech verb and what follows is what will be
     done (一院党委有关负责同志表示,下一步,一院将…). A leader telling what the unit did (东安党委书记张明介绍,公司
     推行…) stays a record. Only the opening of a paragraph is looked at."""
-    return p.speech_intent.match(folded.lstrip()[:_SPEECH_CLAUSE_CHARS]) is not None
+    start = len(folded) - len(folded.lstrip()) if folded[:1].isspace() else 0
+    limit = start + _SPEECH_CLAUSE_CHARS
+    m = _CLAUSE_END.search(folded, start, limit)
+    # the intent word right after the first clause is the rarest condition: tested first
+    if m is None or not folded.startswith(p.speech_intent_openings, m.end(), limit):
+        return False
+    clause = folded[start : m.start()]
+    return clause.endswith(p.speech_verbs) and not clause.startswith(p.reporting_leads)
 
 
 def _is_quotation(folded: str, p: Phrases) -> bool:
@@ -405,8 +414,8 @@ def _is_quotation(folded: str, p: Phrases) -> bool:
 
 
 def _first_clause_end(text: str) -> int:
-    ends = [k for k in (text.find(","), text.find("。"), text.find(":")) if k != -1]
-    return min(ends) if ends else len(text)
+    m = _CLAUSE_END.search(text)
+    return len(text) if m is None else m.start()
 
 
 def _is_prose(folded: str) -> bool:

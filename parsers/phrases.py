@@ -46,9 +46,6 @@ class Phrases:
     quote_openings: tuple[str, ...]
     quote_speech_window: int
     speech_intent_openings: tuple[str, ...]
-    #: a paragraph opening whose first clause ends in a speech verb and goes on with what will be done
-    #: (一院党委有关负责同志表示,下一步…), not a report's source (据介绍,…): one match per paragraph.
-    speech_intent: re.Pattern[str]
     titles_after_unit: tuple[str, ...]
     host_before: tuple[str, ...]
     reference_words: tuple[str, ...]
@@ -154,10 +151,6 @@ def phrases() -> Phrases:
         quote_openings=tuple(seg["quote_openings"]),
         quote_speech_window=int(seg["quote_speech_window"]),
         speech_intent_openings=tuple(seg["speech_intent_openings"]),
-        speech_intent=re.compile(
-            f"(?!{_alternation(seg['reporting_leads'])})[^,。:]*(?:{_alternation(seg['speech_verbs'])})[,。:]"
-            f"(?:{_alternation(seg['speech_intent_openings'])})"
-        ),
         titles_after_unit=tuple(sorted(seg["titles_after_unit"], key=len, reverse=True)),
         host_before=tuple(seg["host_before"]),
         reference_words=tuple(seg["reference_words"]),
