@@ -63,18 +63,19 @@ def frameworks(
 ) -> tuple[str, ...]:
     """Quoted named methods and frameworks; campaign words, speech, themes and metaphors are left out."""
     found: list[str] = []
+    max_chars, not_after, speech_before = p.max_framework_chars, p.non_framework_after, p.speech_before
     for i, j in spans:
+        if folded.startswith(not_after, j + 1):
+            continue
         content = folded[i + 1 : j].strip()
-        if not content or len(content) > p.max_framework_chars or content in campaign_cores:
+        if not content or len(content) > max_chars or content in campaign_cores:
             continue
         if not _SENTENCE_PUNCT.isdisjoint(content):
             continue
-        if folded.startswith(p.non_framework_after, j + 1):
-            continue
-        if folded[max(0, i - 6) : i].rstrip(":, ").endswith(p.speech_before):
+        if folded[max(0, i - 6) : i].rstrip(":, ").endswith(speech_before):
             continue
         found.append(text[i + 1 : j].strip())
-    return tuple(dict.fromkeys(found))
+    return tuple(dict.fromkeys(found)) if found else ()
 
 
 def metrics(text: str, folded: str, spans: list[tuple[int, int]], p: Phrases) -> tuple[Metric, ...]:

@@ -381,7 +381,7 @@ def _opens_measure(opening: str, p: Phrases) -> bool:
 
 def _is_layout(heading: str, p: Phrases) -> bool:
     """A short line that is page layout (图为…, 本报记者…, 首页 > 新闻中心) rather than a section heading."""
-    text = fold(heading.strip())
+    text = fold(heading).strip()  # fold keeps whitespace whitespace, so this is fold(heading.strip())
     return text.startswith(p.layout_heading_openings) or any(mark in text for mark in p.layout_heading_marks)
 
 
