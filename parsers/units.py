@@ -526,7 +526,8 @@ class Gazetteer:
             if folded.startswith(self._not_followers, f):  # 基层党组织: 党组 inside a word
                 continue
             group, prefixed = prefix[2], True
-            found = self._after_prefix(folded, prefix[0], prefix[1], f)
+            # most org bodies (基层党支部, 党支部书记) have no prefix before them nor a unit suffix: no calls then
+            found = self._after_prefix(folded, prefix[0], prefix[1], f) if prefix[1] >= 0 else None
             if found is None and prefix[1] >= 0 and prefix[1] > last_end:
                 items = self._prefixed_list(folded, prefix[1], f)
                 if items:  # 中国石化镇海炼化、燕山石化、茂名石化等企业党委: three units of the group
@@ -537,7 +538,7 @@ class Gazetteer:
                     continue
             if found is None:
                 group, prefixed = hint, False
-                found = self._shaped_before(folded, f)
+                found = self._shaped_before(folded, f) if folded.endswith(self._suffix_ends, 0, f) else None
             if found is None:
                 continue
             m_start, m_end, name_start, name_end = found
