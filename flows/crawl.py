@@ -151,6 +151,7 @@ def run_targets(
     pool = parse_pool.lookup(key)
     if pool is not None and len(work) > 1:  # one batch parses here sooner than a worker starts
         pool.start()
+    worker_cpu = pool.worker_cpu if pool is not None else 0.0
 
     def fetched() -> Iterator[list[FetchedPage]]:
         for i in range(len(work)):
@@ -179,6 +180,8 @@ def run_targets(
         signals.emit_site_transitions(outcomes, site_of.get)
         stats.add(outcomes, pages)
         progress.advance(len(pages), stats.verdicts)
+    if pool is not None and pool.worker_cpu > worker_cpu:
+        stats.cpu("parse workers", pool.worker_cpu - worker_cpu)
     if pool is not None:
         stats.problems += pool.take_problems()
     return stats
