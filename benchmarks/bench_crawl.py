@@ -173,7 +173,8 @@ def run_ours(base: str, n: int, pipeline: bool, http_client: str = "aiohttp") ->
         stage_cpu["other"] = usage["cpu"] - start_cpu - sum(stage_cpu.values())
     return {"pages": pages_ok, "seconds": elapsed, "cpu": usage["cpu"] - start_cpu,
             "peak_mb": usage["peak_mb"] + children_mb, "stage_cpu": stage_cpu, "fetch_split": fetch_split,
-            "parse_workers": pool.workers, "parse_ahead": settings.parse_ahead}
+            "parse_workers": pool.workers, "parse_ahead": settings.parse_ahead,
+            "workers_cpu": {"parsing": parse_workers_cpu, "process": kids_cpu.get("parse workers", 0.0)}}
 
 
 def run_aiohttp(base: str, n: int) -> dict[str, Any]:
@@ -296,6 +297,10 @@ def table(n: int, latency: float, runs: dict[str, list[dict[str, Any]]]) -> str:
         split = {s: statistics.median(r["stage_cpu"][s] for r in pipe) / n * 1000 for s in pipe[0]["stage_cpu"]}
         lines.append(f"pipeline ({pipe[0]['parse_workers']} parse workers, {pipe[0]['parse_ahead']} batches ahead) "
                      "CPU ms/page by stage: " + ", ".join(f"{s} {v:.2f}" for s, v in split.items()))
+    if pipe and pipe[0]["parse_workers"]:  # the workers' own CPU beyond parsing: start-up, batches in and out
+        work = {s: statistics.median(r["workers_cpu"][s] for r in pipe) / n * 1000 for s in ("parsing", "process")}
+        lines.append(f"parse workers CPU ms/page: parsing {work['parsing']:.2f}, "
+                     f"whole processes {work['process']:.2f}")
     fetch = runs.get("ours fetch+archive")
     if fetch:  # the fetch loop thread is the one that limits pages/s at 5 ms; the writer runs beside it
         where = {s: statistics.median(r["fetch_split"][s] for r in fetch) / n * 1000 for s in ("loop", "writer")}

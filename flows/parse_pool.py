@@ -52,7 +52,7 @@ class Parsed:
     """A submitted batch: ``result()`` gives its results, parsing it here if its worker died."""
 
     def __init__(self, pool: ParsePool, executor: ProcessPoolExecutor | None, items: list[ParseItem],
-                 future: Future[tuple[list[PageResult], float]] | None) -> None:
+                 future: Future[tuple[bytes, float]] | None) -> None:
         self._pool, self._executor, self._items, self._future = pool, executor, items, future
 
     def result(self) -> list[PageResult]:
@@ -118,16 +118,16 @@ class ParsePool:
         return self.submit(items).result()
 
     def _finish(self, executor: ProcessPoolExecutor | None, items: list[ParseItem],
-                future: Future[tuple[list[PageResult], float]] | None) -> list[PageResult]:
+                future: Future[tuple[bytes, float]] | None) -> list[PageResult]:
         if future is not None and executor is not None:
             try:
-                results, cpu = future.result()
+                packed, cpu = future.result()
             except BrokenProcessPool as exc:
                 self._broken(executor, exc)
             else:
                 with self._lock:
                     self.worker_cpu += cpu
-                return results
+                return parse_worker.unpack(packed)
         return parse_worker.parse_items(items)
 
     def _broken(self, executor: ProcessPoolExecutor, exc: BaseException) -> None:

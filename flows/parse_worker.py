@@ -8,15 +8,20 @@ batch crosses the pipe as plain parser inputs (``RawPage``, selectors, boilerpla
 
 from __future__ import annotations
 
+import copyreg
+import dataclasses
+import io
 import os
+import pickle
 import signal
 import time
 from collections.abc import Sequence
 from multiprocessing.synchronize import Barrier
+from typing import Any
 
 from flows.lifetime import die_with_parent
 from parsers.pipeline import process
-from parsers.records import PageResult, RawPage, SiteSelectors
+from parsers.records import Article, Block, PageResult, RawPage, SiteSelectors
 
 #: one page's parser input: the page, its site's selectors, its host's learned boilerplate.
 ParseItem = tuple[RawPage, SiteSelectors | None, frozenset[str]]
@@ -53,9 +58,41 @@ def parse_items(items: Sequence[ParseItem]) -> list[PageResult]:
     return [process(raw, selectors, boilerplate=boilerplate) for raw, selectors, boilerplate in items]
 
 
-def parse_timed(items: Sequence[ParseItem]) -> tuple[list[PageResult], float]:
-    """``parse_items`` and the CPU it took in this worker (the parent cannot see a worker's CPU until the
-    worker exits)."""
+def parse_timed(items: Sequence[ParseItem]) -> tuple[bytes, float]:
+    """``parse_items``, packed for the way back (``pack``), and the CPU the parsing took in this worker
+    (the parent cannot see a worker's CPU until the worker exits)."""
     started = time.thread_time()
     results = parse_items(items)
-    return results, time.thread_time() - started
+    return pack(results), time.thread_time() - started
+
+
+# --- results on the way back ------------------------------------------------------------------------
+# Pickle rebuilds a frozen, slotted dataclass field by field through Python-level state handling; an
+# article holds a block object per paragraph, so results cost more to pickle and unpickle than the fetch
+# stage costs per page, half of it in the run's process. Packed, an article travels as its plain fields
+# and two tuples (block kinds, block texts) and is rebuilt with one constructor call per block.
+_ARTICLE_FIELDS = tuple(f.name for f in dataclasses.fields(Article) if f.init and f.name != "body")
+
+
+def _article(values: tuple[Any, ...], kinds: tuple[Any, ...], texts: tuple[str, ...]) -> Article:
+    return Article(**dict(zip(_ARTICLE_FIELDS, values, strict=True)), body=tuple(map(Block, kinds, texts)))
+
+
+def _reduce_article(article: Article) -> tuple[Any, ...]:
+    body = article.body
+    values = tuple(getattr(article, name) for name in _ARTICLE_FIELDS)
+    return _article, (values, tuple(b.kind for b in body), tuple(b.text for b in body))
+
+
+def pack(results: list[PageResult]) -> bytes:
+    """Results as bytes, articles packed (a pickler of its own: the process's pickling is left alone)."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = {**copyreg.dispatch_table, Article: _reduce_article}
+    pickler.dump(results)
+    return buffer.getvalue()
+
+
+def unpack(data: bytes) -> list[PageResult]:
+    results: list[PageResult] = pickle.loads(data)
+    return results

@@ -54,6 +54,7 @@ def test_pages_and_results_cross_process_boundaries_unchanged() -> None:
     results = batches.parse_batch(pages, SITES)
     assert pickle.loads(pickle.dumps(pages)) == pages
     assert pickle.loads(pickle.dumps(results)) == results
+    assert parse_worker.unpack(parse_worker.pack(results)) == results  # as workers send them back
     assert any(r.article is not None and r.initiatives for r in results)  # records, units, metrics included
     assert {r.verdict.name for r in results} >= {"ok", "expired"}
     items = batches.parse_inputs(pages, SITES, {"news.example": frozenset({"f1", "f2"})})
