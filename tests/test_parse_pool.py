@@ -266,4 +266,14 @@ def test_crawl_gives_the_same_rows_with_parse_workers_even_when_one_dies(
     for result in (workers, killed):
         assert result["pages_by_verdict"] == here["pages_by_verdict"]
         assert result["records_written"] == here["records_written"] > 0
+
+    # reparse: archived bodies read in the flow, parsed in the workers, loaded in order, as replays
+    from flows.reparse import reparse
+
+    monkeypatch.setenv("INITIATIVES_DATA_DIR", str(tmp_path / "workers"))
+    again = reparse(sources_file=str(demo_sources))
+    assert isinstance(again, dict)
+    assert again["stage_cpu_seconds"]["parse workers"] > 0
+    assert sum(again["pages_by_verdict"].values()) == len(want["articles"]) > 1
+    assert _rows(Settings(data_dir=tmp_path / "workers").database) == want
     assert not _workers(os.getpid())  # each run's pool ended with it
