@@ -108,6 +108,7 @@ def run_ours(base: str, n: int, pipeline: bool, http_client: str = "aiohttp") ->
     chunks = [targets[i : i + BATCH] for i in range(0, n, BATCH)]
     stage = {"parse": 0.0, "load": 0.0}
     pages_ok = 0
+    ahead = 0
     with tempfile.TemporaryDirectory() as tmp:
         archive = RawArchive(Path(tmp) / "raw")
         engine = None
@@ -150,7 +151,8 @@ def run_ours(base: str, n: int, pipeline: bool, http_client: str = "aiohttp") ->
                     pages_ok += sum(1 for p in pages if p.raw.status == 200 and p.content_hash)
             else:
                 pool.start()  # as run_targets does: the workers start while the first batches are fetched
-                for pages, results in in_order(fetched(), Parsing, settings.parse_ahead):
+                ahead = pool.ahead(settings.parse_ahead)
+                for pages, results in in_order(fetched(), Parsing, ahead):
                     pages_ok += sum(1 for p in pages if p.raw.status == 200 and p.content_hash)
                     t1 = time.thread_time()
                     batches.load_batch(engine, pages, results, sites, "bench")
@@ -173,7 +175,7 @@ def run_ours(base: str, n: int, pipeline: bool, http_client: str = "aiohttp") ->
         stage_cpu["other"] = usage["cpu"] - start_cpu - sum(stage_cpu.values())
     return {"pages": pages_ok, "seconds": elapsed, "cpu": usage["cpu"] - start_cpu,
             "peak_mb": usage["peak_mb"] + children_mb, "stage_cpu": stage_cpu, "fetch_split": fetch_split,
-            "parse_workers": pool.workers, "parse_ahead": settings.parse_ahead,
+            "parse_workers": pool.workers, "parse_ahead": ahead,
             "workers_cpu": {"parsing": parse_workers_cpu, "process": kids_cpu.get("parse workers", 0.0)}}
 
 

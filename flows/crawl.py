@@ -169,7 +169,7 @@ def run_targets(
     parsed = runners.in_order(
         fetched(),
         lambda pages: parse_task.submit(key, pages, sites, policy, probes, dict(learned)),
-        settings.parse_ahead,
+        pool.ahead(settings.parse_ahead) if pool is not None else settings.parse_ahead,
     )
     for pages, results in parsed:
         outcomes = load_task(

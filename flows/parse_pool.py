@@ -147,6 +147,11 @@ class ParsePool:
             else:
                 self._problems.append(f"{note}; no more restarts, the rest of the run parses in its process")
 
+    def ahead(self, parse_ahead: int) -> int:
+        """Batches to keep in flight beyond the one awaited: ``parse_ahead``, and at least one per running
+        worker, so every worker has a batch and one more waits for the first to free up."""
+        return max(parse_ahead, self.workers if self.running else 0)
+
     def take_problems(self) -> list[str]:
         """What went wrong with the workers since the last call, for the run summary."""
         with self._lock:

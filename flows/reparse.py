@@ -148,7 +148,7 @@ def reparse(
             read, problems = read_batch(str(settings.raw_dir), part, by_host)
             return _Reparsing(read, problems, pool.submit([item for _, item in read]))
 
-        for part, (read, problems, results) in runners.in_order(parts, submit, settings.parse_ahead):
+        for part, (read, problems, results) in runners.in_order(parts, submit, pool.ahead(settings.parse_ahead)):
             outcomes, failed = load_task(settings.database, read, results, by_host, load_id)
             stats.add(outcomes)
             stats.problems += problems + failed

@@ -182,7 +182,7 @@ def test_parse_workers_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     from flows.parse_pool import workers_for
 
     monkeypatch.delenv("INITIATIVES_PARSE_WORKERS", raising=False)
-    assert Settings().parse_workers == (os.cpu_count() or 1)
+    assert Settings().parse_workers == min(os.cpu_count() or 1, 4)
     monkeypatch.setenv("INITIATIVES_PARSE_WORKERS", "0")
     assert Settings().parse_workers == 0
     monkeypatch.setenv("INITIATIVES_PARSE_WORKERS", "3")
