@@ -9,7 +9,10 @@ no warm cache leaks between contenders), rounds are interleaved, and the table s
   include the archive writer's child process (peak = the two processes' peaks added);
 - ``ours httpcore``: the same on httpx's default transport (httpcore's pool) for http://, the client we did
   not pick for direct http:// (kept to show why);
-- ``ours pipeline``: fetch + verdict + extraction + records + load into SQLite, with CPU split per stage;
+- ``ours pipeline``: fetch + verdict + extraction + records + load into SQLite, as a flow run does it:
+  batches parsed in the run's parse pool (``flows.parse_pool``, ``INITIATIVES_PARSE_WORKERS`` processes,
+  ``INITIATIVES_PARSE_AHEAD`` batches ahead) while this process fetches and loads in order; CPU split per
+  stage (parse from the workers' own clocks) and the workers' CPU beyond parsing;
 - ``aiohttp``: a plain aiohttp client reading every body, nothing else (the floor);
 - ``scrapy``: a Scrapy spider downloading the same pages (bodies dropped).
 
