@@ -122,12 +122,17 @@ class ParsePool:
         if future is not None and executor is not None:
             try:
                 packed, cpu = future.result()
+                results = parse_worker.unpack(packed)
             except BrokenProcessPool as exc:
                 self._broken(executor, exc)
+            except Exception as exc:  # a batch that could not come back (pickling): this batch's problem only
+                with self._lock:
+                    self._problems.append(f"a parse worker could not return a batch ({type(exc).__name__}: "
+                                          f"{exc}"[:200] + "): parsed in the run's process")
             else:
                 with self._lock:
                     self.worker_cpu += cpu
-                return parse_worker.unpack(packed)
+                return results
         return parse_worker.parse_items(items)
 
     def _broken(self, executor: ProcessPoolExecutor, exc: BaseException) -> None:

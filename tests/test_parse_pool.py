@@ -141,6 +141,25 @@ def test_past_the_restarts_the_run_parses_here() -> None:
         assert pool.parse(batches.parse_inputs(pages, SITES)) == want
 
 
+def _garbage(items: list[parse_worker.ParseItem]) -> tuple[bytes, float]:
+    """Stands in for ``parse_worker.parse_timed`` in the workers: a batch whose results cannot be read back."""
+    return b"not a pickle", 0.0
+
+
+def test_a_batch_that_cannot_come_back_is_parsed_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    pages = _pages()
+    want = batches.parse_batch(pages, SITES)
+    with ParsePool(1) as pool:
+        pool.start()
+        monkeypatch.setattr(parse_worker, "parse_timed", _garbage)
+        assert pool.parse(batches.parse_inputs(pages, SITES)) == want
+        (problem,) = pool.take_problems()
+        assert "could not return a batch (UnpicklingError" in problem
+        assert pool.running and pool.restarts == 0  # the workers are fine; the next batch goes to them
+        monkeypatch.undo()
+        assert pool.parse(batches.parse_inputs(pages, SITES)) == want and pool.worker_cpu > 0
+
+
 POOL_PARENT = """
 import os, sys, time
 from flows import batches
