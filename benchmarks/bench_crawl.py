@@ -17,6 +17,8 @@ no warm cache leaks between contenders), rounds are interleaved, and the table s
 - ``scrapy``: a Scrapy spider downloading the same pages (bodies dropped).
 
 All use 32 concurrent requests. The latency ceiling is concurrency / latency (640 pages/s at 50 ms).
+``others``: how many CPUs processes outside the bench (other users of the machine) kept busy while a
+contender ran, on average; on a shared machine a contender's pages/s means little without it.
 
     .venv/bin/python -m benchmarks.bench_crawl            # N = 1,000 and 10,000; 50 ms and 5 ms; 3 rounds
     .venv/bin/python -m benchmarks.bench_crawl --quick    # N = 1,000 only
@@ -271,30 +273,58 @@ class Server:
         self.proc.wait(timeout=10)
 
 
-def measure(name: str, base: str, n: int) -> dict[str, Any]:
+def _busy_cpu_seconds() -> float:
+    """CPU seconds the whole machine has spent busy since boot (Linux /proc/stat; 0 elsewhere)."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except OSError:
+        return 0.0
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def _process_cpu_seconds(pid: int) -> float:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    utime, stime = stat[stat.rfind(")") + 2 :].split()[11:13]
+    return (int(utime) + int(stime)) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(name: str, base: str, n: int, server: Server) -> dict[str, Any]:
+    """One contender in its own process. ``others``: CPUs that processes other than the contender and the
+    bench site kept busy meanwhile, on average (the machine is shared; a busy minute halves a result)."""
+    before = (_busy_cpu_seconds(), _process_cpu_seconds(server.proc.pid), resource.getrusage(resource.RUSAGE_CHILDREN),
+              time.perf_counter())
     out = subprocess.run(
         [sys.executable, "-m", "benchmarks.bench_crawl", "--worker", name, "--base", base, "--n", str(n)],
         capture_output=True, text=True, check=False, cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": "0"},
     )
+    wall = time.perf_counter() - before[3]
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    mine = kids.ru_utime + kids.ru_stime - before[2].ru_utime - before[2].ru_stime
+    mine += _process_cpu_seconds(server.proc.pid) - before[1]
     if out.returncode != 0:
         raise RuntimeError(f"{name} failed: {out.stderr[-2000:]}")
     data: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     if data["pages"] != n:
         raise RuntimeError(f"{name}: {data['pages']} of {n} pages fetched")
+    data["others"] = max(0.0, (_busy_cpu_seconds() - before[0] - mine) / wall)
     return data
 
 
 def table(n: int, latency: float, runs: dict[str, list[dict[str, Any]]]) -> str:
     ceiling = CONCURRENCY / latency
-    med = {k: {f: statistics.median(r[f] for r in v) for f in ("seconds", "cpu", "peak_mb")} for k, v in runs.items()}
+    med = {k: {f: statistics.median(r[f] for r in v) for f in ("seconds", "cpu", "peak_mb", "others")}
+           for k, v in runs.items()}
     rate = {k: n / m["seconds"] for k, m in med.items()}
     lines = [f"\nN = {n:,}, latency {latency * 1000:g} ms, ceiling {ceiling:,.0f} pages/s "
              f"(medians of {len(next(iter(runs.values())))} rounds)",
              f"{'contender':<22}{'pages/s':>9}{'of ceiling':>11}{'CPU ms/page':>12}{'peak MB':>9}"
-             f"{'× scrapy':>9}{'× aiohttp':>10}"]
+             f"{'others':>7}{'× scrapy':>9}{'× aiohttp':>10}"]
     for k in runs:
         lines.append(f"{k:<22}{rate[k]:>9,.0f}{rate[k] / ceiling:>11.2f}{med[k]['cpu'] / n * 1000:>12.2f}"
-                     f"{med[k]['peak_mb']:>9.0f}"
+                     f"{med[k]['peak_mb']:>9.0f}{med[k]['others']:>7.2f}"
                      + (f"{rate[k] / rate['scrapy']:>9.2f}" if "scrapy" in rate else "")
                      + (f"{rate[k] / rate['aiohttp']:>10.2f}" if "aiohttp" in rate else ""))
     pipe = runs.get("ours pipeline")
@@ -338,7 +368,7 @@ def main() -> None:
                 runs: dict[str, list[dict[str, Any]]] = {k: [] for k in names}
                 for _ in range(args.rounds):
                     for k in names:
-                        runs[k].append(measure(k, server.base, n))
+                        runs[k].append(measure(k, server.base, n, server))
             finally:
                 server.close()
             print(table(n, latency, runs), flush=True)
