@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copyreg
 import dataclasses
+import gc
 import io
 import os
 import pickle
@@ -47,6 +48,11 @@ def start(parent: int, barrier: Barrier | None) -> None:
 def ready(timeout: float) -> int:
     """Warm the parsers, then wait until every worker of the pool runs this (see ``ParsePool.start``)."""
     process(_WARM_UP)
+    # The catalogues, the unit registry and the automata now loaded live as long as the worker: out of
+    # the collector's generations, full collections stop walking them on every few thousand allocations
+    # (docs/extraction.md, why parse_batch costs more in the crawl).
+    gc.collect()
+    gc.freeze()
     if _BARRIER is not None:
         _BARRIER.wait(timeout)
     return os.getpid()
