@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 
 from flows import parse_worker
 from flows.parse_worker import ParseItem
+from flows.run_registry import RunRegistry
 from parsers.records import PageResult
 
 if TYPE_CHECKING:
@@ -44,8 +45,7 @@ MAX_RESTARTS = 3
 #: seconds a starting worker waits for its siblings (``parse_worker.ready``) before it takes work anyway.
 START_TIMEOUT = 120.0
 
-_POOLS: dict[str, ParsePool] = {}
-_LOCK = threading.Lock()
+_POOLS: RunRegistry[ParsePool] = RunRegistry()
 
 
 class Parsed:
@@ -175,19 +175,9 @@ def workers_for(settings: Settings) -> int:
     return settings.parse_workers if settings.task_runner == "thread" else 0
 
 
-def register(key: str, pool: ParsePool) -> None:
-    with _LOCK:
-        _POOLS[key] = pool
-
-
-def unregister(key: str) -> None:
-    with _LOCK:
-        _POOLS.pop(key, None)
-
-
-def lookup(key: str) -> ParsePool | None:
-    with _LOCK:
-        return _POOLS.get(key)
+register = _POOLS.register
+unregister = _POOLS.unregister
+lookup = _POOLS.lookup
 
 
 @contextlib.contextmanager

@@ -25,11 +25,11 @@ from flows.archive import RawArchive
 from flows.archive_writer import ArchiveWriter
 from flows.fetch import Fetcher, FetchPolicy, HostLimiter
 from flows.pages import FetchedPage, Target, fetch_and_archive
+from flows.run_registry import RunRegistry
 
 T = TypeVar("T")
 
-_SESSIONS: dict[str, FetchSession] = {}
-_LOCK = threading.Lock()
+_SESSIONS: RunRegistry[FetchSession] = RunRegistry()
 
 
 class FetchSession:
@@ -108,19 +108,9 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
-def register(key: str, session: FetchSession) -> None:
-    with _LOCK:
-        _SESSIONS[key] = session
-
-
-def unregister(key: str) -> None:
-    with _LOCK:
-        _SESSIONS.pop(key, None)
-
-
-def lookup(key: str) -> FetchSession | None:
-    with _LOCK:
-        return _SESSIONS.get(key)
+register = _SESSIONS.register
+unregister = _SESSIONS.unregister
+lookup = _SESSIONS.lookup
 
 
 def fetch_batch(key: str, targets: Sequence[Target], policy: FetchPolicy, archive: RawArchive) -> list[FetchedPage]:
