@@ -83,6 +83,8 @@ class _Paragraph(NamedTuple):
     records: list[Initiative]
     #: the paragraph names a unit (acting or not).
     names_unit: bool
+    #: the paragraph opens by describing a unit (14所是我国…): background, no one's measure.
+    background: bool = False
 
 
 def parse(article: Article) -> tuple[Initiative, ...]:
@@ -109,8 +111,8 @@ def parse(article: Article) -> tuple[Initiative, ...]:
         if _is_speech(folded, p):  # 某某表示,…: no record of its own; it may go on the last
             paragraphs.append(_Paragraph(section, block.text, folded, [], False))
         else:
-            records, named = _paragraph_records(block.text, folded, section, cores, p, ctx, may_visit)
-            paragraphs.append(_Paragraph(section, block.text, folded, records, named))
+            records, named, background = _paragraph_records(block.text, folded, section, cores, p, ctx, may_visit)
+            paragraphs.append(_Paragraph(section, block.text, folded, records, named, background))
     hosts = _hosts(article, ctx, p)
     if hosts:  # a visit to a unit: what the host says and shows is not an initiative
         paragraphs = [
@@ -126,7 +128,9 @@ def parse(article: Article) -> tuple[Initiative, ...]:
         if para is None:
             actor = single
             continue
-        section, text, folded, records, named = para
+        section, text, folded, records, named, background = para
+        if background:
+            continue  # a description of a unit: neither a record nor part of the last one
         if records:
             if single is not None:
                 records = _split_measures(records, cores, p)
@@ -144,6 +148,8 @@ def parse(article: Article) -> tuple[Initiative, ...]:
         if actor is None or (_is_visit(folded, p) and not _own_people(text, folded, actor, ctx)):
             continue
         # in a single-unit article a new section always opens a new measure (its heading names the measure)
+        if _is_background(folded, p):  # only paragraphs about to become or join a record are tested
+            continue
         if single is not None and (not out or out[-1].section != section or _opens_measure(opening, p)):
             skip = _after_unit_sentences(text, folded, ctx) if named else 0
             out.extend(_measure_records(section, text[skip:], folded[skip:], actor, cores, p))
@@ -151,6 +157,15 @@ def parse(article: Article) -> tuple[Initiative, ...]:
             last = out[-1]
             out[-1] = _build(section, f"{last.statement}\n{text.strip()}", last.units, last.org_body, cores, p)
     return tuple(out)
+
+
+def _is_background(folded: str, p: Phrases) -> bool:
+    """A paragraph carried to the current actor that is background: its first sentence describes a unit or
+    sets a reporter's scene, or it quotes an unnamed witness (一名突击队员说)."""
+    m = p.sentence_end.search(folded)
+    if p.background.search(folded, 0, len(folded) if m is None else m.start()) is not None:
+        return True
+    return "一名" in folded and p.testimony.search(folded) is not None
 
 
 def _own_people(text: str, folded: str, actor: _Actor, ctx: _Context) -> bool:
@@ -498,11 +513,12 @@ def _paragraph_records(
     p: Phrases,
     ctx: _Context,
     may_visit: bool = True,
-) -> tuple[list[Initiative], bool]:
-    """The paragraph's records, and whether it names any unit at all."""
+) -> tuple[list[Initiative], bool, bool]:
+    """The paragraph's records, whether it names any unit at all, and whether it opens by describing one
+    (then it gives no records: its later sentences are background too)."""
     matches = _matches(text, folded, ctx)
     if not matches:
-        return [], False
+        return [], False, False
     matches = _with_references(text, folded, matches, p)
     starts: list[_Start] = []
     acting: set[str] = set()
@@ -510,6 +526,10 @@ def _paragraph_records(
         if group[0].mention.startswith(p.reference_words) and group[0].name in acting:
             continue  # 该公司还… after the unit's own record: the same record goes on
         start = _record_start(folded, group, starts, p, may_visit)
+        if start is not None and not start.units and not starts and not folded[: start.statement_start].strip():
+            # the paragraph opens with a unit that does not act: a description of it (14所是我国…)?
+            if folded.startswith(p.description_after_unit, _tail(folded, group[-1].end, p)[0]):
+                return [], True, True
         if start is not None:
             starts.append(start)
             acting.update([m.name for m in start.units])
@@ -525,10 +545,12 @@ def _paragraph_records(
         while end > start.statement_start and text[end - 1].isspace():
             end -= 1
         statement, folded_statement = text[start.statement_start : end], folded[start.statement_start : end]
+        if p.background.search(folded, start.statement_start, _sentence_end(folded, start.group_start, p)):
+            continue  # 核动力院与原子能院在…领域有着密切的业务联系: a description, not an action
         units = start.units
         refs = (units[0].ref(),) if len(units) == 1 else tuple({m.name: m.ref() for m in units}.values())
         records.append(_build(section, statement, refs, start.org_body, cores, p, folded_statement))
-    return records, True
+    return records, True, False
 
 
 def _with_references(text: str, folded: str, matches: list[UnitMatch], p: Phrases) -> list[UnitMatch]:

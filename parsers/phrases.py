@@ -31,6 +31,10 @@ class Phrases:
     join_gap_max: int
     list_ends: tuple[str, ...]
     not_subject_before: tuple[str, ...]
+    #: marks of a background sentence (a description, a reporter's scene), one alternation.
+    background: re.Pattern[str]
+    testimony: re.Pattern[str]
+    description_after_unit: tuple[str, ...]
     sentence_ends: frozenset[str]
     #: one character class over sentence_ends: one C search instead of a str.find per character.
     sentence_end: re.Pattern[str]
@@ -138,6 +142,9 @@ def phrases() -> Phrases:
         join_gap_max=sum(max(map(len, w), default=0) for w in (seg["unit_tails"], seg["org_bodies"], rules.separators)),
         list_ends=rules.list_ends,
         not_subject_before=tuple(seg["not_subject_before"]),
+        background=re.compile(_alternation(seg["background_marks"])),
+        testimony=re.compile(seg["testimony_pattern"]),
+        description_after_unit=tuple(seg["description_after_unit"]),
         sentence_ends=frozenset(seg["sentence_ends"]),
         sentence_end=re.compile("[" + re.escape(seg["sentence_ends"]) + "]"),
         through_last_sentence_end=re.compile("(?s).*[" + re.escape(seg["sentence_ends"]) + "]"),
