@@ -526,10 +526,15 @@ def _paragraph_records(
         if group[0].mention.startswith(p.reference_words) and group[0].name in acting:
             continue  # 该公司还… after the unit's own record: the same record goes on
         start = _record_start(folded, group, starts, p, may_visit)
-        if start is not None and not start.units and not starts and not folded[: start.statement_start].strip():
-            # the paragraph opens with a unit that does not act: a description of it (14所是我国…)?
-            if folded.startswith(p.description_after_unit, _tail(folded, group[-1].end, p)[0]):
-                return [], True, True
+        # the paragraph opens with a unit that does not act because it is described (14所是我国…)
+        if (
+            start is not None
+            and not start.units
+            and not starts
+            and not folded[: start.statement_start].strip()
+            and folded.startswith(p.description_after_unit, _tail(folded, group[-1].end, p)[0])
+        ):
+            return [], True, True
         if start is not None:
             starts.append(start)
             acting.update([m.name for m in start.units])
