@@ -148,7 +148,7 @@ def parse(article: Article) -> tuple[Initiative, ...]:
         if actor is None or (_is_visit(folded, p) and not _own_people(text, folded, actor, ctx)):
             continue
         # in a single-unit article a new section always opens a new measure (its heading names the measure)
-        if _is_background(folded, p):  # only paragraphs about to become or join a record are tested
+        if _is_background(folded, p) or _is_outcome(opening, p):  # only paragraphs about to join a record
             continue
         if single is not None and (not out or out[-1].section != section or _opens_measure(opening, p)):
             skip = _after_unit_sentences(text, folded, ctx) if named else 0
@@ -166,6 +166,14 @@ def _is_background(folded: str, p: Phrases) -> bool:
     if p.background.search(folded, 0, len(folded) if m is None else m.start()) is not None:
         return True
     return "一名" in folded and p.testimony.search(folded) is not None
+
+
+def _is_outcome(opening: str, p: Phrases) -> bool:
+    """An outcome closing (据统计,今年一季度…增长21%): a report of results that does not name the actor again."""
+    if not opening.startswith(p.outcome_leads):
+        return False
+    m = _CLAUSE_END.search(opening, 0, _SPEECH_CLAUSE_CHARS)
+    return m is None or p.measure_subject.match(opening, m.end()) is None
 
 
 def _own_people(text: str, folded: str, actor: _Actor, ctx: _Context) -> bool:

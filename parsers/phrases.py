@@ -65,6 +65,8 @@ class Phrases:
     abbreviation: re.Pattern[str]
     ordinal_after: tuple[str, ...]
     not_metric_objects: tuple[str, ...]
+    after_number_bounds: tuple[str, ...]
+    outcome_leads: tuple[str, ...]
     subset_before: tuple[str, ...]
     object_trailing_drop: tuple[str, ...]
     speech_verbs: tuple[str, ...]
@@ -172,6 +174,8 @@ def phrases() -> Phrases:
         abbreviation=re.compile(seg["abbreviation_pattern"]),
         ordinal_after=tuple(met["ordinal_after"]),
         not_metric_objects=tuple(met["not_metric_objects"]),
+        after_number_bounds=tuple(met["after_number_bounds"]),
+        outcome_leads=tuple(seg["outcome_leads"]),
         subset_before=tuple(met["subset_before"]),
         object_trailing_drop=tuple(met["object_trailing_drop"]),
         speech_verbs=tuple(seg["speech_verbs"]),
