@@ -299,7 +299,11 @@ def _with_tails(found: list[UnitMatch], folded: str, ctx: _Context) -> list[Unit
     sub-unit, unless the registry unit they match is of the sub-unit's own group (then the registry knows it)."""
     out = []
     for m in found:
-        hit = ctx.tails.get(folded[m.start : m.end])
+        key = folded[m.start : m.end]
+        hit = ctx.tails.get(key)
+        if hit is None and m.unit is not None and len(key) > len(m.name):
+            # a department read with its institute (206所第三研究室): the institute's bare form opens it
+            hit = next((v for t, v in ctx.tails.items() if key.startswith(t)), None)
         if hit is not None and (m.unit is None or m.group != hit[1]):
             m = m._replace(name=hit[0], unit=None, group=hit[1])
         out.append(m)

@@ -186,6 +186,7 @@ class Gazetteer:
         self._bare_min = int(num["bare_min_numeral_chars"])
         self._subunit_endings: tuple[str, ...] = tuple(sorted(num["subunit_endings"], key=len, reverse=True))
         self._subunit_max = int(num["subunit_max_chars"])
+        self._department_parents: tuple[str, ...] = tuple(num["department_parent_endings"])
         found: dict[str, list[tuple[GazetteerUnit, bool]]] = {}
         for unit in self.units:
             group_prefixes = self.prefixes.get(unit.group, ())
@@ -414,6 +415,10 @@ class Gazetteer:
             # a department never starts like 党委 or 公司 (excluded starts): no look-ahead search then
             if end == k and not folded.startswith(self._excluded_starts, k):
                 end = self._subunit_at(folded, k)
+                if end != k and folded.endswith(self._department_parents, m.start, k):
+                    # 206所第三研究室党支部: a department of an institute acts as the institute
+                    out.append(m._replace(end=end, mention=text[m.start : end]))
+                    continue
             if end == k:
                 out.append(m)
                 continue
