@@ -85,6 +85,8 @@ class _Paragraph(NamedTuple):
     names_unit: bool
     #: the paragraph opens by describing a unit (14所是我国…): background, no one's measure.
     background: bool = False
+    #: units its opening sentence names as partners of an unnamed subject (院团委还与核动力院团委联合…).
+    partners: tuple[UnitRef, ...] = ()
 
 
 def parse(article: Article) -> tuple[Initiative, ...]:
@@ -111,8 +113,10 @@ def parse(article: Article) -> tuple[Initiative, ...]:
         if _is_speech(folded, p):  # 某某表示,…: no record of its own; it may go on the last
             paragraphs.append(_Paragraph(section, block.text, folded, [], False))
         else:
-            records, named, background = _paragraph_records(block.text, folded, section, cores, p, ctx, may_visit)
-            paragraphs.append(_Paragraph(section, block.text, folded, records, named, background))
+            records, named, background, partners = _paragraph_records(
+                block.text, folded, section, cores, p, ctx, may_visit
+            )
+            paragraphs.append(_Paragraph(section, block.text, folded, records, named, background, partners))
     hosts = _hosts(article, ctx, p)
     if hosts:  # a visit to a unit: what the host says and shows is not an initiative
         paragraphs = [
@@ -128,7 +132,7 @@ def parse(article: Article) -> tuple[Initiative, ...]:
         if para is None:
             actor = single
             continue
-        section, text, folded, records, named, background = para
+        section, text, folded, records, named, background, partners = para
         if background:
             continue  # a description of a unit: neither a record nor part of the last one
         if records:
@@ -151,8 +155,13 @@ def parse(article: Article) -> tuple[Initiative, ...]:
         if _is_background(folded, p) or _is_outcome(opening, p):  # only paragraphs about to join a record
             continue
         if single is not None and (not out or out[-1].section != section or _opens_measure(opening, p)):
-            skip = _after_unit_sentences(text, folded, ctx) if named else 0
-            out.extend(_measure_records(section, text[skip:], folded[skip:], actor, cores, p))
+            skip = _after_unit_sentences(text, folded, ctx) if named and not partners else 0
+            measures = _measure_records(section, text[skip:], folded[skip:], actor, cores, p)
+            if partners and measures:  # 院团委还与核动力院团委联合举办…: a joint measure
+                first = measures[0]
+                units = tuple({u.name: u for u in (*first.units, *partners)}.values())
+                measures[0] = _build(first.section, first.statement, units, first.org_body, cores, p)
+            out.extend(measures)
         elif out and (single is not None or _continues(out[-1], section, opening, p)):
             last = out[-1]
             out[-1] = _build(section, f"{last.statement}\n{text.strip()}", last.units, last.org_body, cores, p)
@@ -525,15 +534,18 @@ def _paragraph_records(
     p: Phrases,
     ctx: _Context,
     may_visit: bool = True,
-) -> tuple[list[Initiative], bool, bool]:
-    """The paragraph's records, whether it names any unit at all, and whether it opens by describing one
-    (then it gives no records: its later sentences are background too)."""
+) -> tuple[list[Initiative], bool, bool, tuple[UnitRef, ...]]:
+    """The paragraph's records, whether it names any unit at all, whether it opens by describing one
+    (then it gives no records: its later sentences are background too), and the partners its opening
+    sentence names for a subject that is no unit name (院团委还与核动力院团委联合…)."""
     matches = _matches(text, folded, ctx)
     if not matches:
-        return [], False, False
+        return [], False, False, ()
     matches = _with_references(text, folded, matches, p)
     starts: list[_Start] = []
     acting: set[str] = set()
+    partners: list[UnitMatch] = []
+    last_end = 0  # where the units of the last record start end
     for group in _chains(matches, folded, p):
         if group[0].mention.startswith(p.reference_words) and group[0].name in acting:
             continue  # 该公司还… after the unit's own record: the same record goes on
@@ -546,9 +558,17 @@ def _paragraph_records(
             and not folded[: start.statement_start].strip()
             and folded.startswith(p.description_after_unit, _tail(folded, group[-1].end, p)[0])
         ):
-            return [], True, True
+            return [], True, True, ()
+        if start is None and _is_partner(folded, group, last_end if starts else 0, p):
+            # X团委同步与Y团委开展…: Y is a partner of the record X opened (or of the paragraph's subject)
+            if starts and starts[-1].units:
+                starts[-1] = starts[-1]._replace(units=(*starts[-1].units, *group))
+            elif not starts:
+                partners.extend(group)
+            continue
         if start is not None:
             starts.append(start)
+            last_end = group[-1].end
             acting.update([m.name for m in start.units])
     if starts and starts[0].units and starts[0].statement_start > 0:
         lead = folded[: starts[0].statement_start].strip()
@@ -567,7 +587,20 @@ def _paragraph_records(
         units = start.units
         refs = (units[0].ref(),) if len(units) == 1 else tuple({m.name: m.ref() for m in units}.values())
         records.append(_build(section, statement, refs, start.org_body, cores, p, folded_statement))
-    return records, True, False
+    refs_of = tuple({m.name: m.ref() for m in partners}.values()) if partners else ()
+    return records, True, False, refs_of
+
+
+def _is_partner(folded: str, group: list[UnitMatch], since: int, p: Phrases) -> bool:
+    """Units after 与/同 with an org body of their own, close after the subject in the same clause
+    (38所团委同步与电科院团委开展…; 上飞院(…)党委与上飞公司党委签署…): they act with it."""
+    first = group[0].start
+    if first == 0 or folded[first - 1] not in p.partner_joins or first - since > p.partner_gap_max:
+        return False
+    gap = folded[since : first - 1]
+    if any(c in p.sentence_ends or c in p.clause_ends for c in gap):
+        return False
+    return _tail(folded, group[-1].end, p)[1] is not None
 
 
 def _with_references(text: str, folded: str, matches: list[UnitMatch], p: Phrases) -> list[UnitMatch]:

@@ -35,6 +35,8 @@ class Phrases:
     background: re.Pattern[str]
     testimony: re.Pattern[str]
     description_after_unit: tuple[str, ...]
+    partner_joins: frozenset[str]
+    partner_gap_max: int
     sentence_ends: frozenset[str]
     #: one character class over sentence_ends: one C search instead of a str.find per character.
     sentence_end: re.Pattern[str]
@@ -147,6 +149,8 @@ def phrases() -> Phrases:
         background=re.compile(_alternation(seg["background_marks"])),
         testimony=re.compile(seg["testimony_pattern"]),
         description_after_unit=tuple(seg["description_after_unit"]),
+        partner_joins=frozenset(seg["partner_joins"]),
+        partner_gap_max=int(seg["partner_gap_max"]),
         sentence_ends=frozenset(seg["sentence_ends"]),
         sentence_end=re.compile("[" + re.escape(seg["sentence_ends"]) + "]"),
         through_last_sentence_end=re.compile("(?s).*[" + re.escape(seg["sentence_ends"]) + "]"),

@@ -127,6 +127,8 @@ class SubjectRules:
     list_ends: tuple[str, ...]
     list_end_before_follower: str
     left_boundary: frozenset[str]
+    partner_left: frozenset[str]
+    partner_left_not_after: frozenset[str]
 
 
 class _Raw(NamedTuple):
@@ -156,6 +158,8 @@ class Gazetteer:
             list_ends=tuple(sorted(sub["list_ends"], key=len, reverse=True)),
             list_end_before_follower=sub["list_end_before_follower"],
             left_boundary=frozenset(sub["left_boundary"]),
+            partner_left=frozenset(sub["partner_left"]),
+            partner_left_not_after=frozenset(sub["partner_left_not_after"]),
         )
         unk, num = conf["unknown"], conf["numbered"]
         self._max_name = int(unk["max_name_chars"])
@@ -187,14 +191,16 @@ class Gazetteer:
         self._subunit_endings: tuple[str, ...] = tuple(sorted(num["subunit_endings"], key=len, reverse=True))
         self._subunit_max = int(num["subunit_max_chars"])
         self._department_parents: tuple[str, ...] = tuple(num["department_parent_endings"])
+        shared: dict[str, list[str]] = conf.get("shared_prefixes", {})
         found: dict[str, list[tuple[GazetteerUnit, bool]]] = {}
         for unit in self.units:
             group_prefixes = self.prefixes.get(unit.group, ())
+            glued = (*group_prefixes, *shared.get(unit.group, ()))
             free = [unit.full_name] if unit.full_name else []
             free += [a for a in unit.aliases if a not in unit.subject_aliases]
             for alias in (*unit.aliases, unit.name):
-                if group_prefixes and not alias.startswith(group_prefixes):
-                    free += [_glue(p, alias) for p in group_prefixes]
+                if glued and not alias.startswith(glued):
+                    free += [_glue(p, alias) for p in glued]
             for alias in free:
                 found.setdefault(fold(alias), []).append((unit, False))
             for alias in unit.subject_aliases:
@@ -353,10 +359,15 @@ class Gazetteer:
         return ends_list and i > 0 and self._joined(folded, raw[i - 1].end, s)
 
     def _subject_alone(self, folded: str, start: int, end: int) -> bool:
-        left = start == 0 or folded[start - 1] in self.rules.left_boundary
-        if not left:
-            return False
-        followed = folded.startswith(self.rules.followers, end)
+        r = self.rules
+        left = start == 0 or folded[start - 1] in r.left_boundary
+        if not left:  # 同步与电科院团委: a partner with an org body of its own
+            return (
+                folded[start - 1] in r.partner_left
+                and (start < 2 or folded[start - 2] not in r.partner_left_not_after)
+                and folded.startswith(r.followers, end)
+            )
+        followed = folded.startswith(r.followers, end)
         return followed or self._numbered_at(folded, end) > end or self._subunit_at(folded, end) > end
 
     def _left_ok(self, folded: str, start: int, raw: list[_Raw], i: int, accepted: list[bool]) -> bool:
