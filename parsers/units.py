@@ -627,7 +627,9 @@ class Gazetteer:
     def _after_prefix(
         self, folded: str, prefix_start: int, prefix_end: int, f: int
     ) -> tuple[int, int, int, int] | None:
-        if prefix_end < 0 or not 0 < f - prefix_end <= self._max_name + 2:
+        # a legal name may run past the length of a name by its company tail (中国航发商用航空发动机有限责任公司
+        # (以下简称“商发”): issue 14 family 3, seen on fresh2 pages); the name without the tail may not
+        if prefix_end < 0 or not 0 < f - prefix_end <= self._max_name + 2 + _COMPANY_TAIL_MAX:
             return None
         name_end = f
         for tail in _COMPANY_TAILS:  # 江苏省电力有限公司 → 江苏省电力
@@ -635,6 +637,8 @@ class Gazetteer:
                 if not self._keeps_company(folded[prefix_end : f - len(tail)], tail):
                     name_end = f - len(tail)
                 break
+        if name_end - prefix_end > self._max_name + 2:
+            return None
         if prefix_end < name_end and not _WORD_RUN.fullmatch(folded, prefix_end, name_end):
             return None
         if prefix_end - prefix_start <= self._weak_prefix and not (
@@ -662,6 +666,7 @@ class Gazetteer:
 
 #: legal-form tails a short name leaves out, longest first.
 _COMPANY_TAILS = ("股份有限公司", "有限责任公司", "有限公司", "公司")
+_COMPANY_TAIL_MAX = max(map(len, _COMPANY_TAILS))
 
 
 def _pick(units: tuple[GazetteerUnit, ...], group: str | None) -> GazetteerUnit | None:
