@@ -162,6 +162,9 @@ def parse(article: Article) -> tuple[Initiative, ...]:
                 units = tuple({u.name: u for u in (*first.units, *partners)}.values())
                 measures[0] = _build(first.section, first.statement, units, first.org_body, cores, p)
             out.extend(measures)
+        elif single is None and opening.startswith(p.reference_words):
+            # 该所还选派…: the actor named again opens a measure of its own (as in a single-unit article)
+            out.extend(_measure_records(section, text, folded, actor, cores, p))
         elif out and (single is not None or _continues(out[-1], section, opening, p)):
             last = out[-1]
             out[-1] = _build(section, f"{last.statement}\n{text.strip()}", last.units, last.org_body, cores, p)
