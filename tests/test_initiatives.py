@@ -227,8 +227,15 @@ def test_headings_set_sections_in_order() -> None:
     assert [r.section for r in recs] == [None, "第一部分"]
 
 
-def test_continuation_paragraph_joins_previous_record_in_a_round_up() -> None:
+def test_reference_paragraph_is_a_measure_of_the_actor_in_a_round_up() -> None:
+    # the gold of the genre sets (cssc_719_safety_fullwidth R4, fresh3_cetc_38_dianke_joint R3): 该所还… is a
+    # record of its own, of the unit named last
     recs = parse(article("中国航发东安党委召开会议。", "该公司还制定了5项措施。", "中国航发黎明党委发布方案。"))
+    assert [(r.units[0].name, [m.value for m in r.metrics]) for r in recs] == [("东安", []), ("东安", [5]), ("黎明", [])]
+
+
+def test_continuation_paragraph_joins_previous_record_in_a_round_up() -> None:
+    recs = parse(article("中国航发东安党委召开会议。", "此外还制定了5项措施。", "中国航发黎明党委发布方案。"))
     assert len(recs) == 2
     assert recs[0].metrics[0].value == 5
 
