@@ -96,7 +96,7 @@ def parse(article: Article) -> tuple[Initiative, ...]:
     ctx = _context(article, p)
     section: str | None = None
     paragraphs: list[_Paragraph | None] = []  # None marks a heading: the actor of a round-up ends there
-    visits = iter(_may_visit([fold(b.text) for b in article.body if b.kind != "heading"], p))
+    visits = iter(_gate_flags([fold(b.text) for b in article.body if b.kind != "heading"], p))
     for block in article.body:
         if block.kind == "heading":
             if _is_layout(block.text, p):  # a caption or byline between paragraphs: no section, same actor
@@ -105,7 +105,7 @@ def parse(article: Article) -> tuple[Initiative, ...]:
             paragraphs.append(None)
             continue
         folded = fold(block.text)
-        may_visit = next(visits)  # one flag per non-heading block, taken before any block is skipped
+        may_visit, may_background = next(visits)  # per non-heading block, taken before any block is skipped
         if _is_quotation(folded, p):  # “……”某某说: what someone says is no measure nor part of the last one
             continue
         if not _is_prose(folded):  # navigation, headline lists, footers are not statements of anyone
@@ -114,7 +114,7 @@ def parse(article: Article) -> tuple[Initiative, ...]:
             paragraphs.append(_Paragraph(section, block.text, folded, [], False))
         else:
             records, named, background, partners = _paragraph_records(
-                block.text, folded, section, cores, p, ctx, may_visit
+                block.text, folded, section, cores, p, ctx, may_visit, may_background
             )
             paragraphs.append(_Paragraph(section, block.text, folded, records, named, background, partners))
     hosts = _hosts(article, ctx, p)
@@ -516,17 +516,19 @@ def _split_measures(records: list[Initiative], cores: Collection[str], p: Phrase
     return out
 
 
-def _may_visit(foldeds: list[str], p: Phrases) -> list[bool]:
-    """Per paragraph, whether it holds a visit marker or purpose word: a paragraph with neither has no visit
-    in any of its sentences. One automaton scan over the paragraphs joined by line breaks (no key holds
-    one, so no match spans two paragraphs) instead of one call per paragraph."""
-    flags = [False] * len(foldeds)
+def _gate_flags(foldeds: list[str], p: Phrases) -> list[tuple[bool, bool]]:
+    """Per paragraph, whether it holds a visit marker or purpose word (a paragraph with neither has no visit
+    in any of its sentences) and whether it holds a background mark (是我国, 记者见到: else none of its
+    records needs the background test). One automaton scan over the paragraphs joined by line breaks (no
+    key holds one, so no match spans two paragraphs) instead of calls per paragraph or per record."""
+    visit, background = [False] * len(foldeds), [False] * len(foldeds)
     hits = p.visit_gate.find_matches_as_indexes("\n".join(foldeds))
     if hits:
         ends = list(accumulate(len(f) + 1 for f in foldeds))  # where each paragraph's successor starts
-        for _key, start, _end in hits:
-            flags[bisect_right(ends, start)] = True
-    return flags
+        first_background = p.gate_first_background
+        for key, start, _end in hits:
+            (background if key >= first_background else visit)[bisect_right(ends, start)] = True
+    return list(zip(visit, background, strict=True))
 
 
 def _paragraph_records(
@@ -537,6 +539,7 @@ def _paragraph_records(
     p: Phrases,
     ctx: _Context,
     may_visit: bool = True,
+    may_background: bool = True,
 ) -> tuple[list[Initiative], bool, bool, tuple[UnitRef, ...]]:
     """The paragraph's records, whether it names any unit at all, whether it opens by describing one
     (then it gives no records: its later sentences are background too), and the partners its opening
@@ -585,7 +588,9 @@ def _paragraph_records(
         while end > start.statement_start and text[end - 1].isspace():
             end -= 1
         statement, folded_statement = text[start.statement_start : end], folded[start.statement_start : end]
-        if p.background.search(folded, start.statement_start, _sentence_end(folded, start.group_start, p)):
+        if may_background and p.background.search(
+            folded, start.statement_start, _sentence_end(folded, start.group_start, p)
+        ):
             continue  # 核动力院与原子能院在…领域有着密切的业务联系: a description, not an action
         units = start.units
         refs = (units[0].ref(),) if len(units) == 1 else tuple({m.name: m.ref() for m in units}.values())

@@ -82,6 +82,8 @@ class Phrases:
     visit_place: re.Pattern[str]
     #: every visit marker and visit purpose word, for one scan that rules a paragraph out.
     visit_gate: ahocorasick_rs.AhoCorasick
+    #: the index of the gate's first background mark: keys from it on are background marks, not visits.
+    gate_first_background: int
     article_numerals: frozenset[str]
     #: a run of digits or Chinese numerals (group `num`), then its measure word (group `word`).
     metric: re.Pattern[str]
@@ -195,7 +197,9 @@ def phrases() -> Phrases:
             f"(?:{_alternation(seg['visit_place_ends'])})"
         ),
         # a visit needs a marker or a purpose word: a paragraph with neither has no visit in any sentence
-        visit_gate=_automaton([*seg["visit_markers"], *seg["visit_place_ends"]]),
+        # the background marks ride in the same scan (their keys come after the visit words)
+        visit_gate=_automaton([*seg["visit_markers"], *seg["visit_place_ends"], *seg["background_marks"]]),
+        gate_first_background=len([w for w in (*seg["visit_markers"], *seg["visit_place_ends"]) if w]),
         article_numerals=frozenset(met["article_numerals"]),
         metric=metric,
         unit_tail=re.compile(

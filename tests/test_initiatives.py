@@ -563,13 +563,22 @@ def test_layout_lines_and_quotations_are_not_sections_or_measures() -> None:
     assert rec.section is None and rec.people == ()
 
 
-def test_visit_flags_are_per_paragraph_with_one_scan() -> None:
-    from parsers.initiatives import _may_visit
+def test_visit_and_background_flags_are_per_paragraph_with_one_scan() -> None:
+    from parsers.initiatives import _gate_flags
     from parsers.phrases import phrases
 
-    paragraphs = ["黎明党委开展主题教育。", "集团领导一行到黎明调研。", "", "陪同", "东安党委推进改革。"]
-    assert _may_visit(paragraphs, phrases()) == [False, True, False, True, False]
-    assert _may_visit([], phrases()) == []
+    paragraphs = ["黎明党委开展主题教育。", "集团领导一行到黎明调研。", "", "陪同", "东安党委推进改革。", "14所是我国雷达工业的发源地。"]
+    flags = _gate_flags(paragraphs, phrases())
+    assert [v for v, _b in flags] == [False, True, False, True, False, False]
+    assert [b for _v, b in flags] == [False, False, False, False, False, True]
+    assert _gate_flags([], phrases()) == []
+
+
+def test_background_records_are_dropped_but_end_the_record_before() -> None:
+    text = "中国航发东安党委开展主题教育,组织党员学习12次。中国航发黎明党委与东安在叶片制造领域有着密切的业务联系。"
+    recs = parse(article(text, "中国航发黎明党委发布方案。"))
+    assert [r.units[0].name for r in recs] == ["东安", "黎明"]
+    assert "业务联系" not in recs[0].statement and "业务联系" not in recs[1].statement
 
 
 _SPEECH_PIECES = ["据介绍", "有关负责人", "表示", "说", "指出", ",", "。", ":", "下一步", "将", "公司", "推行", " "]
