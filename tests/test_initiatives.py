@@ -231,7 +231,8 @@ def test_reference_paragraph_is_a_measure_of_the_actor_in_a_round_up() -> None:
     # the gold of the genre sets (cssc_719_safety_fullwidth R4, fresh3_cetc_38_dianke_joint R3): 该所还… is a
     # record of its own, of the unit named last
     recs = parse(article("中国航发东安党委召开会议。", "该公司还制定了5项措施。", "中国航发黎明党委发布方案。"))
-    assert [(r.units[0].name, [m.value for m in r.metrics]) for r in recs] == [("东安", []), ("东安", [5]), ("黎明", [])]
+    got = [(r.units[0].name, [m.value for m in r.metrics]) for r in recs]
+    assert got == [("东安", []), ("东安", [5]), ("黎明", [])]
 
 
 def test_continuation_paragraph_joins_previous_record_in_a_round_up() -> None:
@@ -567,7 +568,8 @@ def test_visit_and_background_flags_are_per_paragraph_with_one_scan() -> None:
     from parsers.initiatives import _gate_flags
     from parsers.phrases import phrases
 
-    paragraphs = ["黎明党委开展主题教育。", "集团领导一行到黎明调研。", "", "陪同", "东安党委推进改革。", "14所是我国雷达工业的发源地。"]
+    paragraphs = ["黎明党委开展主题教育。", "集团领导一行到黎明调研。", "", "陪同", "东安党委推进改革。"]
+    paragraphs.append("14所是我国雷达工业的发源地。")
     flags = _gate_flags(paragraphs, phrases())
     assert [v for v, _b in flags] == [False, True, False, True, False, False]
     assert [b for _v, b in flags] == [False, False, False, False, False, True]
