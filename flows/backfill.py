@@ -25,9 +25,8 @@ from prefect.client.schemas.objects import State
 from sqlalchemy import Engine
 
 from flows import batches, discover, progress, runners, session, state
-from flows.archive import RawArchive
 from flows.batches import RunStats, Target
-from flows.crawl import load_config, publish, run_targets
+from flows.crawl import load_config, publish, run_targets, shared_run
 from flows.fetch import FetchPolicy
 from flows.params import Day, SiteName, check_request, refuse
 from flows.sources import ConfigError, Site
@@ -150,7 +149,7 @@ def _backfill(
     if finished:
         stats.skipped["finished by an earlier attempt"] += len(finished)
     policy = batches.policy_for(every if urls else chosen, settings.user_agent, **settings.fetch_options())
-    with session.shared(key, policy, RawArchive(settings.raw_dir)) as shared:
+    with shared_run(key, policy, settings) as shared:
         if urls is not None:
             todo = known_as_conditional(engine, [(_site_for(u, every), u) for u in urls if u not in finished])
             progress.start("backfill", len(todo), settings.progress_every)

@@ -22,6 +22,8 @@ from flows import discover as disc
 from flows import state
 from flows.fetch import ROBOTS_FORBIDS, FetchPolicy, HostRule
 from flows.pages import FetchedPage, Target, unfetched
+from flows.parse_pool import ParsePool
+from flows.parse_worker import ParseItem, parse_items
 from flows.session import FetchSession
 from flows.sources import Site
 from parsers import health, similarity
@@ -230,17 +232,29 @@ def live_sites(
 
 
 # --- fetch, parse, load ----------------------------------------------------------------------------
-def parse_batch(
+def parse_inputs(
     pages: Sequence[FetchedPage], sites: dict[str, Site], boilerplate: Mapping[str, frozenset[str]] | None = None
-) -> list[PageResult]:
-    """``boilerplate``: host -> line fingerprints learned for the site (``state.site_boilerplate``)."""
-    results = []
+) -> list[ParseItem]:
+    """What the parsers need of each page: its raw page, its site's selectors, its host's boilerplate."""
     learned = boilerplate or {}
+    items: list[ParseItem] = []
     for page in pages:
         site = sites.get(page.target.site)
         selectors = site.selectors.to_record() if site and site.selectors else None
-        results.append(process(page.raw, selectors, boilerplate=learned.get(host_key(page.target.url), frozenset())))
-    return results
+        items.append((page.raw, selectors, learned.get(host_key(page.target.url), frozenset())))
+    return items
+
+
+def parse_batch(
+    pages: Sequence[FetchedPage],
+    sites: dict[str, Site],
+    boilerplate: Mapping[str, frozenset[str]] | None = None,
+    pool: ParsePool | None = None,
+) -> list[PageResult]:
+    """``boilerplate``: host -> line fingerprints learned for the site (``state.site_boilerplate``).
+    ``pool``: the run's parse processes (``flows.parse_pool``); without one, parsed in this thread."""
+    items = parse_inputs(pages, sites, boilerplate)
+    return pool.parse(items) if pool is not None else parse_items(items)
 
 
 def _sibling_url(url: str) -> str:

@@ -7,6 +7,7 @@ parses and loads the previous batch. The tasks and ``run_targets`` here are reus
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections import deque
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from sqlalchemy import Engine
 
-from flows import batches, progress, runners, session, signals, state
+from flows import batches, parse_pool, progress, runners, session, signals, state
 from flows.archive import RawArchive
 from flows.archive_verdicts import record_verdicts
 from flows.batches import FetchedPage, RunStats, Target
@@ -66,7 +67,7 @@ def parse_task(
     probes: dict[str, Any],
     boilerplate: dict[str, frozenset[str]] | None = None,
 ) -> list[PageResult]:
-    results = batches.parse_batch(pages, sites, boilerplate)
+    results = batches.parse_batch(pages, sites, boilerplate, parse_pool.lookup(key))
     shared = session.lookup(key)
     if shared is not None:
         return batches.probe_batch(pages, results, sites, shared, probes, boilerplate)
@@ -147,6 +148,11 @@ def run_targets(
         fetch_task.submit(key, b, policy, settings.raw_dir) for b in work[:LOOKAHEAD]
     )
 
+    pool = parse_pool.lookup(key)
+    if pool is not None and len(work) > 1:  # one batch parses here sooner than a worker starts
+        pool.start()
+    worker_cpu = pool.worker_cpu if pool is not None else 0.0
+
     def fetched() -> Iterator[list[FetchedPage]]:
         for i in range(len(work)):
             pages = pending.popleft().result()
@@ -154,7 +160,8 @@ def run_targets(
                 pending.append(fetch_task.submit(key, work[i + LOOKAHEAD], policy, settings.raw_dir))
             yield pages
 
-    # Parsing is submitted to the flow's task runner (threads, or Dask processes) a few batches ahead;
+    # Parsing is submitted to the flow's task runner a few batches ahead: threads that hand the batch to
+    # the run's parse processes (flows/parse_pool.py), or Dask processes;
     # loading stays in order in the flow, one transaction per batch (a refused page fails alone).
     # Site boilerplate learned from pages already stored, re-read after each load so later batches of the
     # run use what earlier ones taught (each parse gets a snapshot).
@@ -162,7 +169,7 @@ def run_targets(
     parsed = runners.in_order(
         fetched(),
         lambda pages: parse_task.submit(key, pages, sites, policy, probes, dict(learned)),
-        settings.parse_ahead,
+        pool.ahead(settings.parse_ahead) if pool is not None else settings.parse_ahead,
     )
     for pages, results in parsed:
         outcomes = load_task(
@@ -173,7 +180,19 @@ def run_targets(
         signals.emit_site_transitions(outcomes, site_of.get)
         stats.add(outcomes, pages)
         progress.advance(len(pages), stats.verdicts)
+    if pool is not None and pool.worker_cpu > worker_cpu:
+        stats.cpu("parse workers", pool.worker_cpu - worker_cpu)
+    if pool is not None:
+        stats.problems += pool.take_problems()
     return stats
+
+
+@contextlib.contextmanager
+def shared_run(key: str, policy: FetchPolicy, settings: Settings) -> Iterator[session.FetchSession]:
+    """The run's fetch session and parse pool, which its batch tasks find under ``key``."""
+    with (session.shared(key, policy, RawArchive(settings.raw_dir)) as fetching,
+          parse_pool.shared(key, parse_pool.workers_for(settings))):
+        yield fetching
 
 
 def publish(stats: RunStats, load_id: str, flow_name: str, database: str) -> dict[str, Any]:
@@ -237,7 +256,7 @@ def crawl(sources_file: str | None = None, sites: list[SiteName] | None = None) 
     stats = RunStats()
     engine = make_engine(settings.database)
     try:
-        with session.shared(key, policy, RawArchive(settings.raw_dir)):
+        with shared_run(key, policy, settings):
             targets = plan_crawl(engine, chosen, key, policy, settings.raw_dir, stats)
             progress.start("crawl", len(targets), settings.progress_every)
             run_targets(key, targets, site_map, settings, policy, load_id, stats)

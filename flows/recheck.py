@@ -13,10 +13,9 @@ from typing import Any
 from prefect import flow
 from prefect.client.schemas.objects import State
 
-from flows import batches, progress, runners, session, state
-from flows.archive import RawArchive
+from flows import batches, progress, runners, state
 from flows.batches import RunStats
-from flows.crawl import load_config, publish, run_key, run_targets
+from flows.crawl import load_config, publish, run_key, run_targets, shared_run
 from flows.params import SiteName, check_request, refuse
 from flows.sources import ConfigError
 from initiatives.settings import Settings
@@ -47,7 +46,7 @@ def recheck(sites: list[SiteName] | None = None, sources_file: str | None = None
         engine.dispose()
     if not targets:
         stats.problems.append("no known pages to recheck")
-    with session.shared(key, policy, RawArchive(settings.raw_dir)):
+    with shared_run(key, policy, settings):
         progress.start("recheck", len(targets), settings.progress_every)
         run_targets(key, targets, {s.name: s for s in chosen}, settings, policy, load_id, stats)
     return publish(stats, load_id, "recheck", settings.database)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -40,7 +41,11 @@ class Settings(BaseSettings):
     task_runner: Literal["thread", "dask"] = "thread"
     dask_address: str | None = None
     dask_workers: int | None = Field(default=None, ge=1, le=1024)
-    #: parse batches in flight at once: enough to keep Dask workers busy, bounded for memory.
+    #: processes that parse a run's batches beside the one that fetches and loads (flows/parse_pool.py);
+    #: 0 parses in the run's own process. Ignored with the Dask runner, whose workers parse. Default: the
+    #: CPU count, at most 4 (one run's fetching cannot feed more; docs/crawling.md).
+    parse_workers: int = Field(default_factory=lambda: min(os.cpu_count() or 1, 4), ge=0, le=256)
+    #: parse batches in flight beyond the one awaited (at least one per parse worker), bounded for memory.
     parse_ahead: int = Field(default=2, ge=0, le=64)
     #: pages between two progress lines in a run's log (pages/s and pages by verdict so far).
     progress_every: int = Field(default=500, ge=1)

@@ -187,6 +187,14 @@ def test_crawl_runs_on_a_worker_and_loads_postgres(deployed: Server, pg_url: str
     assert counts["articles"] == 3
     assert counts["initiatives"] > 0
     assert "/aecc-gbk.html" in hits
+    # The run parsed its batches in its own parse processes, under the worker's `python -m prefect.engine`.
+    engine = create_engine(pg_url)
+    try:
+        with engine.connect() as conn:
+            stats = conn.scalar(select(m.LoadRun.stats).where(m.LoadRun.flow == "crawl"))
+    finally:
+        engine.dispose()
+    assert stats is not None and "parse workers" in stats["stage_cpu_seconds"]
     # The database URL reached the run only through the Secret block and was never written to a log.
     database = pg_url.rsplit("/", 1)[1]
     worker_log = procs[0].log.read_text(encoding="utf-8", errors="replace")
