@@ -46,6 +46,8 @@ _MIN_MEASURE_CHARS = 8
 _SPEECH_CLAUSE_CHARS = 40
 #: what ends a paragraph's first clause.
 _CLAUSE_END = re.compile("[,。:]")
+#: the bits of a paragraph's gate flags: it may hold a visit; it holds a background mark.
+_VISIT, _BACKGROUND = 1, 2
 #: endings of a unit-shaped short alias, which count bare once the article named the unit in full.
 _UNIT_SHAPED = ("院", "所", "厂", "公司", "中心", "集团")
 
@@ -105,7 +107,7 @@ def parse(article: Article) -> tuple[Initiative, ...]:
             paragraphs.append(None)
             continue
         folded = fold(block.text)
-        may_visit, may_background = next(visits)  # per non-heading block, taken before any block is skipped
+        flags = next(visits)  # one per non-heading block, taken before any block is skipped
         if _is_quotation(folded, p):  # “……”某某说: what someone says is no measure nor part of the last one
             continue
         if not _is_prose(folded):  # navigation, headline lists, footers are not statements of anyone
@@ -114,7 +116,7 @@ def parse(article: Article) -> tuple[Initiative, ...]:
             paragraphs.append(_Paragraph(section, block.text, folded, [], False))
         else:
             records, named, background, partners = _paragraph_records(
-                block.text, folded, section, cores, p, ctx, may_visit, may_background
+                block.text, folded, section, cores, p, ctx, bool(flags & _VISIT), bool(flags & _BACKGROUND)
             )
             paragraphs.append(_Paragraph(section, block.text, folded, records, named, background, partners))
     hosts = _hosts(article, ctx, p)
@@ -516,19 +518,20 @@ def _split_measures(records: list[Initiative], cores: Collection[str], p: Phrase
     return out
 
 
-def _gate_flags(foldeds: list[str], p: Phrases) -> list[tuple[bool, bool]]:
+def _gate_flags(foldeds: list[str], p: Phrases) -> list[int]:
     """Per paragraph, whether it holds a visit marker or purpose word (a paragraph with neither has no visit
     in any of its sentences) and whether it holds a background mark (是我国, 记者见到: else none of its
     records needs the background test). One automaton scan over the paragraphs joined by line breaks (no
-    key holds one, so no match spans two paragraphs) instead of calls per paragraph or per record."""
-    visit, background = [False] * len(foldeds), [False] * len(foldeds)
+    key holds one, so no match spans two paragraphs) instead of calls per paragraph or per record. The two
+    flags are bits (_VISIT, _BACKGROUND) of one int per paragraph."""
+    flags = [0] * len(foldeds)
     hits = p.visit_gate.find_matches_as_indexes("\n".join(foldeds))
     if hits:
         ends = list(accumulate(len(f) + 1 for f in foldeds))  # where each paragraph's successor starts
         first_background = p.gate_first_background
         for key, start, _end in hits:
-            (background if key >= first_background else visit)[bisect_right(ends, start)] = True
-    return list(zip(visit, background, strict=True))
+            flags[bisect_right(ends, start)] |= _BACKGROUND if key >= first_background else _VISIT
+    return flags
 
 
 def _paragraph_records(
@@ -556,26 +559,27 @@ def _paragraph_records(
         if group[0].mention.startswith(p.reference_words) and group[0].name in acting:
             continue  # 该公司还… after the unit's own record: the same record goes on
         start = _record_start(folded, group, starts, p, may_visit)
-        # the paragraph opens with a unit that does not act because it is described (14所是我国…)
-        if (
-            start is not None
-            and not start.units
-            and not starts
-            and not folded[: start.statement_start].strip()
-            and folded.startswith(p.description_after_unit, _tail(folded, group[-1].end, p)[0])
-        ):
-            return [], True, True, ()
-        if start is None and _is_partner(folded, group, last_end if starts else 0, p):
+        if start is not None:
+            # the paragraph opens with a unit that does not act because it is described (14所是我国…)
+            if (
+                not starts
+                and not start.units
+                and not folded[: start.statement_start].strip()
+                and folded.startswith(p.description_after_unit, _tail(folded, group[-1].end, p)[0])
+            ):
+                return [], True, True, ()
+            starts.append(start)
+            last_end = group[-1].end
+            acting.update([m.name for m in start.units])
+            continue
+        first = group[0].start
+        # most groups that open no record sit after no 与/同: one membership test rules them out
+        if first and folded[first - 1] in p.partner_joins and _is_partner(folded, group, last_end, p):
             # X团委同步与Y团委开展…: Y is a partner of the record X opened (or of the paragraph's subject)
             if starts and starts[-1].units:
                 starts[-1] = starts[-1]._replace(units=(*starts[-1].units, *group))
             elif not starts:
                 partners.extend(group)
-            continue
-        if start is not None:
-            starts.append(start)
-            last_end = group[-1].end
-            acting.update([m.name for m in start.units])
     if starts and starts[0].units and starts[0].statement_start > 0:
         lead = folded[: starts[0].statement_start].strip()
         if p.enumerator.match(lead) and lead.count("。") <= 1:  # 一是压实质量责任。宏远党委…: one measure
@@ -603,7 +607,7 @@ def _is_partner(folded: str, group: list[UnitMatch], since: int, p: Phrases) -> 
     """Units after 与/同 with an org body of their own, close after the subject in the same clause
     (38所团委同步与电科院团委开展…; 上飞院(…)党委与上飞公司党委签署…): they act with it."""
     first = group[0].start
-    if first == 0 or folded[first - 1] not in p.partner_joins or first - since > p.partner_gap_max:
+    if first - since > p.partner_gap_max:
         return False
     gap = folded[since : first - 1]
     if any(c in p.sentence_ends or c in p.clause_ends for c in gap):
