@@ -662,14 +662,21 @@ def _record_start(
     folded: str, group: list[UnitMatch], earlier: list[_Start], p: Phrases, may_visit: bool = True
 ) -> _Start | None:
     first = group[0].start
-    tail_end, org_body = _tail(folded, group[-1].end, p)
     prev = first - 1
     while prev >= 0 and folded[prev].isspace():
         prev -= 1
     left = folded[prev] if prev >= 0 else "。"
     at_boundary = left in p.sentence_ends or left in p.clause_ends
     if not at_boundary and not folded.endswith(p.subject_left_words, 0, prev + 1):
-        return None  # inside a clause (到中国航发黎明调研, 与东安合作): never a subject, nothing more to check
+        if not folded.endswith(p.shared_prefixes, 0, first):
+            return None  # inside a clause (到中国航发黎明调研, 与东安合作): never a subject, nothing more to check
+        # 中国兵器二〇三所党委…: a prefix two groups share is part of the subject's name
+        first -= next(len(w) for w in p.shared_prefixes if folded.endswith(w, 0, first))
+        prev = first - 1
+        left = folded[prev] if prev >= 0 else "。"
+        if prev >= 0 and left not in p.sentence_ends and left not in p.clause_ends:
+            return None
+    tail_end, org_body = _tail(folded, group[-1].end, p)
     sentence_start = _sentence_start(folded, max(prev, 0), p) if prev >= 0 else 0
     not_actor = folded.startswith(p.not_subject_before, tail_end) or not _acts(folded, tail_end, p)
     if not_actor or (may_visit and _is_visit(folded, p, sentence_start, _sentence_end(folded, tail_end, p))):

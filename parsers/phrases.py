@@ -96,6 +96,8 @@ class Phrases:
     object_verbs_before: tuple[str, ...]
     count_qualifiers: tuple[str, ...]
     subject_left_words: tuple[str, ...]
+    #: prefixes two groups share (中国兵器): a unit right after one opens a clause from the prefix.
+    shared_prefixes: tuple[str, ...]
     max_object_chars: int
     framework_quote_max_chars: int
     non_framework_after: tuple[str, ...]
@@ -218,6 +220,7 @@ def phrases() -> Phrases:
         object_verbs_before=tuple(met["object_verbs_before"]),
         count_qualifiers=tuple(sorted(met["count_qualifiers"], key=len, reverse=True)),
         subject_left_words=tuple(seg["subject_left_words"]),
+        shared_prefixes=rules.shared_prefixes,
         max_object_chars=int(met["max_object_chars"]),
         framework_quote_max_chars=int(met["framework_quote_max_chars"]),
         non_framework_after=tuple(quo["non_framework_after"]),

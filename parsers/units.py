@@ -129,6 +129,7 @@ class SubjectRules:
     left_boundary: frozenset[str]
     partner_left: frozenset[str]
     partner_left_not_after: frozenset[str]
+    shared_prefixes: tuple[str, ...]
 
 
 class _Raw(NamedTuple):
@@ -160,6 +161,7 @@ class Gazetteer:
             left_boundary=frozenset(sub["left_boundary"]),
             partner_left=frozenset(sub["partner_left"]),
             partner_left_not_after=frozenset(sub["partner_left_not_after"]),
+            shared_prefixes=tuple(fold(w) for w in sub["shared_prefixes"]),
         )
         unk, num = conf["unknown"], conf["numbered"]
         self._max_name = int(unk["max_name_chars"])
@@ -191,16 +193,14 @@ class Gazetteer:
         self._subunit_endings: tuple[str, ...] = tuple(sorted(num["subunit_endings"], key=len, reverse=True))
         self._subunit_max = int(num["subunit_max_chars"])
         self._department_parents: tuple[str, ...] = tuple(num["department_parent_endings"])
-        shared: dict[str, list[str]] = conf.get("shared_prefixes", {})
         found: dict[str, list[tuple[GazetteerUnit, bool]]] = {}
         for unit in self.units:
             group_prefixes = self.prefixes.get(unit.group, ())
-            glued = (*group_prefixes, *shared.get(unit.group, ()))
             free = [unit.full_name] if unit.full_name else []
             free += [a for a in unit.aliases if a not in unit.subject_aliases]
             for alias in (*unit.aliases, unit.name):
-                if glued and not alias.startswith(glued):
-                    free += [_glue(p, alias) for p in glued]
+                if group_prefixes and not alias.startswith(group_prefixes):
+                    free += [_glue(p, alias) for p in group_prefixes]
             for alias in free:
                 found.setdefault(fold(alias), []).append((unit, False))
             for alias in unit.subject_aliases:
