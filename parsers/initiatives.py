@@ -116,7 +116,7 @@ def parse(article: Article) -> tuple[Initiative, ...]:
             paragraphs.append(_Paragraph(section, block.text, folded, [], False))
         else:
             records, named, background, partners = _paragraph_records(
-                block.text, folded, section, cores, p, ctx, bool(flags & _VISIT), bool(flags & _BACKGROUND)
+                block.text, folded, section, cores, p, ctx, flags
             )
             paragraphs.append(_Paragraph(section, block.text, folded, records, named, background, partners))
     hosts = _hosts(article, ctx, p)
@@ -541,19 +541,20 @@ def _paragraph_records(
     cores: Collection[str],
     p: Phrases,
     ctx: _Context,
-    may_visit: bool = True,
-    may_background: bool = True,
+    gate: int = _VISIT | _BACKGROUND,
 ) -> tuple[list[Initiative], bool, bool, tuple[UnitRef, ...]]:
     """The paragraph's records, whether it names any unit at all, whether it opens by describing one
     (then it gives no records: its later sentences are background too), and the partners its opening
-    sentence names for a subject that is no unit name (院团委还与核动力院团委联合…)."""
+    sentence names for a subject that is no unit name (院团委还与核动力院团委联合…). `gate` holds the
+    paragraph's _VISIT and _BACKGROUND bits (`_gate_flags`)."""
     matches = _matches(text, folded, ctx)
     if not matches:
         return [], False, False, ()
     matches = _with_references(text, folded, matches, p)
+    may_visit = bool(gate & _VISIT)
     starts: list[_Start] = []
     acting: set[str] = set()
-    partners: list[UnitMatch] = []
+    partners: list[UnitMatch] | None = None
     last_end = 0  # where the units of the last record start end
     for group in _chains(matches, folded, p):
         if group[0].mention.startswith(p.reference_words) and group[0].name in acting:
@@ -579,7 +580,7 @@ def _paragraph_records(
             if starts and starts[-1].units:
                 starts[-1] = starts[-1]._replace(units=(*starts[-1].units, *group))
             elif not starts:
-                partners.extend(group)
+                partners = [*(partners or ()), *group]
     if starts and starts[0].units and starts[0].statement_start > 0:
         lead = folded[: starts[0].statement_start].strip()
         if p.enumerator.match(lead) and lead.count("。") <= 1:  # 一是压实质量责任。宏远党委…: one measure
@@ -592,7 +593,7 @@ def _paragraph_records(
         while end > start.statement_start and text[end - 1].isspace():
             end -= 1
         statement, folded_statement = text[start.statement_start : end], folded[start.statement_start : end]
-        if may_background and p.background.search(
+        if gate & _BACKGROUND and p.background.search(
             folded, start.statement_start, _sentence_end(folded, start.group_start, p)
         ):
             continue  # 核动力院与原子能院在…领域有着密切的业务联系: a description, not an action
