@@ -679,7 +679,9 @@ def _record_start(
             return None
     tail_end, org_body = _tail(folded, group[-1].end, p)
     sentence_start = _sentence_start(folded, max(prev, 0), p) if prev >= 0 else 0
-    not_actor = folded.startswith(p.not_subject_before, tail_end) or not _acts(folded, tail_end, p)
+    not_actor = (
+        folded[tail_end : tail_end + 1] in p.not_subject_first and folded.startswith(p.not_subject_before, tail_end)
+    ) or not _acts(folded, tail_end, p)
     if not_actor or (may_visit and _is_visit(folded, p, sentence_start, _sentence_end(folded, tail_end, p))):
         # a sentence opening with a unit that does not act (a speaker's affiliation, a visit) still ends
         # the record before it: its people and numbers are not the previous unit's. Its own people (一飞院

@@ -31,6 +31,8 @@ class Phrases:
     join_gap_max: int
     list_ends: tuple[str, ...]
     not_subject_before: tuple[str, ...]
+    #: their first characters: one set lookup rules most units' next character out (党委, 组织…).
+    not_subject_first: frozenset[str]
     #: marks of a background sentence (a description, a reporter's scene), one alternation.
     background: re.Pattern[str]
     testimony: re.Pattern[str]
@@ -150,6 +152,7 @@ def phrases() -> Phrases:
         join_gap_max=sum(max(map(len, w), default=0) for w in (seg["unit_tails"], seg["org_bodies"], rules.separators)),
         list_ends=rules.list_ends,
         not_subject_before=tuple(seg["not_subject_before"]),
+        not_subject_first=frozenset(w[0] for w in seg["not_subject_before"]),
         background=re.compile(_alternation(seg["background_marks"])),
         testimony=re.compile(seg["testimony_pattern"]),
         description_after_unit=tuple(seg["description_after_unit"]),
