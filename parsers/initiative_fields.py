@@ -142,6 +142,10 @@ def _object_before(text: str, folded: str, k: int, p: Phrases) -> str:
     start = k
     while start > 0 and k - start < p.max_object_chars and _object_char(folded[start - 1]):
         start -= 1
+    if start > 0 and folded[start - 1].isdigit() and k - start > 1:
+        start += 1  # 35岁以下技术骨干40名: the run opens with the measure word of the number before it
+        if folded.startswith(p.after_number_bounds, start):
+            start += 2
     run = folded[start:k]
     for qualifier in p.count_qualifiers:
         if run.endswith(qualifier):
@@ -154,6 +158,10 @@ def _object_before(text: str, folded: str, k: int, p: Phrases) -> str:
             best = at + len(verb)
     if best <= 0 and run.startswith("等") and len(run) > 2:  # 《…》等质量管理制度11项: the kind after 等
         best = 1
+    elif (e := run.rfind("等", max(best, 0))) != -1 and len(run) - e > 2:
+        best = e + 1  # 解决试验资源紧张等问题15个: the kind after 等 is what is counted
+    if best <= 0 and start > 0 and folded[start - 1] == "、":
+        return text[start:k]  # an item of a list (设立党员先锋岗65个、党员责任区40个) shares the first's verb
     at_clause_start = start == 0 or folded[start - 1] in _CLAUSE_PUNCT
     if best <= 0 and at_clause_start and len(run) >= _VERB_CHARS + 2:
         best = _VERB_CHARS

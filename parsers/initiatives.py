@@ -46,6 +46,8 @@ _MIN_MEASURE_CHARS = 8
 _SPEECH_CLAUSE_CHARS = 40
 #: what ends a paragraph's first clause.
 _CLAUSE_END = re.compile("[,。:]")
+#: the bits of a paragraph's gate flags: it may hold a visit; it holds a background mark.
+_VISIT, _BACKGROUND = 1, 2
 #: endings of a unit-shaped short alias, which count bare once the article named the unit in full.
 _UNIT_SHAPED = ("院", "所", "厂", "公司", "中心", "集团")
 
@@ -83,6 +85,10 @@ class _Paragraph(NamedTuple):
     records: list[Initiative]
     #: the paragraph names a unit (acting or not).
     names_unit: bool
+    #: the paragraph opens by describing a unit (14所是我国…): background, no one's measure.
+    background: bool = False
+    #: units its opening sentence names as partners of an unnamed subject (院团委还与核动力院团委联合…).
+    partners: tuple[UnitRef, ...] = ()
 
 
 def parse(article: Article) -> tuple[Initiative, ...]:
@@ -92,7 +98,7 @@ def parse(article: Article) -> tuple[Initiative, ...]:
     ctx = _context(article, p)
     section: str | None = None
     paragraphs: list[_Paragraph | None] = []  # None marks a heading: the actor of a round-up ends there
-    visits = iter(_may_visit([fold(b.text) for b in article.body if b.kind != "heading"], p))
+    visits = iter(_gate_flags([fold(b.text) for b in article.body if b.kind != "heading"], p))
     for block in article.body:
         if block.kind == "heading":
             if _is_layout(block.text, p):  # a caption or byline between paragraphs: no section, same actor
@@ -101,7 +107,7 @@ def parse(article: Article) -> tuple[Initiative, ...]:
             paragraphs.append(None)
             continue
         folded = fold(block.text)
-        may_visit = next(visits)  # one flag per non-heading block, taken before any block is skipped
+        flags = next(visits)  # one per non-heading block, taken before any block is skipped
         if _is_quotation(folded, p):  # “……”某某说: what someone says is no measure nor part of the last one
             continue
         if not _is_prose(folded):  # navigation, headline lists, footers are not statements of anyone
@@ -109,8 +115,10 @@ def parse(article: Article) -> tuple[Initiative, ...]:
         if _is_speech(folded, p):  # 某某表示,…: no record of its own; it may go on the last
             paragraphs.append(_Paragraph(section, block.text, folded, [], False))
         else:
-            records, named = _paragraph_records(block.text, folded, section, cores, p, ctx, may_visit)
-            paragraphs.append(_Paragraph(section, block.text, folded, records, named))
+            records, named, background, partners = _paragraph_records(
+                block.text, folded, section, cores, p, ctx, flags
+            )
+            paragraphs.append(_Paragraph(section, block.text, folded, records, named, background, partners))
     hosts = _hosts(article, ctx, p)
     if hosts:  # a visit to a unit: what the host says and shows is not an initiative
         paragraphs = [
@@ -126,7 +134,9 @@ def parse(article: Article) -> tuple[Initiative, ...]:
         if para is None:
             actor = single
             continue
-        section, text, folded, records, named = para
+        section, text, folded, records, named, background, partners = para
+        if background:
+            continue  # a description of a unit: neither a record nor part of the last one
         if records:
             if single is not None:
                 records = _split_measures(records, cores, p)
@@ -144,13 +154,40 @@ def parse(article: Article) -> tuple[Initiative, ...]:
         if actor is None or (_is_visit(folded, p) and not _own_people(text, folded, actor, ctx)):
             continue
         # in a single-unit article a new section always opens a new measure (its heading names the measure)
+        if _is_background(folded, p) or _is_outcome(opening, p):  # only paragraphs about to join a record
+            continue
         if single is not None and (not out or out[-1].section != section or _opens_measure(opening, p)):
-            skip = _after_unit_sentences(text, folded, ctx) if named else 0
-            out.extend(_measure_records(section, text[skip:], folded[skip:], actor, cores, p))
+            skip = _after_unit_sentences(text, folded, ctx) if named and not partners else 0
+            measures = _measure_records(section, text[skip:], folded[skip:], actor, cores, p)
+            if partners and measures:  # 院团委还与核动力院团委联合举办…: a joint measure
+                first = measures[0]
+                units = tuple({u.name: u for u in (*first.units, *partners)}.values())
+                measures[0] = _build(first.section, first.statement, units, first.org_body, cores, p)
+            out.extend(measures)
+        elif single is None and opening.startswith(p.reference_words):
+            # 该所还选派…: the actor named again opens a measure of its own (as in a single-unit article)
+            out.extend(_measure_records(section, text, folded, actor, cores, p))
         elif out and (single is not None or _continues(out[-1], section, opening, p)):
             last = out[-1]
             out[-1] = _build(section, f"{last.statement}\n{text.strip()}", last.units, last.org_body, cores, p)
     return tuple(out)
+
+
+def _is_background(folded: str, p: Phrases) -> bool:
+    """A paragraph carried to the current actor that is background: its first sentence describes a unit or
+    sets a reporter's scene, or it quotes an unnamed witness (一名突击队员说)."""
+    m = p.sentence_end.search(folded)
+    if p.background.search(folded, 0, len(folded) if m is None else m.start()) is not None:
+        return True
+    return "一名" in folded and p.testimony.search(folded) is not None
+
+
+def _is_outcome(opening: str, p: Phrases) -> bool:
+    """An outcome closing (据统计,今年一季度…增长21%): a report of results that does not name the actor again."""
+    if not opening.startswith(p.outcome_leads):
+        return False
+    m = _CLAUSE_END.search(opening, 0, _SPEECH_CLAUSE_CHARS)
+    return m is None or p.measure_subject.match(opening, m.end()) is None
 
 
 def _own_people(text: str, folded: str, actor: _Actor, ctx: _Context) -> bool:
@@ -276,7 +313,11 @@ def _with_tails(found: list[UnitMatch], folded: str, ctx: _Context) -> list[Unit
     sub-unit, unless the registry unit they match is of the sub-unit's own group (then the registry knows it)."""
     out = []
     for m in found:
-        hit = ctx.tails.get(folded[m.start : m.end])
+        key = folded[m.start : m.end]
+        hit = ctx.tails.get(key)
+        if hit is None and m.unit is not None and len(key) > len(m.name):
+            # a department read with its institute (206所第三研究室): the institute's bare form opens it
+            hit = next((v for t, v in ctx.tails.items() if key.startswith(t)), None)
         if hit is not None and (m.unit is None or m.group != hit[1]):
             m = m._replace(name=hit[0], unit=None, group=hit[1])
         out.append(m)
@@ -477,16 +518,19 @@ def _split_measures(records: list[Initiative], cores: Collection[str], p: Phrase
     return out
 
 
-def _may_visit(foldeds: list[str], p: Phrases) -> list[bool]:
-    """Per paragraph, whether it holds a visit marker or purpose word: a paragraph with neither has no visit
-    in any of its sentences. One automaton scan over the paragraphs joined by line breaks (no key holds
-    one, so no match spans two paragraphs) instead of one call per paragraph."""
-    flags = [False] * len(foldeds)
+def _gate_flags(foldeds: list[str], p: Phrases) -> list[int]:
+    """Per paragraph, whether it holds a visit marker or purpose word (a paragraph with neither has no visit
+    in any of its sentences) and whether it holds a background mark (是我国, 记者见到: else none of its
+    records needs the background test). One automaton scan over the paragraphs joined by line breaks (no
+    key holds one, so no match spans two paragraphs) instead of calls per paragraph or per record. The two
+    flags are bits (_VISIT, _BACKGROUND) of one int per paragraph."""
+    flags = [0] * len(foldeds)
     hits = p.visit_gate.find_matches_as_indexes("\n".join(foldeds))
     if hits:
         ends = list(accumulate(len(f) + 1 for f in foldeds))  # where each paragraph's successor starts
-        for _key, start, _end in hits:
-            flags[bisect_right(ends, start)] = True
+        first_background = p.gate_first_background
+        for key, start, _end in hits:
+            flags[bisect_right(ends, start)] |= _BACKGROUND if key >= first_background else _VISIT
     return flags
 
 
@@ -497,22 +541,46 @@ def _paragraph_records(
     cores: Collection[str],
     p: Phrases,
     ctx: _Context,
-    may_visit: bool = True,
-) -> tuple[list[Initiative], bool]:
-    """The paragraph's records, and whether it names any unit at all."""
+    gate: int = _VISIT | _BACKGROUND,
+) -> tuple[list[Initiative], bool, bool, tuple[UnitRef, ...]]:
+    """The paragraph's records, whether it names any unit at all, whether it opens by describing one
+    (then it gives no records: its later sentences are background too), and the partners its opening
+    sentence names for a subject that is no unit name (院团委还与核动力院团委联合…). `gate` holds the
+    paragraph's _VISIT and _BACKGROUND bits (`_gate_flags`)."""
     matches = _matches(text, folded, ctx)
     if not matches:
-        return [], False
+        return [], False, False, ()
     matches = _with_references(text, folded, matches, p)
+    may_visit = bool(gate & _VISIT)
     starts: list[_Start] = []
     acting: set[str] = set()
+    partners: list[UnitMatch] | None = None
+    last_end = 0  # where the units of the last record start end
     for group in _chains(matches, folded, p):
         if group[0].mention.startswith(p.reference_words) and group[0].name in acting:
             continue  # 该公司还… after the unit's own record: the same record goes on
         start = _record_start(folded, group, starts, p, may_visit)
         if start is not None:
+            # the paragraph opens with a unit that does not act because it is described (14所是我国…)
+            if (
+                not starts
+                and not start.units
+                and not folded[: start.statement_start].strip()
+                and folded.startswith(p.description_after_unit, _tail(folded, group[-1].end, p)[0])
+            ):
+                return [], True, True, ()
             starts.append(start)
+            last_end = group[-1].end
             acting.update([m.name for m in start.units])
+            continue
+        first = group[0].start
+        # most groups that open no record sit after no 与/同: one membership test rules them out
+        if first and folded[first - 1] in p.partner_joins and _is_partner(folded, group, last_end, p):
+            # X团委同步与Y团委开展…: Y is a partner of the record X opened (or of the paragraph's subject)
+            if starts and starts[-1].units:
+                starts[-1] = starts[-1]._replace(units=(*starts[-1].units, *group))
+            elif not starts:
+                partners = [*(partners or ()), *group]
     if starts and starts[0].units and starts[0].statement_start > 0:
         lead = folded[: starts[0].statement_start].strip()
         if p.enumerator.match(lead) and lead.count("。") <= 1:  # 一是压实质量责任。宏远党委…: one measure
@@ -525,10 +593,27 @@ def _paragraph_records(
         while end > start.statement_start and text[end - 1].isspace():
             end -= 1
         statement, folded_statement = text[start.statement_start : end], folded[start.statement_start : end]
+        if gate & _BACKGROUND and p.background.search(
+            folded, start.statement_start, _sentence_end(folded, start.group_start, p)
+        ):
+            continue  # 核动力院与原子能院在…领域有着密切的业务联系: a description, not an action
         units = start.units
         refs = (units[0].ref(),) if len(units) == 1 else tuple({m.name: m.ref() for m in units}.values())
         records.append(_build(section, statement, refs, start.org_body, cores, p, folded_statement))
-    return records, True
+    refs_of = tuple({m.name: m.ref() for m in partners}.values()) if partners else ()
+    return records, True, False, refs_of
+
+
+def _is_partner(folded: str, group: list[UnitMatch], since: int, p: Phrases) -> bool:
+    """Units after 与/同 with an org body of their own, close after the subject in the same clause
+    (38所团委同步与电科院团委开展…; 上飞院(…)党委与上飞公司党委签署…): they act with it."""
+    first = group[0].start
+    if first - since > p.partner_gap_max:
+        return False
+    gap = folded[since : first - 1]
+    if any(c in p.sentence_ends or c in p.clause_ends for c in gap):
+        return False
+    return _tail(folded, group[-1].end, p)[1] is not None
 
 
 def _with_references(text: str, folded: str, matches: list[UnitMatch], p: Phrases) -> list[UnitMatch]:
@@ -578,16 +663,25 @@ def _record_start(
     folded: str, group: list[UnitMatch], earlier: list[_Start], p: Phrases, may_visit: bool = True
 ) -> _Start | None:
     first = group[0].start
-    tail_end, org_body = _tail(folded, group[-1].end, p)
     prev = first - 1
     while prev >= 0 and folded[prev].isspace():
         prev -= 1
     left = folded[prev] if prev >= 0 else "。"
     at_boundary = left in p.sentence_ends or left in p.clause_ends
     if not at_boundary and not folded.endswith(p.subject_left_words, 0, prev + 1):
-        return None  # inside a clause (到中国航发黎明调研, 与东安合作): never a subject, nothing more to check
+        if not folded.endswith(p.shared_prefixes, 0, first):
+            return None  # inside a clause (到中国航发黎明调研, 与东安合作): never a subject, nothing more to check
+        # 中国兵器二〇三所党委…: a prefix two groups share is part of the subject's name
+        first -= next(len(w) for w in p.shared_prefixes if folded.endswith(w, 0, first))
+        prev = first - 1
+        left = folded[prev] if prev >= 0 else "。"
+        if prev >= 0 and left not in p.sentence_ends and left not in p.clause_ends:
+            return None
+    tail_end, org_body = _tail(folded, group[-1].end, p)
     sentence_start = _sentence_start(folded, max(prev, 0), p) if prev >= 0 else 0
-    not_actor = folded.startswith(p.not_subject_before, tail_end) or not _acts(folded, tail_end, p)
+    not_actor = (
+        folded[tail_end : tail_end + 1] in p.not_subject_first and folded.startswith(p.not_subject_before, tail_end)
+    ) or not _acts(folded, tail_end, p)
     if not_actor or (may_visit and _is_visit(folded, p, sentence_start, _sentence_end(folded, tail_end, p))):
         # a sentence opening with a unit that does not act (a speaker's affiliation, a visit) still ends
         # the record before it: its people and numbers are not the previous unit's. Its own people (一飞院

@@ -31,6 +31,14 @@ class Phrases:
     join_gap_max: int
     list_ends: tuple[str, ...]
     not_subject_before: tuple[str, ...]
+    #: their first characters: one set lookup rules most units' next character out (党委, 组织…).
+    not_subject_first: frozenset[str]
+    #: marks of a background sentence (a description, a reporter's scene), one alternation.
+    background: re.Pattern[str]
+    testimony: re.Pattern[str]
+    description_after_unit: tuple[str, ...]
+    partner_joins: frozenset[str]
+    partner_gap_max: int
     sentence_ends: frozenset[str]
     #: one character class over sentence_ends: one C search instead of a str.find per character.
     sentence_end: re.Pattern[str]
@@ -61,6 +69,8 @@ class Phrases:
     abbreviation: re.Pattern[str]
     ordinal_after: tuple[str, ...]
     not_metric_objects: tuple[str, ...]
+    after_number_bounds: tuple[str, ...]
+    outcome_leads: tuple[str, ...]
     subset_before: tuple[str, ...]
     object_trailing_drop: tuple[str, ...]
     speech_verbs: tuple[str, ...]
@@ -74,6 +84,8 @@ class Phrases:
     visit_place: re.Pattern[str]
     #: every visit marker and visit purpose word, for one scan that rules a paragraph out.
     visit_gate: ahocorasick_rs.AhoCorasick
+    #: the index of the gate's first background mark: keys from it on are background marks, not visits.
+    gate_first_background: int
     article_numerals: frozenset[str]
     #: a run of digits or Chinese numerals (group `num`), then its measure word (group `word`).
     metric: re.Pattern[str]
@@ -86,6 +98,8 @@ class Phrases:
     object_verbs_before: tuple[str, ...]
     count_qualifiers: tuple[str, ...]
     subject_left_words: tuple[str, ...]
+    #: prefixes two groups share (中国兵器): a unit right after one opens a clause from the prefix.
+    shared_prefixes: tuple[str, ...]
     max_object_chars: int
     framework_quote_max_chars: int
     non_framework_after: tuple[str, ...]
@@ -138,6 +152,12 @@ def phrases() -> Phrases:
         join_gap_max=sum(max(map(len, w), default=0) for w in (seg["unit_tails"], seg["org_bodies"], rules.separators)),
         list_ends=rules.list_ends,
         not_subject_before=tuple(seg["not_subject_before"]),
+        not_subject_first=frozenset(w[0] for w in seg["not_subject_before"]),
+        background=re.compile(_alternation(seg["background_marks"])),
+        testimony=re.compile(seg["testimony_pattern"]),
+        description_after_unit=tuple(seg["description_after_unit"]),
+        partner_joins=frozenset(seg["partner_joins"]),
+        partner_gap_max=int(seg["partner_gap_max"]),
         sentence_ends=frozenset(seg["sentence_ends"]),
         sentence_end=re.compile("[" + re.escape(seg["sentence_ends"]) + "]"),
         through_last_sentence_end=re.compile("(?s).*[" + re.escape(seg["sentence_ends"]) + "]"),
@@ -165,6 +185,8 @@ def phrases() -> Phrases:
         abbreviation=re.compile(seg["abbreviation_pattern"]),
         ordinal_after=tuple(met["ordinal_after"]),
         not_metric_objects=tuple(met["not_metric_objects"]),
+        after_number_bounds=tuple(met["after_number_bounds"]),
+        outcome_leads=tuple(seg["outcome_leads"]),
         subset_before=tuple(met["subset_before"]),
         object_trailing_drop=tuple(met["object_trailing_drop"]),
         speech_verbs=tuple(seg["speech_verbs"]),
@@ -180,7 +202,9 @@ def phrases() -> Phrases:
             f"(?:{_alternation(seg['visit_place_ends'])})"
         ),
         # a visit needs a marker or a purpose word: a paragraph with neither has no visit in any sentence
-        visit_gate=_automaton([*seg["visit_markers"], *seg["visit_place_ends"]]),
+        # the background marks ride in the same scan (their keys come after the visit words)
+        visit_gate=_automaton([*seg["visit_markers"], *seg["visit_place_ends"], *seg["background_marks"]]),
+        gate_first_background=len([w for w in (*seg["visit_markers"], *seg["visit_place_ends"]) if w]),
         article_numerals=frozenset(met["article_numerals"]),
         metric=metric,
         unit_tail=re.compile(
@@ -199,6 +223,7 @@ def phrases() -> Phrases:
         object_verbs_before=tuple(met["object_verbs_before"]),
         count_qualifiers=tuple(sorted(met["count_qualifiers"], key=len, reverse=True)),
         subject_left_words=tuple(seg["subject_left_words"]),
+        shared_prefixes=rules.shared_prefixes,
         max_object_chars=int(met["max_object_chars"]),
         framework_quote_max_chars=int(met["framework_quote_max_chars"]),
         non_framework_after=tuple(quo["non_framework_after"]),

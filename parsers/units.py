@@ -127,6 +127,9 @@ class SubjectRules:
     list_ends: tuple[str, ...]
     list_end_before_follower: str
     left_boundary: frozenset[str]
+    partner_left: frozenset[str]
+    partner_left_not_after: frozenset[str]
+    shared_prefixes: tuple[str, ...]
 
 
 class _Raw(NamedTuple):
@@ -156,6 +159,9 @@ class Gazetteer:
             list_ends=tuple(sorted(sub["list_ends"], key=len, reverse=True)),
             list_end_before_follower=sub["list_end_before_follower"],
             left_boundary=frozenset(sub["left_boundary"]),
+            partner_left=frozenset(sub["partner_left"]),
+            partner_left_not_after=frozenset(sub["partner_left_not_after"]),
+            shared_prefixes=tuple(fold(w) for w in sub["shared_prefixes"]),
         )
         unk, num = conf["unknown"], conf["numbered"]
         self._max_name = int(unk["max_name_chars"])
@@ -186,6 +192,7 @@ class Gazetteer:
         self._bare_min = int(num["bare_min_numeral_chars"])
         self._subunit_endings: tuple[str, ...] = tuple(sorted(num["subunit_endings"], key=len, reverse=True))
         self._subunit_max = int(num["subunit_max_chars"])
+        self._department_parents: tuple[str, ...] = tuple(num["department_parent_endings"])
         found: dict[str, list[tuple[GazetteerUnit, bool]]] = {}
         for unit in self.units:
             group_prefixes = self.prefixes.get(unit.group, ())
@@ -352,10 +359,15 @@ class Gazetteer:
         return ends_list and i > 0 and self._joined(folded, raw[i - 1].end, s)
 
     def _subject_alone(self, folded: str, start: int, end: int) -> bool:
-        left = start == 0 or folded[start - 1] in self.rules.left_boundary
-        if not left:
-            return False
-        followed = folded.startswith(self.rules.followers, end)
+        r = self.rules
+        left = start == 0 or folded[start - 1] in r.left_boundary
+        if not left:  # 同步与电科院团委: a partner with an org body of its own
+            return (
+                folded[start - 1] in r.partner_left
+                and (start < 2 or folded[start - 2] not in r.partner_left_not_after)
+                and folded.startswith(r.followers, end)
+            )
+        followed = folded.startswith(r.followers, end)
         return followed or self._numbered_at(folded, end) > end or self._subunit_at(folded, end) > end
 
     def _left_ok(self, folded: str, start: int, raw: list[_Raw], i: int, accepted: list[bool]) -> bool:
@@ -414,6 +426,10 @@ class Gazetteer:
             # a department never starts like 党委 or 公司 (excluded starts): no look-ahead search then
             if end == k and not folded.startswith(self._excluded_starts, k):
                 end = self._subunit_at(folded, k)
+                if end != k and folded.endswith(self._department_parents, m.start, k):
+                    # 206所第三研究室党支部: a department of an institute acts as the institute
+                    out.append(m._replace(end=end, mention=text[m.start : end]))
+                    continue
             if end == k:
                 out.append(m)
                 continue
@@ -611,7 +627,9 @@ class Gazetteer:
     def _after_prefix(
         self, folded: str, prefix_start: int, prefix_end: int, f: int
     ) -> tuple[int, int, int, int] | None:
-        if prefix_end < 0 or not 0 < f - prefix_end <= self._max_name + 2:
+        # a legal name may run past the length of a name by its company tail (中国航发商用航空发动机有限责任公司
+        # (以下简称“商发”): issue 14 family 3, seen on fresh2 pages); the name without the tail may not
+        if prefix_end < 0 or not 0 < f - prefix_end <= self._max_name + 2 + _COMPANY_TAIL_MAX:
             return None
         name_end = f
         for tail in _COMPANY_TAILS:  # 江苏省电力有限公司 → 江苏省电力
@@ -619,6 +637,8 @@ class Gazetteer:
                 if not self._keeps_company(folded[prefix_end : f - len(tail)], tail):
                     name_end = f - len(tail)
                 break
+        if name_end - prefix_end > self._max_name + 2:
+            return None
         if prefix_end < name_end and not _WORD_RUN.fullmatch(folded, prefix_end, name_end):
             return None
         if prefix_end - prefix_start <= self._weak_prefix and not (
@@ -646,6 +666,7 @@ class Gazetteer:
 
 #: legal-form tails a short name leaves out, longest first.
 _COMPANY_TAILS = ("股份有限公司", "有限责任公司", "有限公司", "公司")
+_COMPANY_TAIL_MAX = max(map(len, _COMPANY_TAILS))
 
 
 def _pick(units: tuple[GazetteerUnit, ...], group: str | None) -> GazetteerUnit | None:

@@ -40,7 +40,7 @@ _TRADITIONAL_ONLY = set("們個來說這國會學時過對後還發與為當應�
 _FULLWIDTH_DIGIT = re.compile("[\uff10-\uff19]")
 MIN_CHARS, MAX_CHARS = 300, 1500
 #: the fresh2/fresh3 sets imitate whole pages (navigation, bylines, captions, quotes, related-news footers).
-_PAGE_SETS = {"fresh2", "fresh3"}
+_PAGE_SETS = {"fresh2", "fresh3", "fresh4"}
 PAGE_MIN_CHARS, PAGE_MAX_CHARS = 400, 3500
 
 
