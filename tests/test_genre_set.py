@@ -63,27 +63,26 @@ def test_the_set_covers_groups_negatives_scripts_and_every_pattern() -> None:
 _REAL_SET_GROUPS = {"AECC", "AVIC", "CASC", "CASIC", "CETC", "COMAC", "NORINCO"}
 
 
-def test_the_blind_set_covers_the_real_sets_groups_and_two_more() -> None:
-    """The blind set (written before its writer read the parser's rules) is scored apart: at least 16 articles,
-    the seven groups of the kept-apart real articles plus two others, 6 negatives, 2 in traditional script."""
-    blind = [c for c in CASES if c.set_name == "blind"]
-    assert len(blind) >= 16
-    groups = {c.group for c in blind}
+@pytest.mark.parametrize(
+    ("set_name", "articles", "negatives"),
+    [
+        ("blind", 16, 6),  # written before its writer read the parser's rules
+        ("fresh2", 12, 4),  # page-like: bylines, captions, quotes, outcome closings
+    ],
+)
+def test_a_held_out_set_covers_the_real_sets_groups(set_name: str, articles: int, negatives: int) -> None:
+    """Each set scored apart covers the seven groups of the kept-apart real articles plus two others, its
+    negatives, and two articles in traditional script."""
+    cases = [c for c in CASES if c.set_name == set_name]
+    assert len(cases) >= articles
+    groups = {c.group for c in cases}
     assert groups >= _REAL_SET_GROUPS and len(groups - _REAL_SET_GROUPS) >= 2
-    assert sum(c.negative for c in blind) >= 6
-    assert sum("traditional" in c.patterns for c in blind) >= 2
+    assert sum(c.negative for c in cases) >= negatives
+    assert sum("traditional" in c.patterns for c in cases) >= 2
+
+
+def test_every_held_out_article_is_named_after_its_set() -> None:
     assert all(c.name.startswith(c.set_name + "_") for c in CASES if c.set_name != "own")
-
-
-def test_the_page_like_set_covers_the_real_sets_groups_and_kinds_of_negative() -> None:
-    """fresh2 (scored before fixing, then used to fix methods): at least 12 page-like articles, the seven groups
-    of the kept-apart real articles plus two others, 4 negatives, 2 in traditional script."""
-    fresh2 = [c for c in CASES if c.set_name == "fresh2"]
-    assert len(fresh2) >= 12
-    groups = {c.group for c in fresh2}
-    assert groups >= _REAL_SET_GROUPS and len(groups - _REAL_SET_GROUPS) >= 2
-    assert sum(c.negative for c in fresh2) >= 4
-    assert sum("traditional" in c.patterns for c in fresh2) >= 2
 
 
 @pytest.mark.parametrize("case", CASES, ids=_IDS)
