@@ -140,6 +140,7 @@ class ParsePool:
         with self._lock:
             if self._executor is not executor:
                 return
+            _unblock_feeder(executor)
             executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
             if self._closed:
@@ -167,7 +168,21 @@ class ParsePool:
         with self._lock:
             executor, self._executor, self._closed = self._executor, None, True
         if executor is not None:
+            if getattr(executor, "_broken", False):
+                _unblock_feeder(executor)
             executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _unblock_feeder(executor: ProcessPoolExecutor) -> None:
+    """Without CPython's fix for gh-94777 (in 3.11.7, not in Debian's 3.11.2 that CI may run) a worker's
+    death can hang the process at exit: the executor's manager thread joins the call queue's feeder
+    thread, which may be stuck writing a batch into a pipe no live worker reads. Closing this process's
+    read end of that pipe (what the upstream fix does) makes the write fail and the feeder end; nothing in
+    this process reads it."""
+    reader = getattr(getattr(executor, "_call_queue", None), "_reader", None)
+    if reader is not None:
+        with contextlib.suppress(OSError):
+            reader.close()
 
 
 def workers_for(settings: Settings) -> int:
