@@ -525,7 +525,7 @@ def _gate_flags(foldeds: list[str], p: Phrases) -> list[int]:
     key holds one, so no match spans two paragraphs) instead of calls per paragraph or per record. The two
     flags are bits (_VISIT, _BACKGROUND) of one int per paragraph."""
     flags = [0] * len(foldeds)
-    hits = p.visit_gate.find_matches_as_indexes("\n".join(foldeds))
+    hits = p.visit_gate.find_matches_as_indexes("\n".join(foldeds), overlapping=True)
     if hits:
         ends = list(accumulate(len(f) + 1 for f in foldeds))  # where each paragraph's successor starts
         first_background = p.gate_first_background

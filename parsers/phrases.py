@@ -202,8 +202,14 @@ def phrases() -> Phrases:
             f"(?:{_alternation(seg['visit_place_ends'])})"
         ),
         # a visit needs a marker or a purpose word: a paragraph with neither has no visit in any sentence
-        # the background marks ride in the same scan (their keys come after the visit words)
-        visit_gate=_automaton([*seg["visit_markers"], *seg["visit_place_ends"], *seg["background_marks"]]),
+        # the background marks ride in the same scan (their keys come after the visit words); every
+        # occurrence is reported (standard match kind, overlapping), so a background mark never hides a visit
+        # word it overlaps (记者见到访…) nor the reverse
+        visit_gate=ahocorasick_rs.AhoCorasick(
+            [w for w in (*seg["visit_markers"], *seg["visit_place_ends"], *seg["background_marks"]) if w],
+            matchkind=ahocorasick_rs.MatchKind.Standard,
+            implementation=ahocorasick_rs.Implementation.DFA,
+        ),
         gate_first_background=len([w for w in (*seg["visit_markers"], *seg["visit_place_ends"]) if w]),
         article_numerals=frozenset(met["article_numerals"]),
         metric=metric,

@@ -604,3 +604,22 @@ def test_speech_intent_pattern_reads_the_first_clause(pieces: list[str]) -> None
         and opening.startswith(p.speech_intent_openings, end + 1)
     )
     assert _is_speech(paragraph, p) == expected
+
+
+_GATE_PIECES = ["记者见到", "到访", "访", "陪同", "是我国", "黎明", "调研", "分别位于", "于", "。", ","]
+
+
+@settings(max_examples=300, derandomize=True)
+@given(st.lists(st.sampled_from(_GATE_PIECES), max_size=10))
+def test_gate_flags_see_every_visit_and_background_mark_even_overlapping(words: list[str]) -> None:
+    """Visit words and background marks share one scan: one kind of key must not hide the other where they
+    overlap (记者见到访)."""
+    from parsers.initiatives import _BACKGROUND, _VISIT, _gate_flags
+    from parsers.phrases import phrases
+
+    p, text = phrases(), "".join(words)
+    flags = _gate_flags([text], p)[0]
+    if p.visit.search(text) or p.visit_place.search(text):
+        assert flags & _VISIT
+    if p.background.search(text):
+        assert flags & _BACKGROUND
