@@ -23,8 +23,10 @@ $(CURDIR)/.tools/bin/uv:
 	python3 -m venv .tools
 	.tools/bin/pip install --quiet --disable-pip-version-check "uv>=0.13"
 
+# The records parser is compiled with mypyc when a C compiler is there (pure Python otherwise; it says which).
 install: $(UV)
 	$(UV) sync --frozen --all-groups
+	@$(RUN) python -m parsers.build_compiled
 
 demo: install
 	$(RUN) initiatives demo

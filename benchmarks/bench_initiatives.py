@@ -15,9 +15,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 
+import parsers
 from parsers.cjkfold import fold
 from parsers.initiatives import _campaign_occurrences, campaigns, no_records_reason, parse
 from parsers.records import Article
@@ -71,12 +75,36 @@ def naive_find(aliases: list[str], paragraphs: list[str]) -> int:
     return hits
 
 
+def full(articles: list[Article]) -> Callable[[], None]:
+    def run() -> None:
+        """What parsers.pipeline does per article; every real article is new, so nothing cached."""
+        for article in articles:
+            _campaign_occurrences.cache_clear()
+            fold.cache_clear()
+            art = dataclasses.replace(article, campaigns=campaigns(article))
+            no_records_reason(art, parse(art))
+
+    return run
+
+
+def python_peer_rate(seconds: float) -> float:
+    """The same seed rate from the Python source (INITIATIVES_PURE_PYTHON=1), in a child process of this run."""
+    env = dict(os.environ, INITIATIVES_PURE_PYTHON="1")
+    cmd = [sys.executable, "-m", "benchmarks.bench_initiatives", "--seconds", str(seconds), "--seed-rate-only"]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+    return float(out.split()[-1])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--seed-rate-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     seed = seed_article(shared_path(SEED_FILE))
+    if args.seed_rate_only:
+        print(f"{rate(full([seed]), args.seconds)[0]:.1f}")
+        return
     gold = json.loads(shared_path(GOLD_FILE).read_text(encoding="utf-8"))
     quality_table("seed vs gold (frameworks: gold lists the minimum, extras count as fp)", score(parse(seed), gold))
     fixtures = Report()
@@ -97,18 +125,7 @@ def main() -> None:
     genre_records = sum(len(parse(a)) for a in genre)
     genre_chars = sum(len(b.text) for a in genre for b in a.body)
 
-    def full(articles: list[Article]) -> Callable[[], None]:
-        def run() -> None:
-            """What parsers.pipeline does per article; every real article is new, so nothing cached."""
-            for article in articles:
-                _campaign_occurrences.cache_clear()
-                fold.cache_clear()
-                art = dataclasses.replace(article, campaigns=campaigns(article))
-                no_records_reason(art, parse(art))
-
-        return run
-
-    seed_s, n = rate(full([seed]), args.seconds)
+    seed_s, _ = rate(full([seed]), args.seconds)
     genre_s, _ = rate(full(genre), args.seconds)
     genre_s *= len(genre)
     g = gazetteer()
@@ -129,9 +146,14 @@ def main() -> None:
     print(f"{'unit matching, seed + genre paragraphs: one automaton':<58}{auto_s:>12.1f}{'':>12}")
     print(f"{'unit matching, same: naive str.find loop (peer)':<58}{naive_s:>12.1f}{'':>12}")
     print(
-        f"(automaton / peer = {auto_s / naive_s:.1f}x; {n} seed parses; the naive peer finds known aliases only,"
+        f"(automaton / peer = {auto_s / naive_s:.1f}x; the naive peer finds known aliases only,"
         " no prefixes, numbered or unknown units, no context rules)"
     )
+    print(f"\nparsers: {parsers.status()}")
+    if parsers.compiled_dir() is not None:
+        peer = python_peer_rate(args.seconds)
+        print(f"{'seed, same, the Python source (peer, child process)':<58}{peer:>12.0f}")
+        print(f"(compiled / Python source = {seed_s / peer:.2f}x on the seed, same records: tests/test_compiled.py)")
 
 
 if __name__ == "__main__":
