@@ -8,6 +8,7 @@ parses and loads the previous batch. The tasks and ``run_targets`` here are reus
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import uuid
 from collections import deque
 from collections.abc import Iterator
@@ -129,6 +130,12 @@ def health_policy(settings: Settings) -> HealthPolicy:
 
 def run_key(flow_name: str) -> str:
     return f"{flow_name}-{flow_run.get_id() or uuid.uuid4()}"
+
+
+def request_load_id(flow_name: str, params: str) -> str:
+    """A load id that says which request a run served (a hash of its parameters) and which run it was: reruns
+    of one request share the middle part, yet each is a load of its own."""
+    return f"{flow_name}-{hashlib.sha256(params.encode()).hexdigest()[:12]}-{run_key('r')[-8:]}"
 
 
 def run_targets(

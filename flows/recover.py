@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from sqlalchemy.orm import Session
 from flows import cdx, progress, runners, session, state
 from flows.archive import Capture, RawArchive
 from flows.batches import RunStats
-from flows.crawl import load_config, publish, run_key
+from flows.crawl import load_config, publish, request_load_id
 from flows.fetch import Fetcher, FetchPolicy
 from flows.params import Day, SiteName, check_request, refuse
 from flows.recover_fetch import Archives, Fetched, archive_policy, commoncrawl_apis, fetch_capture, lookup
@@ -271,7 +270,7 @@ def recover(
         return refuse(exc)
     upgrade(settings.database)
     params = f"{sorted(sites or [])}|{since}|{until}|{history}"
-    load_id = f"recover-{hashlib.sha256(params.encode()).hexdigest()[:12]}-{run_key('r')[-8:]}"
+    load_id = request_load_id("recover", params)
     archives, policy = archives_from(settings), policy_from(settings)
     by_name = {s.name: s for s in chosen}
     stats = RunStats()

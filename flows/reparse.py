@@ -7,7 +7,6 @@ fetch row, site health untouched — re-reading old bytes says nothing about the
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from prefect.client.schemas.objects import State
 from flows import parse_pool, progress, runners, state
 from flows.archive import RawArchive
 from flows.batches import RunStats
-from flows.crawl import load_config, publish, run_key
+from flows.crawl import load_config, publish, request_load_id
 from flows.params import Day, SiteName, check_request, refuse
 from flows.parse_pool import Parsed, ParsePool
 from flows.parse_worker import ParseItem, parse_items
@@ -132,7 +131,7 @@ def reparse(
     finally:
         engine.dispose()
     params = f"{sorted(sites or [])}|{since}|{until}|{parser_version}|{PARSER_VERSION}"
-    load_id = f"reparse-{hashlib.sha256(params.encode()).hexdigest()[:12]}-{run_key('r')[-8:]}"
+    load_id = request_load_id("reparse", params)
     by_host = {s.host: s for s in sources.sites}
     stats = RunStats()
     progress.start("reparse", len(bodies), settings.progress_every)
