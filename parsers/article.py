@@ -22,6 +22,7 @@ from typing import Literal
 from selectolax.lexbor import LexborHTMLParser
 
 from parsers import dates
+from parsers.cjkfold import fold
 from parsers.datafiles import load_toml
 from parsers.document import Container, Document, TextBlock, Walk, clean_space, walk_blocks
 from parsers.non_article import is_non_article
@@ -46,6 +47,10 @@ class _Rules:
     aside: re.Pattern[str]
     caption: re.Pattern[str]
     caption_text: CaptionText
+    layout: CaptionText
+    layout_max: int
+    related_labels: tuple[str, ...]
+    dump_heading_max: int
     meta_published: tuple[str, ...]
     meta_title: tuple[str, ...]
     meta_source: tuple[str, ...]
@@ -63,7 +68,8 @@ class _Rules:
 
 @dataclass(frozen=True, slots=True)
 class CaptionText:
-    """The caption patterns of ``article_rules.toml``, split by whether they name anchors.
+    """The caption patterns (and the layout patterns) of ``article_rules.toml``, split by whether they name
+    anchors.
 
     Tried one by one in a combined alternation, the patterns cost a search at every position of every
     short line (most of them are anchored at the line's end, which ``re`` cannot jump to); the anchored
@@ -83,7 +89,7 @@ class CaptionText:
         anchored = [e for e in entries if e.get("anchor")]
         pieces = {a for e in anchored for a in e["anchor"].split("|") if a}
         if any(not [a for a in e["anchor"].split("|") if a] for e in anchored):
-            raise ValueError("caption_text: an anchor needs at least one piece of text")
+            raise ValueError("an anchored pattern needs at least one piece of text in its anchor")
         return cls(
             re.compile("|".join(f"(?:{p})" for p in plain)) if plain else None,
             re.compile("|".join(f"(?:{e['pattern']})" for e in anchored)) if anchored else None,
@@ -110,6 +116,7 @@ _VALUE = r"\s*[:：/]\s*[\[【(（]?\s*([^\s\]】)）|,，;；]{2,30})"
 def rules() -> _Rules:
     raw = load_toml("article_rules.toml")
     bp, hints, meta, labels = raw["boilerplate"], raw["hints"], raw["meta"], raw["labels"]
+    layout = raw["layout"]
     official = raw["official"]
     return _Rules(
         boilerplate=re.compile(_alternation(bp["contains"])),
@@ -121,6 +128,10 @@ def rules() -> _Rules:
         aside=re.compile(r"(?:^|[\s_\-])(?:" + _alternation(hints["aside"]) + r")"),
         caption=re.compile(_alternation(hints["caption"])),
         caption_text=CaptionText.from_rules(hints["caption_text"]),
+        layout=CaptionText.from_rules(layout["patterns"]),
+        layout_max=int(layout["max_len"]),
+        related_labels=tuple(layout["related_labels"]),
+        dump_heading_max=int(layout["dump_heading_max"]),
         meta_published=tuple(m.lower() for m in meta["published"]),
         meta_title=tuple(m.lower() for m in meta["title"]),
         meta_source=tuple(m.lower() for m in meta["source"]),
@@ -526,11 +537,36 @@ def _is_prose(text: str) -> bool:
     return len(_PUNCT.findall(text)) >= 2 or (len(text) >= 50 and bool(_PUNCT.search(text)))
 
 
-def _is_heading(b: TextBlock) -> bool:
+def is_layout(text: str) -> bool:
+    """A short line of page layout (``[layout] patterns``): a byline, breadcrumb, editor or source line, a
+    site footer. The caller asks only short lines that are no prose sentence."""
+    return rules().layout.search(fold(text.strip()))
+
+
+def _is_related_label(text: str) -> bool:
+    """A label opening the footer list of other stories (相关新闻, 【相关稿件】, 上一篇:…)."""
+    return _key(fold(text)).startswith(rules().related_labels)
+
+
+def _no_prose_after(blocks: Sequence[TextBlock], i: int, region: range) -> bool:
+    """No prose sentence below block ``i`` in the region: a related-news label there opens the page's footer.
+    One with prose below is a box inside the article (相關鏈接, then its heading and paragraphs: corpus/news2)."""
+    return not any(_is_prose_sentence(blocks[j].text) for j in range(i + 1, region.stop))
+
+
+_DUMP_SENTENCE_END = re.compile(r"[。;!?:；！？：]")
+
+
+def _is_heading(b: TextBlock, dump: bool = False) -> bool:
+    """A section heading: set as one (h2-h6, bold), or a short line of phrases (see ``_phrase_heading``).
+    In a text dump (``dump``: one paragraph per line, no markup) any short line without a sentence end is
+    one, as the seed's dump rule has it (``[layout] dump_heading_max``)."""
     text = b.text
     n = len(text)
     if _phrase_heading(text):
         return True
+    if dump and n <= rules().dump_heading_max and _CJK.search(text) and not _DUMP_SENTENCE_END.search(text):
+        return text.rstrip()[-1:] not in ",，、"
     if n > 40 or _SENTENCE_END.search(text) or "，" in text or "。" in text:
         return False
     if b.tag in _HEADING_TAGS:
@@ -543,7 +579,8 @@ def _is_heading(b: TextBlock) -> bool:
     )
 
 
-_HEADING_PHRASE = re.compile(r"[\u4e00-\u9fff“”‘’\"]{2,12}")
+#: 〇 (U+3007) sits outside the unified ideographs but writes institute numbers (二〇三所, 七〇二所).
+_HEADING_PHRASE = re.compile(r"[\u4e00-\u9fff〇“”‘’\"]{2,12}")
 _HEADING_SPLIT = re.compile(r"[，,、\s]+")
 
 
@@ -754,6 +791,11 @@ def _assemble(
     #: body positions of time stamps met after the first paragraph (comments, replies).
     stamps: list[int] = []
     after_img = False
+    #: in the page's footer list of other stories (after 相关新闻, 上一篇… with no prose below): the rest are
+    #: their headlines and the site's footer, not the article.
+    related = False
+    r = rules()
+    dump = doc.tree is None
     if start == region.start:
         start = _lead_from(blocks, title_idx, region)
     for i in range(start, region.stop):
@@ -770,6 +812,11 @@ def _assemble(
             continue
         if notices and len(text) >= 6 and any(text in n for n in notices):
             continue
+        short = len(text) <= r.layout_max and not _is_prose_sentence(text)
+        if short and seen_prose and (related or (_is_related_label(text) and _no_prose_after(blocks, i, region))):
+            related = True
+            _read_meta_line(text, meta, False)
+            continue
         if _is_chrome(b) or is_non_article(text) or (boilerplate and line_fingerprint(text) in boilerplate):
             if not seen_prose:
                 _read_meta_line(text, meta)
@@ -784,7 +831,9 @@ def _assemble(
         if _is_caption(b, after_img):
             captions.append(text)
             continue
-        if _is_heading(b):
+        if short and is_layout(text):
+            continue  # a byline, breadcrumb, editor or footer line: neither a heading nor body
+        if _is_heading(b, dump):
             if seen_prose:
                 pending.append(Block("heading", text))
                 taken.add(key)

@@ -408,6 +408,7 @@ def test_forum_thread_with_first_post_and_replies_in_different_markup() -> None:
         ("深学细悟，筑牢根基", True),
         ("组建机构 压实责任 确保“高站位”", True),
         ("学习宣贯 凝聚思想共识", True),
+        ("二〇三所 兵科院 共建“结对子”", True),  # 〇 writes institute numbers
         ("近日，公司党委召开专题会议。", False),
         ("一分部署，九分落实，各单位结合实际制定了细化方案并推动落实落地", False),
     ],
@@ -416,3 +417,130 @@ def test_headings_may_have_commas_quotes_and_spaces(line: str, heading: bool) ->
     from parsers.article import _phrase_heading
 
     assert _phrase_heading(line) is heading
+
+
+# ---------------------------------------------------------------- page layout is no section heading
+
+_LAYOUT_PAGE = """<html><head><meta charset="utf-8">
+<title>航天八院811所党委推行“党建+质量”工作法_中国航天科技集团</title></head><body>
+<div class="nav"><a href="/">首页</a> <a href="/n">新闻中心</a></div>
+<div class="article"><h1>航天八院811所党委推行“党建+质量”工作法</h1><div class="info">来源：八院 2025-10-09</div>
+<div class="content">
+<p>首页 &gt; 新闻动态 &gt; 基层风采</p>
+<p>本报记者 唐思远 通讯员 何嘉欣</p>
+<p>今年以来，航天八院811所党委坚持把质量工作作为党建工作的重要内容，推行“党建+质量”工作法，成立质量攻关党员突击队6支。</p>
+<p><strong>深学细悟，筑牢根基</strong></p>
+<p>811所第二研究室党支部针对电源产品焊接工艺波动问题，组织党员技术骨干开展联合攻关，形成工艺改进措施11项。</p>
+<p><strong>图为811所党员突击队在开展产品测试</strong></p>
+<p>本报记者 张三 通讯员 李四</p>
+<p>首页 &gt; 新闻中心 &gt; 基层动态</p>
+<p><strong>组建机构 压实责任 确保“高站位”</strong></p>
+<p>所团委组织青年职工开展“质量微创新”活动，征集青年质量改进建议86条，其中23条已在生产中落实。</p>
+<p>（通讯员 邹明 汪霞）</p>
+<p>相关新闻</p>
+<p><strong>八院举办型号质量管理培训班</strong></p>
+<p>地址：上海市闵行区　邮编：201109</p>
+</div></div><div class="footer">版权所有 中国航天科技集团有限公司</div></body></html>"""
+
+
+def test_caption_byline_and_breadcrumb_between_headings_are_no_sections() -> None:
+    """A caption, bylines and a breadcrumb set like headings (bold or spaced short lines) above real headings
+    that carry a comma, spaces and quotes: the captions go to captions, the rest is dropped, the real
+    headings stay the article's sections and the records' sections (docs/extraction.md, page layout)."""
+    from parsers import initiatives
+
+    doc = Document.from_raw(RawPage(url="http://www.example.cn/n/2025/1009/c1.html", body=_LAYOUT_PAGE.encode()))
+    art = extract(doc, OK).article
+    assert art is not None
+    assert art.sections == ["深学细悟，筑牢根基", "组建机构 压实责任 确保“高站位”"]
+    assert art.captions == ("图为811所党员突击队在开展产品测试",)
+    body = "\n".join(b.text for b in art.body)
+    for layout in ("本报记者", "首页", "通讯员", "相关新闻", "培训班", "邮编"):
+        assert layout not in body
+    assert len([b for b in art.body if b.kind == "paragraph"]) == 3
+    sections = [r.section for r in initiatives.parse(art)]
+    assert sections[-2:] == ["深学细悟，筑牢根基", "组建机构 压实责任 确保“高站位”"]
+
+
+_LAYOUT_DUMP = """航天八院811所党委推行“党建+质量”工作法
+
+中国航天科技集团有限公司　2025-10-09　来源：八院　编辑：沈嘉怡
+
+首页 > 新闻动态 > 基层风采
+
+今年以来，航天八院811所党委坚持把质量工作作为党建工作的重要内容，推行“党建+质量”工作法，成立质量攻关党员突击队6支。
+
+压实责任链条
+
+811所第二研究室党支部针对电源产品焊接工艺波动问题，组织党员技术骨干开展联合攻关，形成工艺改进措施11项。
+
+图为811所党员突击队在开展产品测试
+
+（本报记者 戴雨桐）
+
+二〇三所 兵科院 共建“结对子”
+
+所团委组织青年职工开展“质量微创新”活动，征集青年质量改进建议86条，其中23条已在生产中落实。
+
+上一篇：八院805所开展青年科技论坛
+
+相关新闻
+
+八院举办型号质量管理培训班，推动质量文化建设
+
+主办单位：中国航天科技集团有限公司
+"""
+
+
+def test_text_dump_short_lines_are_headings_but_layout_lines_are_not() -> None:
+    """In a text dump (no markup) a short line without a sentence end is a heading, as the seed's dump rule
+    has it, unless it is a caption, byline or the footer list of other stories."""
+    art = extract(Document.from_text("dump.txt", _LAYOUT_DUMP), OK).article
+    assert art is not None
+    assert art.sections == ["压实责任链条", "二〇三所 兵科院 共建“结对子”"]
+    assert art.captions == ("图为811所党员突击队在开展产品测试",)
+    assert [b.text[:4] for b in art.body if b.kind == "paragraph"] == ["今年以来", "811所", "所团委组"]
+
+
+@pytest.mark.parametrize(
+    ("line", "layout"),
+    [
+        ("本报记者 唐思远 通讯员 何嘉欣", True),
+        ("（本报通讯员 林涛）", True),
+        ("(记者 张三)", True),
+        ("记者 王强 李明", True),
+        ("本报讯", True),
+        ("（集团新闻中心 文/图）", True),
+        ("首页 > 新闻中心 > 党建动态 > 正文", True),
+        ("首頁 ＞ 財經 ＞ 央企動態", True),
+        ("新闻中心 » 集团要闻 » 正文", True),
+        ("责任编辑：沈嘉怡", True),
+        ("編輯 王強", True),
+        ("来源：国资委网站", True),
+        ("转载自 中国航天报", True),
+        ("地址：上海市闵行区　邮编：201109", True),
+        ("主办单位：中国航天科技集团有限公司", True),
+        ("中国兵器工业报社出版", True),
+        ("深学细悟，筑牢根基", False),
+        ("组建机构 压实责任 确保“高站位”", False),
+        ("记者手记", False),
+        ("编辑部的故事", False),
+        ("地址：海印缤纷广场733号", False),
+        ("邮政编码：100027", False),
+        ("二〇三所 兵科院 共建“结对子”", False),
+        ("在读原著中筑牢思想根基", False),
+    ],
+)
+def test_layout_line_families(line: str, layout: bool) -> None:
+    from parsers.article import is_layout
+
+    assert is_layout(line) is layout
+
+
+def test_page_like_genre_sets_get_the_dump_loaders_sections_through_the_pipeline() -> None:
+    """The article stage's headings give the records the sections the dump loader gives them on the
+    page-like sets (captions, bylines, breadcrumbs and related-news footers are no sections)."""
+    from tests.genre_support import genre_cases, parse_dump, parse_pipeline
+
+    for case in genre_cases(sets=("fresh2", "fresh3", "fresh4")):
+        assert [r.section for r in parse_pipeline(case)] == [r.section for r in parse_dump(case)], case.name
