@@ -87,7 +87,9 @@ def _unit_ref(unit: GazetteerUnit, mention: str) -> UnitRef:
 
 class UnitMatch(NamedTuple):
     """One unit mention: offsets into the searched text, and the unit (None when not in the registry;
-    `group` then says whose unit it is when a prefix or context told).
+    `group` then says whose unit it is when a prefix or context told). The `name` of a unit not in the
+    registry is its folded spelling (三院３１所 → 三院31所, traditional → simplified), as a registry unit's name
+    is the registry's: the same unit gets one name however a page writes it (issue 14 family C, fresh5).
 
     A NamedTuple rather than a frozen dataclass: thousands are made per second and tuples build faster."""
 
@@ -438,7 +440,7 @@ class Gazetteer:
                 out.append(UnitMatch(m.start, end, text[m.start : end], own.name, own, own.group))
                 continue
             name = _strip_prefix(folded[m.start : end], self.prefixes.get(m.group or "", ()))
-            out.append(UnitMatch(m.start, end, text[m.start : end], text[end - len(name) : end], None, m.group))
+            out.append(UnitMatch(m.start, end, text[m.start : end], name, None, m.group))
         return out
 
     def _subunit_at(self, folded: str, k: int) -> int:
@@ -495,7 +497,7 @@ class Gazetteer:
             return None
         if k in prefix_end:  # 中国电科509所
             owner = prefix_end[k]
-            return UnitMatch(prefix_start[k], end, text[prefix_start[k] : end], text[k:end], None, owner)
+            return UnitMatch(prefix_start[k], end, text[prefix_start[k] : end], folded[k:end], None, owner)
         if k > 0 and folded[k - 1] not in self.rules.left_boundary:
             return None
         followed = folded.startswith(self._org_followers, end) or folded.startswith(self.rules.followers, end)
@@ -509,7 +511,7 @@ class Gazetteer:
             unit = units[0] if len(units) == 1 else _pick(units, hint)
             if unit is not None:
                 return UnitMatch(k, end, text[k:end], unit.name, unit, unit.group)
-        return UnitMatch(k, end, text[k:end], text[k:end], None, hint)
+        return UnitMatch(k, end, text[k:end], folded[k:end], None, hint)
 
     def _unknown_matches(
         self,
@@ -549,7 +551,7 @@ class Gazetteer:
                 if items:  # 中国石化镇海炼化、燕山石化、茂名石化等企业党委: three units of the group
                     for k, (a, b) in enumerate(items):
                         a0 = prefix[0] if k == 0 else a
-                        out.append(UnitMatch(a0, b, text[a0:b], text[a:b], None, group))
+                        out.append(UnitMatch(a0, b, text[a0:b], folded[a:b], None, group))
                     last_end = items[-1][1]
                     continue
             if found is None:
@@ -581,7 +583,7 @@ class Gazetteer:
             if unit is not None:
                 out.append(UnitMatch(m_start, m_end, text[m_start:m_end], unit.name, unit, unit.group))
             else:
-                out.append(UnitMatch(m_start, m_end, text[m_start:m_end], text[name_start:name_end], None, group))
+                out.append(UnitMatch(m_start, m_end, text[m_start:m_end], name, None, group))
         return out
 
     def _in_group(self, name: str, group: str | None) -> GazetteerUnit | None:

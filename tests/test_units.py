@@ -169,6 +169,13 @@ def test_traditional_and_full_width_text_matches() -> None:
     assert groups_of("中国电科１４所党委") == [("十四所", "CETC")]
 
 
+def test_a_unit_missing_from_the_registry_is_named_by_its_folded_spelling() -> None:
+    """Issue 14 family C (fresh5): 三院３１所 and 三院31所 are one unit, as 中國航發東安 and 中国航发东安 are."""
+    assert names("航天科工三院３１所党委") == [("航天科工三院３１所", "三院31所", False)]
+    assert names("中國石化鎮海煉化黨委") == [("中國石化鎮海煉化", "镇海炼化", False)]
+    assert names("。８０５所黨委開展") == [("８０５所", "805所", False)]
+
+
 def test_adding_a_unit_is_a_data_row(tmp_path: Path) -> None:
     rows = (DATA / "units.tsv").read_text(encoding="utf-8")
     extra = "AVIC\t蓝天\t蓝天航空制造有限公司\t航空工业蓝天\t蓝天\tcompany\t西安\ttest row\thigh\t\n"
