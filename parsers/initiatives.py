@@ -251,9 +251,15 @@ def _context(article: Article, p: Phrases) -> _Context:
 
 
 def _strip_group(name: str, group: str | None) -> str:
-    for prefix in sorted(gazetteer().prefixes.get(group or "", ()), key=len, reverse=True):
-        if name.startswith(prefix) and len(name) - len(prefix) >= 3:  # 国网江苏电力 → 江苏电力; 电科思仪 stays
-            return name[len(prefix) :]
+    g = gazetteer()
+    for prefix in sorted(g.prefixes.get(group or "", ()), key=len, reverse=True):
+        if not name.startswith(prefix) or len(name) == len(prefix):
+            continue
+        rest = name[len(prefix) :]
+        # 国网江苏电力 → 江苏电力; 电科思仪 stays; a number and a unit word is a name however short (以下简称
+        # “中建三局” → 三局, as 中建八局党委 reads: issue 14 family D, seen on fresh5's 中国建筑 page)
+        if len(rest) >= 3 or g.is_numbered_name(rest):
+            return rest
     return name
 
 

@@ -413,6 +413,14 @@ class Gazetteer:
             k -= 1
         return name[k:] if 0 < k < j else None
 
+    def is_numbered_name(self, name: str) -> bool:
+        """A name that is a number and a unit word (三局, 八院, 31所): a name of its own within its group, however
+        short (中建三局 → 三局 as 中国电科14所 → 十四所)."""
+        k = 0
+        while k < len(name) and name[k] in self._numerals:
+            k += 1
+        return 0 < k < len(name) and name[k:] in self.generic_names
+
     def _extend(self, text: str, folded: str, known: list[UnitMatch]) -> list[UnitMatch]:
         """A known unit followed by a numbered institute or a department of its own (八院804所,
         五院总体设计部党委) is that sub-unit, unresolved, of the known unit's group."""

@@ -357,6 +357,21 @@ def test_a_single_unit_article_gives_one_record_per_measure() -> None:
     assert [[m.value for m in r.metrics] for r in recs] == [[], [6], [4], [20]]
 
 
+def test_an_abbreviation_with_the_group_prefix_names_the_unit_without_it() -> None:
+    """Issue 14 family D (fresh5): 以下简称“中建三局” is the unit 三局, as 中建八局党委 is 八局; a name left of
+    two characters that is no number and unit word keeps its prefix (中建科工)."""
+    art = article(
+        "中国建筑第三工程局有限公司(以下简称“中建三局”)党委设立党员安全责任区1460个。",
+        "中建三局还在28个重点项目推行安全积分管理。",
+        "中建八局党委组建青年突击队12支。",
+    )
+    assert [(r.units[0].name, r.units[0].group) for r in parse(art)] == [("三局", "CSCEC")] * 2 + [("八局", "CSCEC")]
+    from parsers.initiatives import _strip_group
+
+    assert _strip_group("中建科工", "CSCEC") == "中建科工"
+    assert _strip_group("国网江苏电力", "SGCC") == "江苏电力"
+
+
 def test_an_abbreviation_defined_in_the_article_names_its_unit() -> None:
     art = article(
         "航空工业长河(以下简称“长河”)党委召开质量工作会。",
