@@ -161,6 +161,9 @@ def test_a_unit_name_never_starts_with_a_verb_or_a_person() -> None:
     assert [n for _m, n, _r in names("紧密结合航空研究院党委")] == ["中国航空研究院"]
     assert [n for _m, n, _r in names("张小光代表上飞公司党委")] == ["上飞公司"]
     assert [n for _m, n, _r in names("。王大勇代表华东新材料研究所党委")] == ["华东新材料研究所"]
+    # nor a reference back or an aspect particle (issue 14 family F, fresh5)
+    assert names("代表获奖单位发言,介绍了该公司党委开展品牌创建的做法") == []
+    assert names("。成立了华东新材料研究所党委") == [("华东新材料研究所", "华东新材料研究所", False)]
 
 
 def test_traditional_and_full_width_text_matches() -> None:
