@@ -413,6 +413,10 @@ class Gazetteer:
             k -= 1
         return name[k:] if 0 < k < j else None
 
+    def opens_with_numeral(self, name: str) -> bool:
+        """A name read by its number (805所, 八院805所, 三局)."""
+        return bool(name) and name[0] in self._numerals
+
     def is_numbered_name(self, name: str) -> bool:
         """A name that is a number and a unit word (三局, 八院, 31所): a name of its own within its group, however
         short (中建三局 → 三局 as 中国电科14所 → 十四所)."""

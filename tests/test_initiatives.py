@@ -372,6 +372,23 @@ def test_an_abbreviation_with_the_group_prefix_names_the_unit_without_it() -> No
     assert _strip_group("国网江苏电力", "SGCC") == "江苏电力"
 
 
+def test_a_unit_missing_from_the_registry_named_after_its_prefix_counts_bare_later() -> None:
+    """Issue 14 family B (fresh5): a round-up names its units once after the group's prefix, then opens each
+    unit's section with the bare name."""
+    art = article(
+        "兵器装备集团长安汽车、建设工业等单位党委聚焦科研生产中心任务。",
+        "== 长安汽车 党员攻关",
+        "长安汽车党委围绕智能网联汽车研发,组建党员攻关团队23个。",
+        "== 建设工业 质量品牌",
+        "建设工业党委书记、董事长唐志明带领党委班子深入生产一线,评出工匠标兵15名。",
+    )
+    assert [([u.name for u in r.units], r.units[0].group) for r in parse(art)] == [
+        (["长安汽车", "建设工业"], "CSGC"),
+        (["长安汽车"], "CSGC"),
+        (["建设工业"], "CSGC"),
+    ]
+
+
 def test_an_abbreviation_defined_in_the_article_names_its_unit() -> None:
     art = article(
         "航空工业长河(以下简称“长河”)党委召开质量工作会。",
