@@ -340,10 +340,24 @@ class Gazetteer:
                 last_unit = out[-1].group if out else None
                 context = last_unit if out and (before is None or out[-1].start > r.start) else before
                 unit = _pick(units, context or hint) or _pick(units, hint)
-            mention = text[r.start : r.end]
-            group = unit.group if unit else None
-            out.append(_tuple_new(UnitMatch, (r.start, r.end, mention, unit.name if unit else mention, unit, group)))
+            start = r.start
+            if start > 1 and folded.startswith(_LEGAL_TAILS, r.end):  # most aliases: no legal tail after them
+                start = self._place_before(folded, start)
+            mention = text[start : r.end]
+            name = unit.name if unit else folded[start : r.end]
+            out.append(_tuple_new(UnitMatch, (start, r.end, mention, name, unit, unit.group if unit else None)))
         return out
+
+    def _place_before(self, folded: str, start: int) -> int:
+        """Where a legal name starts that writes its province before the alias (上海外高桥造船有限公司: the
+        region then the alias then a company tail; issue 14 family E, seen on fresh5's CSSC joint page), so
+        the name is one unit joined to what precedes it (…党委与上海外高桥造船有限公司…党委)."""
+        for n in (3, 2):
+            k = start - n
+            if k >= 0 and folded[k:start] in self._regions:
+                if k == 0 or folded[k - 1] in self.rules.left_boundary or folded[k - 1] in self.rules.partner_left:
+                    return k
+        return start
 
     def _in_list(self, folded: str, raw: list[_Raw], i: int, accepted: list[bool]) -> bool:
         s, t, _e = raw[i]
@@ -680,6 +694,8 @@ class Gazetteer:
 
 #: legal-form tails a short name leaves out, longest first.
 _COMPANY_TAILS = ("股份有限公司", "有限责任公司", "有限公司", "公司")
+#: what follows an alias inside a legal name (外高桥造船有限公司, 江南造船(集团)有限责任公司).
+_LEGAL_TAILS = ("股份有限公司", "有限责任公司", "有限公司", "(集团)")
 _COMPANY_TAIL_MAX = max(map(len, _COMPANY_TAILS))
 
 

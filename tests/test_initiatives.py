@@ -389,6 +389,20 @@ def test_a_unit_missing_from_the_registry_named_after_its_prefix_counts_bare_lat
     ]
 
 
+def test_a_joint_record_under_a_byline_with_legal_names_and_signers() -> None:
+    """Issue 14 family E (fresh5): the byline and date lead into the record, a partner's legal name opens with
+    its province (上海外高桥造船有限公司), and both signers before 代表双方签约 are the record's people."""
+    (rec,) = parse(
+        article(
+            "本报讯(通讯员 陈晓雯)5月12日,中国船舶集团第七〇八研究所(以下简称“七〇八所”)党委与上海外高桥造船有限公司"
+            "(以下简称“外高桥造船”)党委签订联建共建协议。七〇八所党委书记郭立平、外高桥造船党委书记沈国华代表双方签约。"
+        )
+    )
+    assert rec.statement.startswith("本报讯")
+    assert [u.name for u in rec.units] == ["七〇八所", "外高桥造船"]
+    assert [p.name for p in rec.people] == ["郭立平", "沈国华"]
+
+
 def test_an_abbreviation_defined_in_the_article_names_its_unit() -> None:
     art = article(
         "航空工业长河(以下简称“长河”)党委召开质量工作会。",

@@ -172,6 +172,13 @@ def test_traditional_and_full_width_text_matches() -> None:
     assert groups_of("中国电科１４所党委") == [("十四所", "CETC")]
 
 
+def test_a_legal_name_that_opens_with_its_province_is_one_mention() -> None:
+    """Issue 14 family E (fresh5): 上海外高桥造船有限公司; a province before an alias with no legal tail stays apart."""
+    assert names("党委与上海外高桥造船有限公司党委") == [("上海外高桥造船", "外高桥造船", True)]
+    assert names("在上海外高桥造船有限公司") == [("外高桥造船", "外高桥造船", True)]
+    assert names("上海外高桥造船党委") == [("外高桥造船", "外高桥造船", True)]
+
+
 def test_a_unit_missing_from_the_registry_is_named_by_its_folded_spelling() -> None:
     """Issue 14 family C (fresh5): 三院３１所 and 三院31所 are one unit, as 中國航發東安 and 中国航发东安 are."""
     assert names("航天科工三院３１所党委") == [("航天科工三院３１所", "三院31所", False)]
