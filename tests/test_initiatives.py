@@ -416,6 +416,24 @@ def test_an_abbreviation_defined_in_the_article_names_its_unit() -> None:
     ]
 
 
+def test_metric_objects_leave_out_the_verbs_around_them() -> None:
+    """Issue 14 family G (fresh5): 组织/确定/处置 before the object, 组成/揭榜 after it; 党组织 is a noun."""
+    (rec,) = parse(
+        article(
+            "中国航发东安党委组织中心组专题学习12次,首批确定联合攻关项目8个,协助用户处置技术问题530项,"
+            "选派32名党员技术骨干组成驻厂团队,已有21个团队揭榜,新建基层党组织6个。"
+        )
+    )
+    assert [(m.value, m.object) for m in rec.metrics] == [
+        (12, "中心组专题学习"),
+        (8, "联合攻关项目"),
+        (530, "技术问题"),
+        (32, "党员技术骨干"),
+        (21, "团队"),
+        (6, "基层党组织"),
+    ]
+
+
 def test_idioms_and_ordinals_are_not_metrics() -> None:
     (rec,) = parse(article("中国航发东安党委开展一场学习交流,学习二十届三中全会精神,从三个方面推进,组织5场培训。"))
     assert [(m.value, m.measure) for m in rec.metrics] == [(5, "场")]
