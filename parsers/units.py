@@ -354,9 +354,10 @@ class Gazetteer:
         the name is one unit joined to what precedes it (…党委与上海外高桥造船有限公司…党委)."""
         for n in (3, 2):
             k = start - n
-            if k >= 0 and folded[k:start] in self._regions:
-                if k == 0 or folded[k - 1] in self.rules.left_boundary or folded[k - 1] in self.rules.partner_left:
-                    return k
+            if k < 0 or folded[k:start] not in self._regions:
+                continue
+            if k == 0 or folded[k - 1] in self.rules.left_boundary or folded[k - 1] in self.rules.partner_left:
+                return k
         return start
 
     def _in_list(self, folded: str, raw: list[_Raw], i: int, accepted: list[bool]) -> bool:

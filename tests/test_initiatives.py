@@ -479,8 +479,23 @@ FRESH2_FLOORS = {
 }
 
 
+#: floors on the page-like fresh5 set (11 articles of 7 groups: CNNC, CEC, CSSC, CSGC, COMAC, CASIC, 中国建筑; 4
+#: negatives; docs/records-evaluation.md), pinned a little below what the fixes by family reached (pairs P 1.000
+#: R 1.000; found: metrics 43/47, documents 3/3, frameworks 17/17, people 8/8). Before them, on the unseen set,
+#: the parser measured pairs P 0.839 R 0.650, metrics 25/47, people 2/8 and one record on a negative.
+FRESH5_FLOORS = {
+    "units_precision": 0.95,
+    "units_recall": 0.95,
+    "metrics": 0.85,
+    "documents": 0.95,
+    "frameworks": 0.9,
+    "people": 0.85,
+}
+
+
 @pytest.mark.parametrize(
-    ("set_name", "floors"), [("own", GENRE_FLOORS), ("blind", BLIND_FLOORS), ("fresh2", FRESH2_FLOORS)]
+    ("set_name", "floors"),
+    [("own", GENRE_FLOORS), ("blind", BLIND_FLOORS), ("fresh2", FRESH2_FLOORS), ("fresh5", FRESH5_FLOORS)],
 )
 def test_genre_set_quality_floor(set_name: str, floors: dict[str, float]) -> None:
     from tests.genre_support import FOUND, evaluate, genre_cases
