@@ -154,6 +154,8 @@ def _object_before(text: str, folded: str, k: int, p: Phrases) -> str:
     best = -1
     for verb in p.object_verbs_before:
         at = run.rfind(verb)
+        while at != -1 and _in_noun(run, at, verb, p.object_verb_nouns):  # 基层党组织: no verb 组织
+            at = run.rfind(verb, 0, at + len(verb) - 1)
         if at != -1 and at + len(verb) > best:
             best = at + len(verb)
     if best <= 0 and run.startswith("等") and len(run) > 2:  # 《…》等质量管理制度11项: the kind after 等
@@ -168,6 +170,15 @@ def _object_before(text: str, folded: str, k: int, p: Phrases) -> str:
     if best <= 0 or best >= len(run):
         return ""
     return text[start + best : k]
+
+
+def _in_noun(run: str, at: int, verb: str, nouns: tuple[str, ...]) -> bool:
+    """The verb at `at` is part of one of `nouns` (组织 in 党组织)."""
+    for noun in nouns:
+        k = noun.find(verb)
+        if k != -1 and at >= k and run.startswith(noun, at - k):
+            return True
+    return False
 
 
 def people(text: str, folded: str, p: Phrases) -> tuple[Person, ...]:

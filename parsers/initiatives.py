@@ -251,9 +251,15 @@ def _context(article: Article, p: Phrases) -> _Context:
 
 
 def _strip_group(name: str, group: str | None) -> str:
-    for prefix in sorted(gazetteer().prefixes.get(group or "", ()), key=len, reverse=True):
-        if name.startswith(prefix) and len(name) - len(prefix) >= 3:  # 国网江苏电力 → 江苏电力; 电科思仪 stays
-            return name[len(prefix) :]
+    g = gazetteer()
+    for prefix in sorted(g.prefixes.get(group or "", ()), key=len, reverse=True):
+        if not name.startswith(prefix) or len(name) == len(prefix):
+            continue
+        rest = name[len(prefix) :]
+        # 国网江苏电力 → 江苏电力; 电科思仪 stays; a number and a unit word is a name however short (以下简称
+        # “中建三局” → 三局, as 中建八局党委 reads: issue 14 family D, seen on fresh5's 中国建筑 page)
+        if len(rest) >= 3 or g.is_numbered_name(rest):
+            return rest
     return name
 
 
@@ -265,9 +271,17 @@ def _matches(text: str, folded: str, ctx: _Context) -> list[UnitMatch]:
     if ctx.renames:
         found = [m._replace(name=ctx.renames.get(m.name, m.name)) if m.unit is None else m for m in found]
     for m in found:
-        tail = g.numbered_tail(m.name) if m.unit is None else None
+        if m.unit is not None:
+            continue
+        tail = g.numbered_tail(m.name)
         if tail is not None and tail not in ctx.tails:
             ctx.tails[tail] = (m.name, m.group)
+        # a unit the registry lacks, read after its group's prefix (兵器装备集团长安汽车、建设工业…等单位党委), is
+        # named bare later (长安汽车党委围绕…): the article's own short form of it, like an abbreviation it defines
+        # (issue 14 family B, seen on fresh5's CSGC round-up). Not a name of two characters, nor a numbered one
+        # (805所, 八院805所, 三局): those are read by shape wherever they stand, and tied to a parent by `tails`
+        if m.group is not None and len(m.name) >= 3 and not g.opens_with_numeral(m.name):
+            ctx.abbreviations.setdefault(m.name, (m.name, None, m.group))
     if ctx.tails:
         found = _with_tails(found, folded, ctx)
     for unit in {m.unit for m in found if m.unit is not None}:

@@ -96,6 +96,8 @@ class Phrases:
     object_run: re.Pattern[str]
     object_verb: re.Pattern[str]
     object_verbs_before: tuple[str, ...]
+    #: nouns holding one of `object_verbs_before` (党组织): no verb inside them.
+    object_verb_nouns: tuple[str, ...]
     count_qualifiers: tuple[str, ...]
     subject_left_words: tuple[str, ...]
     #: prefixes two groups share (中国兵器): a unit right after one opens a clause from the prefix.
@@ -227,6 +229,7 @@ def phrases() -> Phrases:
         ),
         object_verb=re.compile(_alternation(met["object_verb_stops"])),
         object_verbs_before=tuple(met["object_verbs_before"]),
+        object_verb_nouns=tuple(met["object_verb_nouns"]),
         count_qualifiers=tuple(sorted(met["count_qualifiers"], key=len, reverse=True)),
         subject_left_words=tuple(seg["subject_left_words"]),
         shared_prefixes=rules.shared_prefixes,

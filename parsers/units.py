@@ -87,7 +87,9 @@ def _unit_ref(unit: GazetteerUnit, mention: str) -> UnitRef:
 
 class UnitMatch(NamedTuple):
     """One unit mention: offsets into the searched text, and the unit (None when not in the registry;
-    `group` then says whose unit it is when a prefix or context told).
+    `group` then says whose unit it is when a prefix or context told). The `name` of a unit not in the
+    registry is its folded spelling (三院３１所 → 三院31所, traditional → simplified), as a registry unit's name
+    is the registry's: the same unit gets one name however a page writes it (issue 14 family C, fresh5).
 
     A NamedTuple rather than a frozen dataclass: thousands are made per second and tuples build faster."""
 
@@ -338,10 +340,25 @@ class Gazetteer:
                 last_unit = out[-1].group if out else None
                 context = last_unit if out and (before is None or out[-1].start > r.start) else before
                 unit = _pick(units, context or hint) or _pick(units, hint)
-            mention = text[r.start : r.end]
-            group = unit.group if unit else None
-            out.append(_tuple_new(UnitMatch, (r.start, r.end, mention, unit.name if unit else mention, unit, group)))
+            start = r.start
+            if start > 1 and folded.startswith(_LEGAL_TAILS, r.end):  # most aliases: no legal tail after them
+                start = self._place_before(folded, start)
+            mention = text[start : r.end]
+            name = unit.name if unit else folded[start : r.end]
+            out.append(_tuple_new(UnitMatch, (start, r.end, mention, name, unit, unit.group if unit else None)))
         return out
+
+    def _place_before(self, folded: str, start: int) -> int:
+        """Where a legal name starts that writes its province before the alias (上海外高桥造船有限公司: the
+        region then the alias then a company tail; issue 14 family E, seen on fresh5's CSSC joint page), so
+        the name is one unit joined to what precedes it (…党委与上海外高桥造船有限公司…党委)."""
+        for n in (3, 2):
+            k = start - n
+            if k < 0 or folded[k:start] not in self._regions:
+                continue
+            if k == 0 or folded[k - 1] in self.rules.left_boundary or folded[k - 1] in self.rules.partner_left:
+                return k
+        return start
 
     def _in_list(self, folded: str, raw: list[_Raw], i: int, accepted: list[bool]) -> bool:
         s, t, _e = raw[i]
@@ -411,6 +428,18 @@ class Gazetteer:
             k -= 1
         return name[k:] if 0 < k < j else None
 
+    def opens_with_numeral(self, name: str) -> bool:
+        """A name read by its number (805所, 八院805所, 三局)."""
+        return bool(name) and name[0] in self._numerals
+
+    def is_numbered_name(self, name: str) -> bool:
+        """A name that is a number and a unit word (三局, 八院, 31所): a name of its own within its group, however
+        short (中建三局 → 三局 as 中国电科14所 → 十四所)."""
+        k = 0
+        while k < len(name) and name[k] in self._numerals:
+            k += 1
+        return 0 < k < len(name) and name[k:] in self.generic_names
+
     def _extend(self, text: str, folded: str, known: list[UnitMatch]) -> list[UnitMatch]:
         """A known unit followed by a numbered institute or a department of its own (八院804所,
         五院总体设计部党委) is that sub-unit, unresolved, of the known unit's group."""
@@ -438,7 +467,7 @@ class Gazetteer:
                 out.append(UnitMatch(m.start, end, text[m.start : end], own.name, own, own.group))
                 continue
             name = _strip_prefix(folded[m.start : end], self.prefixes.get(m.group or "", ()))
-            out.append(UnitMatch(m.start, end, text[m.start : end], text[end - len(name) : end], None, m.group))
+            out.append(UnitMatch(m.start, end, text[m.start : end], name, None, m.group))
         return out
 
     def _subunit_at(self, folded: str, k: int) -> int:
@@ -495,7 +524,7 @@ class Gazetteer:
             return None
         if k in prefix_end:  # 中国电科509所
             owner = prefix_end[k]
-            return UnitMatch(prefix_start[k], end, text[prefix_start[k] : end], text[k:end], None, owner)
+            return UnitMatch(prefix_start[k], end, text[prefix_start[k] : end], folded[k:end], None, owner)
         if k > 0 and folded[k - 1] not in self.rules.left_boundary:
             return None
         followed = folded.startswith(self._org_followers, end) or folded.startswith(self.rules.followers, end)
@@ -509,7 +538,7 @@ class Gazetteer:
             unit = units[0] if len(units) == 1 else _pick(units, hint)
             if unit is not None:
                 return UnitMatch(k, end, text[k:end], unit.name, unit, unit.group)
-        return UnitMatch(k, end, text[k:end], text[k:end], None, hint)
+        return UnitMatch(k, end, text[k:end], folded[k:end], None, hint)
 
     def _unknown_matches(
         self,
@@ -549,7 +578,7 @@ class Gazetteer:
                 if items:  # 中国石化镇海炼化、燕山石化、茂名石化等企业党委: three units of the group
                     for k, (a, b) in enumerate(items):
                         a0 = prefix[0] if k == 0 else a
-                        out.append(UnitMatch(a0, b, text[a0:b], text[a:b], None, group))
+                        out.append(UnitMatch(a0, b, text[a0:b], folded[a:b], None, group))
                     last_end = items[-1][1]
                     continue
             if found is None:
@@ -581,7 +610,7 @@ class Gazetteer:
             if unit is not None:
                 out.append(UnitMatch(m_start, m_end, text[m_start:m_end], unit.name, unit, unit.group))
             else:
-                out.append(UnitMatch(m_start, m_end, text[m_start:m_end], text[name_start:name_end], None, group))
+                out.append(UnitMatch(m_start, m_end, text[m_start:m_end], name, None, group))
         return out
 
     def _in_group(self, name: str, group: str | None) -> GazetteerUnit | None:
@@ -666,6 +695,8 @@ class Gazetteer:
 
 #: legal-form tails a short name leaves out, longest first.
 _COMPANY_TAILS = ("股份有限公司", "有限责任公司", "有限公司", "公司")
+#: what follows an alias inside a legal name (外高桥造船有限公司, 江南造船(集团)有限责任公司).
+_LEGAL_TAILS = ("股份有限公司", "有限责任公司", "有限公司", "(集团)")
 _COMPANY_TAIL_MAX = max(map(len, _COMPANY_TAILS))
 
 

@@ -357,6 +357,52 @@ def test_a_single_unit_article_gives_one_record_per_measure() -> None:
     assert [[m.value for m in r.metrics] for r in recs] == [[], [6], [4], [20]]
 
 
+def test_an_abbreviation_with_the_group_prefix_names_the_unit_without_it() -> None:
+    """Issue 14 family D (fresh5): 以下简称“中建三局” is the unit 三局, as 中建八局党委 is 八局; a name left of
+    two characters that is no number and unit word keeps its prefix (中建科工)."""
+    art = article(
+        "中国建筑第三工程局有限公司(以下简称“中建三局”)党委设立党员安全责任区1460个。",
+        "中建三局还在28个重点项目推行安全积分管理。",
+        "中建八局党委组建青年突击队12支。",
+    )
+    assert [(r.units[0].name, r.units[0].group) for r in parse(art)] == [("三局", "CSCEC")] * 2 + [("八局", "CSCEC")]
+    from parsers.initiatives import _strip_group
+
+    assert _strip_group("中建科工", "CSCEC") == "中建科工"
+    assert _strip_group("国网江苏电力", "SGCC") == "江苏电力"
+
+
+def test_a_unit_missing_from_the_registry_named_after_its_prefix_counts_bare_later() -> None:
+    """Issue 14 family B (fresh5): a round-up names its units once after the group's prefix, then opens each
+    unit's section with the bare name."""
+    art = article(
+        "兵器装备集团长安汽车、建设工业等单位党委聚焦科研生产中心任务。",
+        "== 长安汽车 党员攻关",
+        "长安汽车党委围绕智能网联汽车研发,组建党员攻关团队23个。",
+        "== 建设工业 质量品牌",
+        "建设工业党委书记、董事长唐志明带领党委班子深入生产一线,评出工匠标兵15名。",
+    )
+    assert [([u.name for u in r.units], r.units[0].group) for r in parse(art)] == [
+        (["长安汽车", "建设工业"], "CSGC"),
+        (["长安汽车"], "CSGC"),
+        (["建设工业"], "CSGC"),
+    ]
+
+
+def test_a_joint_record_under_a_byline_with_legal_names_and_signers() -> None:
+    """Issue 14 family E (fresh5): the byline and date lead into the record, a partner's legal name opens with
+    its province (上海外高桥造船有限公司), and both signers before 代表双方签约 are the record's people."""
+    (rec,) = parse(
+        article(
+            "本报讯(通讯员 陈晓雯)5月12日,中国船舶集团第七〇八研究所(以下简称“七〇八所”)党委与上海外高桥造船有限公司"
+            "(以下简称“外高桥造船”)党委签订联建共建协议。七〇八所党委书记郭立平、外高桥造船党委书记沈国华代表双方签约。"
+        )
+    )
+    assert rec.statement.startswith("本报讯")
+    assert [u.name for u in rec.units] == ["七〇八所", "外高桥造船"]
+    assert [p.name for p in rec.people] == ["郭立平", "沈国华"]
+
+
 def test_an_abbreviation_defined_in_the_article_names_its_unit() -> None:
     art = article(
         "航空工业长河(以下简称“长河”)党委召开质量工作会。",
@@ -367,6 +413,24 @@ def test_an_abbreviation_defined_in_the_article_names_its_unit() -> None:
         ("长河", "AVIC", False),
         ("长河", "AVIC", False),
         ("东安", "AECC", True),
+    ]
+
+
+def test_metric_objects_leave_out_the_verbs_around_them() -> None:
+    """Issue 14 family G (fresh5): 组织/确定/处置 before the object, 组成/揭榜 after it; 党组织 is a noun."""
+    (rec,) = parse(
+        article(
+            "中国航发东安党委组织中心组专题学习12次,首批确定联合攻关项目8个,协助用户处置技术问题530项,"
+            "选派32名党员技术骨干组成驻厂团队,已有21个团队揭榜,新建基层党组织6个。"
+        )
+    )
+    assert [(m.value, m.object) for m in rec.metrics] == [
+        (12, "中心组专题学习"),
+        (8, "联合攻关项目"),
+        (530, "技术问题"),
+        (32, "党员技术骨干"),
+        (21, "团队"),
+        (6, "基层党组织"),
     ]
 
 
@@ -415,8 +479,23 @@ FRESH2_FLOORS = {
 }
 
 
+#: floors on the page-like fresh5 set (11 articles of 7 groups: CNNC, CEC, CSSC, CSGC, COMAC, CASIC, 中国建筑; 4
+#: negatives; docs/records-evaluation.md), pinned a little below what the fixes by family reached (pairs P 1.000
+#: R 1.000; found: metrics 43/47, documents 3/3, frameworks 17/17, people 8/8). Before them, on the unseen set,
+#: the parser measured pairs P 0.839 R 0.650, metrics 25/47, people 2/8 and one record on a negative.
+FRESH5_FLOORS = {
+    "units_precision": 0.95,
+    "units_recall": 0.95,
+    "metrics": 0.85,
+    "documents": 0.95,
+    "frameworks": 0.9,
+    "people": 0.85,
+}
+
+
 @pytest.mark.parametrize(
-    ("set_name", "floors"), [("own", GENRE_FLOORS), ("blind", BLIND_FLOORS), ("fresh2", FRESH2_FLOORS)]
+    ("set_name", "floors"),
+    [("own", GENRE_FLOORS), ("blind", BLIND_FLOORS), ("fresh2", FRESH2_FLOORS), ("fresh5", FRESH5_FLOORS)],
 )
 def test_genre_set_quality_floor(set_name: str, floors: dict[str, float]) -> None:
     from tests.genre_support import FOUND, evaluate, genre_cases

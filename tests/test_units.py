@@ -161,12 +161,29 @@ def test_a_unit_name_never_starts_with_a_verb_or_a_person() -> None:
     assert [n for _m, n, _r in names("紧密结合航空研究院党委")] == ["中国航空研究院"]
     assert [n for _m, n, _r in names("张小光代表上飞公司党委")] == ["上飞公司"]
     assert [n for _m, n, _r in names("。王大勇代表华东新材料研究所党委")] == ["华东新材料研究所"]
+    # nor a reference back or an aspect particle (issue 14 family F, fresh5)
+    assert names("代表获奖单位发言,介绍了该公司党委开展品牌创建的做法") == []
+    assert names("。成立了华东新材料研究所党委") == [("华东新材料研究所", "华东新材料研究所", False)]
 
 
 def test_traditional_and_full_width_text_matches() -> None:
     assert names("中國航發東安黨委") == [("中國航發東安", "东安", True)]
     assert groups_of("航空工業瀋飛黨委") == [("沈飞", "AVIC")]
     assert groups_of("中国电科１４所党委") == [("十四所", "CETC")]
+
+
+def test_a_legal_name_that_opens_with_its_province_is_one_mention() -> None:
+    """Issue 14 family E (fresh5): 上海外高桥造船有限公司; a province before an alias with no legal tail stays apart."""
+    assert names("党委与上海外高桥造船有限公司党委") == [("上海外高桥造船", "外高桥造船", True)]
+    assert names("在上海外高桥造船有限公司") == [("外高桥造船", "外高桥造船", True)]
+    assert names("上海外高桥造船党委") == [("外高桥造船", "外高桥造船", True)]
+
+
+def test_a_unit_missing_from_the_registry_is_named_by_its_folded_spelling() -> None:
+    """Issue 14 family C (fresh5): 三院３１所 and 三院31所 are one unit, as 中國航發東安 and 中国航发东安 are."""
+    assert names("航天科工三院３１所党委") == [("航天科工三院３１所", "三院31所", False)]
+    assert names("中國石化鎮海煉化黨委") == [("中國石化鎮海煉化", "镇海炼化", False)]
+    assert names("。８０５所黨委開展") == [("８０５所", "805所", False)]
 
 
 def test_adding_a_unit_is_a_data_row(tmp_path: Path) -> None:
