@@ -48,6 +48,8 @@ _SPEECH_CLAUSE_CHARS = 40
 _CLAUSE_END = re.compile("[,。:]")
 #: the bits of a paragraph's gate flags: it may hold a visit; it holds a background mark.
 _VISIT, _BACKGROUND = 1, 2
+#: the opening marks the campaign pattern starts with (phrases.py: [“"‘]); folded text has no full-width ＂.
+_CAMPAIGN_OPENINGS = ("“", '"', "‘")
 #: endings of a unit-shaped short alias, which count bare once the article named the unit in full.
 _UNIT_SHAPED = ("院", "所", "厂", "公司", "中心", "集团")
 
@@ -619,7 +621,7 @@ def _is_partner(folded: str, group: list[UnitMatch], since: int, p: Phrases) -> 
 def _with_references(text: str, folded: str, matches: list[UnitMatch], p: Phrases) -> list[UnitMatch]:
     """该院党委/该公司… at a clause start names the unit mentioned last before it in the paragraph
     (李明辉代表航材院党委介绍经验:该院党委推行… is a record of 航材院)."""
-    if p.reference_start.search(folded) is None:  # most paragraphs: no reference word at all
+    if not any(ch in folded for ch in p.reference_firsts):  # most paragraphs: no reference word at all
         return matches
     refs = []
     ends = [u.end for u in matches]  # matches are in reading order and do not overlap: ends ascend
@@ -793,10 +795,11 @@ def _campaign_occurrences(title: str, column: str | None, body: tuple[str, ...])
     quoted_spans: list[list[tuple[int, int]]] = []
     for n, folded in enumerate((*heads, *bodies)):
         spans: list[tuple[int, int]] = []
-        if not _has_quote(folded):  # most texts: a membership test rather than a regex scan
+        # most texts: membership tests rather than a regex scan (a campaign needs a quote mark and a tail)
+        if not _has_quote(folded) or not any(tail in folded for tail in p.campaign_tails):
             quoted_spans.append(spans)
             continue
-        for m in p.campaign.finditer(folded):
+        for m in _campaign_matches(folded, p.campaign):
             key = (m.group("core").strip(), m.group("tail"))
             lefts[key].append(_left_word(folded, m.start()))
             spans.append(m.span())
@@ -838,6 +841,32 @@ def _unquoted_campaigns(
             shared = [c for c in in_body.get(tail, []) if len(_common_suffix([head_left, c])) >= 2]
             if shared:
                 out.append((_common_suffix([head_left, *shared]) + tail, ""))
+    return out
+
+
+def _campaign_matches(folded: str, campaign: re.Pattern[str]) -> list[re.Match[str]]:
+    """`campaign.finditer(folded)`, tried only where an opening mark stands: the pattern opens with one, so
+    a match at each mark (left to right, the next after the last match's end) finds the same matches,
+    while a search tests a character class at every position of the text."""
+    marks = sorted(k for mark in _CAMPAIGN_OPENINGS for k in _positions(folded, mark))
+    out: list[re.Match[str]] = []
+    end = 0
+    for k in marks:
+        if k < end:
+            continue
+        m = campaign.match(folded, k)
+        if m is not None:
+            out.append(m)
+            end = m.end()
+    return out
+
+
+def _positions(text: str, ch: str) -> list[int]:
+    out = []
+    k = text.find(ch)
+    while k != -1:
+        out.append(k)
+        k = text.find(ch, k + 1)
     return out
 
 
