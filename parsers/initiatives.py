@@ -45,7 +45,8 @@ _MIN_MEASURE_CHARS = 8
 #: a speaker's clause (一院党委有关负责同志表示) is short: only this much of a paragraph is looked at for it.
 _SPEECH_CLAUSE_CHARS = 40
 #: what ends a paragraph's first clause.
-_CLAUSE_END = re.compile("[,。:]")
+_CLAUSE_MARKS = (",", "。", ":")
+_CLAUSE_END = re.compile("[" + "".join(_CLAUSE_MARKS) + "]")
 #: the bits of a paragraph's gate flags: it may hold a visit; it holds a background mark.
 _VISIT, _BACKGROUND = 1, 2
 #: the opening marks the campaign pattern starts with (phrases.py: [“"‘]); folded text has no full-width ＂.
@@ -434,11 +435,11 @@ def _is_speech(folded: str, p: Phrases) -> bool:
     推行…) stays a record. Only the opening of a paragraph is looked at."""
     start = len(folded) - len(folded.lstrip()) if folded[:1].isspace() else 0
     limit = start + _SPEECH_CLAUSE_CHARS
-    m = _CLAUSE_END.search(folded, start, limit)
+    k = _clause_end(folded, start, limit)
     # the intent word right after the first clause is the rarest condition: tested first
-    if m is None or not folded.startswith(p.speech_intent_openings, m.end(), limit):
+    if k == -1 or not folded.startswith(p.speech_intent_openings, k + 1, limit):
         return False
-    clause = folded[start : m.start()]
+    clause = folded[start:k]
     return clause.endswith(p.speech_verbs) and not clause.startswith(p.reporting_leads)
 
 
@@ -454,6 +455,17 @@ def _is_quotation(folded: str, p: Phrases) -> bool:
     after = opening[close + 1 : close + 1 + p.quote_speech_window]
     said = after[: _first_clause_end(after)]
     return said.endswith(p.speech_verbs) or any(v + "," in after or v + ":" in after for v in p.speech_verbs)
+
+
+def _clause_end(folded: str, start: int, limit: int) -> int:
+    """Where `_CLAUSE_END` first matches in folded[start:limit], or -1: a str.find per mark skips text
+    several times faster than the class scan."""
+    found = -1
+    for mark in _CLAUSE_MARKS:
+        k = folded.find(mark, start, limit)
+        if k != -1:
+            found, limit = k, k  # a later mark only counts before this one
+    return found
 
 
 def _first_clause_end(text: str) -> int:
