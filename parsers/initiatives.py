@@ -539,9 +539,11 @@ def _gate_flags(foldeds: list[str], p: Phrases) -> list[int]:
     key holds one, so no match spans two paragraphs) instead of calls per paragraph or per record. The two
     flags are bits (_VISIT, _BACKGROUND) of one int per paragraph."""
     flags = [0] * len(foldeds)
-    hits = p.visit_gate.find_matches_as_indexes("\n".join(foldeds), overlapping=True)
+    # scanned as UTF-8 with byte offsets: the automaton then skips mapping every offset back to a character's
+    parts = [f.encode() for f in foldeds]
+    hits = p.visit_gate_utf8.find_matches_as_indexes(b"\n".join(parts), overlapping=True)
     if hits:
-        ends = list(accumulate(len(f) + 1 for f in foldeds))  # where each paragraph's successor starts
+        ends = list(accumulate(len(b) + 1 for b in parts))  # where each paragraph's successor starts
         first_background = p.gate_first_background
         for key, start, _end in hits:
             flags[bisect_right(ends, start)] |= _BACKGROUND if key >= first_background else _VISIT

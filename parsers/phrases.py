@@ -86,6 +86,8 @@ class Phrases:
     visit_place: re.Pattern[str]
     #: every visit marker and visit purpose word, for one scan that rules a paragraph out.
     visit_gate: ahocorasick_rs.AhoCorasick
+    #: the same keys over UTF-8 bytes, for `_gate_flags`: byte offsets need no conversion to character offsets.
+    visit_gate_utf8: ahocorasick_rs.BytesAhoCorasick
     #: the index of the gate's first background mark: keys from it on are background marks, not visits.
     gate_first_background: int
     article_numerals: frozenset[str]
@@ -212,6 +214,11 @@ def phrases() -> Phrases:
         # word it overlaps (记者见到访…) nor the reverse
         visit_gate=ahocorasick_rs.AhoCorasick(
             [w for w in (*seg["visit_markers"], *seg["visit_place_ends"], *seg["background_marks"]) if w],
+            matchkind=ahocorasick_rs.MatchKind.Standard,
+            implementation=ahocorasick_rs.Implementation.DFA,
+        ),
+        visit_gate_utf8=ahocorasick_rs.BytesAhoCorasick(
+            [w.encode() for w in (*seg["visit_markers"], *seg["visit_place_ends"], *seg["background_marks"]) if w],
             matchkind=ahocorasick_rs.MatchKind.Standard,
             implementation=ahocorasick_rs.Implementation.DFA,
         ),
