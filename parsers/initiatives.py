@@ -179,8 +179,7 @@ def parse(article: Article) -> tuple[Initiative, ...]:
 def _is_background(folded: str, p: Phrases) -> bool:
     """A paragraph carried to the current actor that is background: its first sentence describes a unit or
     sets a reporter's scene, or it quotes an unnamed witness (一名突击队员说)."""
-    m = p.sentence_end.search(folded)
-    if p.background.search(folded, 0, len(folded) if m is None else m.start()) is not None:
+    if p.background.search(folded, 0, _first_sentence_end(folded, 0, len(folded), p)) is not None:
         return True
     return "一名" in folded and p.testimony.search(folded) is not None
 
@@ -743,17 +742,30 @@ def _acts(folded: str, k: int, p: Phrases) -> bool:
 def _sentence_start(folded: str, before: int, p: Phrases) -> int:
     # bounded look-back keeps pathological paragraphs (no full stop for 100k characters) linear
     floor = max(0, before - _SENTENCE_LOOKBACK)
-    m = p.through_last_sentence_end.match(folded, floor, before)  # one call, not an rfind per mark
-    start = m.end() if m else floor
+    # after the last sentence end before `before`: an rfind per mark, each only after the last one found
+    # (`through_last_sentence_end` gives the same, but steps back over the window a character at a time)
+    start = floor
+    for mark in p.sentence_ends:
+        k = folded.rfind(mark, start, before)
+        if k != -1:
+            start = k + 1
     while start < before and folded[start].isspace():
         start += 1
     return start
 
 
 def _sentence_end(folded: str, after: int, p: Phrases) -> int:
-    ceiling = min(len(folded), after + _SENTENCE_LOOKBACK)
-    m = p.sentence_end.search(folded, after, ceiling)
-    return ceiling if m is None else m.start()
+    return _first_sentence_end(folded, after, min(len(folded), after + _SENTENCE_LOOKBACK), p)
+
+
+def _first_sentence_end(folded: str, start: int, end: int, p: Phrases) -> int:
+    """Where `p.sentence_end` first matches in folded[start:end], else `end`: a str.find per mark, each
+    only before the first one found, skips text several times faster than the class scan."""
+    for mark in p.sentence_ends:
+        k = folded.find(mark, start, end)
+        if k != -1:
+            end = k
+    return end
 
 
 def _tail(folded: str, k: int, p: Phrases) -> tuple[int, str | None]:
