@@ -24,7 +24,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import accumulate
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from parsers import initiative_fields as fields
 from parsers.cjkfold import fold
@@ -49,6 +49,10 @@ _CLAUSE_MARKS = (",", "。", ":")
 _CLAUSE_END = re.compile("[" + "".join(_CLAUSE_MARKS) + "]")
 #: the bits of a paragraph's gate flags: it may hold a visit; it holds a background mark.
 _VISIT, _BACKGROUND = 1, 2
+#: mypyc compiled this module (parsers/build_compiled.py): its loops of str.find then skip text several times
+#: faster than a regex's character-class scan, while the interpreter's loops cost more than that one C scan,
+#: so the helpers that scan for a few marks (`_clause_end`, `_sentence_start`...) pick by this.
+_COMPILED: Final = not __file__.endswith(".py")
 #: the opening marks the campaign pattern starts with (phrases.py: [“"‘]); folded text has no full-width ＂.
 _CAMPAIGN_OPENINGS = ("“", '"', "‘")
 #: endings of a unit-shaped short alias, which count bare once the article named the unit in full.
@@ -457,8 +461,10 @@ def _is_quotation(folded: str, p: Phrases) -> bool:
 
 
 def _clause_end(folded: str, start: int, limit: int) -> int:
-    """Where `_CLAUSE_END` first matches in folded[start:limit], or -1: a str.find per mark skips text
-    several times faster than the class scan."""
+    """Where `_CLAUSE_END` first matches in folded[start:limit], or -1: compiled, a str.find per mark."""
+    if not _COMPILED:
+        m = _CLAUSE_END.search(folded, start, limit)
+        return -1 if m is None else m.start()
     found = -1
     for mark in _CLAUSE_MARKS:
         k = folded.find(mark, start, limit)
@@ -634,7 +640,7 @@ def _is_partner(folded: str, group: list[UnitMatch], since: int, p: Phrases) -> 
 def _with_references(text: str, folded: str, matches: list[UnitMatch], p: Phrases) -> list[UnitMatch]:
     """该院党委/该公司… at a clause start names the unit mentioned last before it in the paragraph
     (李明辉代表航材院党委介绍经验:该院党委推行… is a record of 航材院)."""
-    if not any(ch in folded for ch in p.reference_firsts):  # most paragraphs: no reference word at all
+    if p.reference_start.search(folded) is None:  # most paragraphs: no reference word at all
         return matches
     refs = []
     ends = [u.end for u in matches]  # matches are in reading order and do not overlap: ends ascend
@@ -742,13 +748,15 @@ def _acts(folded: str, k: int, p: Phrases) -> bool:
 def _sentence_start(folded: str, before: int, p: Phrases) -> int:
     # bounded look-back keeps pathological paragraphs (no full stop for 100k characters) linear
     floor = max(0, before - _SENTENCE_LOOKBACK)
-    # after the last sentence end before `before`: an rfind per mark, each only after the last one found
-    # (`through_last_sentence_end` gives the same, but steps back over the window a character at a time)
-    start = floor
-    for mark in p.sentence_ends:
-        k = folded.rfind(mark, start, before)
-        if k != -1:
-            start = k + 1
+    if _COMPILED:  # after the last sentence end before `before`: an rfind per mark, each after the last found
+        start = floor
+        for mark in p.sentence_ends:
+            k = folded.rfind(mark, start, before)
+            if k != -1:
+                start = k + 1
+    else:
+        m = p.through_last_sentence_end.match(folded, floor, before)  # one call, not an rfind per mark
+        start = m.end() if m else floor
     while start < before and folded[start].isspace():
         start += 1
     return start
@@ -759,8 +767,11 @@ def _sentence_end(folded: str, after: int, p: Phrases) -> int:
 
 
 def _first_sentence_end(folded: str, start: int, end: int, p: Phrases) -> int:
-    """Where `p.sentence_end` first matches in folded[start:end], else `end`: a str.find per mark, each
-    only before the first one found, skips text several times faster than the class scan."""
+    """Where `p.sentence_end` first matches in folded[start:end], else `end`: compiled, a str.find per mark,
+    each only before the first one found."""
+    if not _COMPILED:
+        m = p.sentence_end.search(folded, start, end)
+        return end if m is None else m.start()
     for mark in p.sentence_ends:
         k = folded.find(mark, start, end)
         if k != -1:
@@ -821,11 +832,10 @@ def _campaign_occurrences(title: str, column: str | None, body: tuple[str, ...])
     quoted_spans: list[list[tuple[int, int]]] = []
     for n, folded in enumerate((*heads, *bodies)):
         spans: list[tuple[int, int]] = []
-        # most texts: membership tests rather than a regex scan (a campaign needs a quote mark and a tail)
-        if not _has_quote(folded) or not any(tail in folded for tail in p.campaign_tails):
+        if not _has_quote(folded):  # most texts: a membership test rather than a regex scan
             quoted_spans.append(spans)
             continue
-        for m in _campaign_matches(folded, p.campaign):
+        for m in _campaign_matches(folded, p):
             key = (m.group("core").strip(), m.group("tail"))
             lefts[key].append(_left_word(folded, m.start()))
             spans.append(m.span())
@@ -870,17 +880,22 @@ def _unquoted_campaigns(
     return out
 
 
-def _campaign_matches(folded: str, campaign: re.Pattern[str]) -> list[re.Match[str]]:
-    """`campaign.finditer(folded)`, tried only where an opening mark stands: the pattern opens with one, so
-    a match at each mark (left to right, the next after the last match's end) finds the same matches,
-    while a search tests a character class at every position of the text."""
+def _campaign_matches(folded: str, p: Phrases) -> list[re.Match[str]]:
+    """`p.campaign.finditer(folded)`. Compiled, tried only where an opening mark stands: the pattern opens
+    with one, so a match at each mark (left to right, the next after the last match's end) finds the same
+    matches, while a search tests a character class at every position of the text; and not at all when the
+    text holds none of the pattern's tails."""
+    if not _COMPILED:
+        return list(p.campaign.finditer(folded))
+    if not any(tail in folded for tail in p.campaign_tails):
+        return []
     marks = sorted(k for mark in _CAMPAIGN_OPENINGS for k in _positions(folded, mark))
     out: list[re.Match[str]] = []
     end = 0
     for k in marks:
         if k < end:
             continue
-        m = campaign.match(folded, k)
+        m = p.campaign.match(folded, k)
         if m is not None:
             out.append(m)
             end = m.end()

@@ -60,8 +60,6 @@ class Phrases:
     reference: re.Pattern[str]
     #: the first characters of the reference words, to skip paragraphs with none in one search.
     reference_start: re.Pattern[str]
-    #: the same characters, distinct: a substring test per character is cheaper than the class scan.
-    reference_firsts: tuple[str, ...]
     person_leads: tuple[str, ...]
     visit_markers: tuple[str, ...]
     visit: re.Pattern[str]
@@ -182,7 +180,6 @@ def phrases() -> Phrases:
         reference_words=tuple(seg["reference_words"]),
         reference=re.compile(_alternation(seg["reference_words"])),
         reference_start=re.compile("[" + "".join(re.escape(w[0]) for w in seg["reference_words"]) + "]"),
-        reference_firsts=tuple(dict.fromkeys(w[0] for w in seg["reference_words"])),
         person_leads=tuple(seg["person_leads"]),
         visit_markers=tuple(seg["visit_markers"]),
         visit=re.compile(_alternation(seg["visit_markers"])),
@@ -248,7 +245,7 @@ def phrases() -> Phrases:
         speech_before=tuple(quo["speech_before"]),
         max_framework_chars=int(quo["max_framework_chars"]),
         campaign=campaign,
-        campaign_tails=tuple(t for t in cam["tails"] if t),
+        campaign_tails=tuple(cam["tails"]),
         campaign_tail=re.compile(_alternation(cam["unquoted_tails"])),
         titles=_automaton(peo["titles"]),
         after_name=tuple(peo["after_name"]),

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import ahocorasick_rs
 
@@ -109,6 +109,8 @@ class UnitMatch(NamedTuple):
 
 
 _UNIT, _PREFIX, _FOLLOWER = 0, 1, 2
+#: mypyc compiled this module: a loop of str.find then beats a character-class scan (not so interpreted).
+_COMPILED: Final = not __file__.endswith(".py")
 #: builds a NamedTuple from a full tuple of fields without its Python-level __new__ (hot loops only).
 _tuple_new = tuple.__new__
 
@@ -467,16 +469,10 @@ class Gazetteer:
         """Numbered units by shape: after a group prefix (中国电科509所), or bare with an org body after
         them or at a sentence start (509所党委…, 十四所聚焦…)."""
         # unit words right after a numeral, word by word in the catalogue's order (the first taken wins)
-        if self._numeral_word_by_find:
-            found = self._numeral_words(folded)
-            if not found:  # most paragraphs: no candidate, nothing to build
-                return []
-            found.sort()
-        else:
-            if self._numeral_word.search(folded) is None:
-                return []
-            order = self._number_word_order
-            found = sorted((order[folded[m.end() - 1]], m.end() - 1) for m in self._numeral_word.finditer(folded))
+        found = self._numeral_words(folded)
+        if not found:  # most paragraphs: no candidate, nothing to build
+            return []
+        found.sort()
         taken = sorted((m.start, m.end) for m in (*known, *extra))
         out: list[UnitMatch] = []
         prefix_end = {e: owner for _s, e, kind, owner in markers if kind == _PREFIX}
@@ -490,7 +486,12 @@ class Gazetteer:
 
     def _numeral_words(self, folded: str) -> list[tuple[int, int]]:
         """(rank of the word, index) of each unit word's first character right after a numeral: the matches
-        of `_numeral_word`, unsorted."""
+        of `_numeral_word`, unsorted. Compiled, found by a str.find per word character."""
+        if not (_COMPILED and self._numeral_word_by_find):
+            if self._numeral_word.search(folded) is None:  # most paragraphs: no candidate
+                return []
+            order = self._number_word_order
+            return [(order[folded[m.end() - 1]], m.end() - 1) for m in self._numeral_word.finditer(folded)]
         out: list[tuple[int, int]] = []
         numerals = self._numerals
         for rank, ch in enumerate(self._number_word_chars):
