@@ -47,8 +47,9 @@ _SPEECH_CLAUSE_CHARS = 40
 #: what ends a paragraph's first clause.
 _CLAUSE_MARKS = (",", "。", ":")
 _CLAUSE_END = re.compile("[" + "".join(_CLAUSE_MARKS) + "]")
-#: the bits of a paragraph's gate flags: it may hold a visit; it holds a background mark.
-_VISIT, _BACKGROUND = 1, 2
+#: the bits of a paragraph's gate flags: it may hold a visit; it holds a background mark; it holds a visit
+#: marker proper (not only a visit purpose word such as 调研, which `p.visit` does not look for).
+_VISIT, _BACKGROUND, _VISIT_MARKER = 1, 2, 4
 #: mypyc compiled this module (parsers/build_compiled.py): its loops of str.find then skip text several times
 #: faster than a regex's character-class scan, while the interpreter's loops cost more than that one C scan,
 #: so the helpers that scan for a few marks (`_clause_end`, `_sentence_start`...) pick by this.
@@ -488,11 +489,11 @@ def _is_general(folded: str, p: Phrases) -> bool:
     return any(marker in folded for marker in p.general_markers)
 
 
-def _is_visit(folded: str, p: Phrases, start: int = 0, end: int | None = None) -> bool:
+def _is_visit(folded: str, p: Phrases, start: int = 0, end: int | None = None, markers: bool = True) -> bool:
     """A visit or an attendance: a marker (一行, 陪同, 出席…), or someone going to a named unit to inspect
     it (到中国航发黎明调研); going somewhere that is not a unit (赴园区开展调研) is the actor's fieldwork."""
     end = len(folded) if end is None else end
-    if p.visit.search(folded, start, end) is not None:
+    if markers and p.visit.search(folded, start, end) is not None:  # no marker in the paragraph: none here
         return True
     for m in p.visit_place.finditer(folded, start, end):
         place = m.group("place")
@@ -549,9 +550,13 @@ def _gate_flags(foldeds: list[str], p: Phrases) -> list[int]:
     hits = p.visit_gate_utf8.find_matches_as_indexes(b"\n".join(parts), overlapping=True)
     if hits:
         ends = list(accumulate(len(b) + 1 for b in parts))  # where each paragraph's successor starts
-        first_background = p.gate_first_background
+        first_background, first_place_end = p.gate_first_background, p.gate_first_place_end
         for key, start, _end in hits:
-            flags[bisect_right(ends, start)] |= _BACKGROUND if key >= first_background else _VISIT
+            if key >= first_background:
+                bit = _BACKGROUND
+            else:
+                bit = _VISIT | _VISIT_MARKER if key < first_place_end else _VISIT
+            flags[bisect_right(ends, start)] |= bit
     return flags
 
 
@@ -562,7 +567,7 @@ def _paragraph_records(
     cores: Collection[str],
     p: Phrases,
     ctx: _Context,
-    gate: int = _VISIT | _BACKGROUND,
+    gate: int = _VISIT | _BACKGROUND | _VISIT_MARKER,
 ) -> tuple[list[Initiative], bool, bool, tuple[UnitRef, ...]]:
     """The paragraph's records, whether it names any unit at all, whether it opens by describing one
     (then it gives no records: its later sentences are background too), and the partners its opening
@@ -580,7 +585,7 @@ def _paragraph_records(
     for group in _chains(matches, folded, p):
         if group[0].mention.startswith(p.reference_words) and group[0].name in acting:
             continue  # 该公司还… after the unit's own record: the same record goes on
-        start = _record_start(folded, group, starts, p, may_visit)
+        start = _record_start(folded, group, starts, p, may_visit, bool(gate & _VISIT_MARKER))
         if start is not None:
             # the paragraph opens with a unit that does not act because it is described (14所是我国…)
             if (
@@ -681,7 +686,12 @@ def _chains(matches: Sequence[UnitMatch], folded: str, p: Phrases) -> list[list[
 
 
 def _record_start(
-    folded: str, group: list[UnitMatch], earlier: list[_Start], p: Phrases, may_visit: bool = True
+    folded: str,
+    group: list[UnitMatch],
+    earlier: list[_Start],
+    p: Phrases,
+    may_visit: bool = True,
+    markers: bool = True,
 ) -> _Start | None:
     first = group[0].start
     prev = first - 1
@@ -703,7 +713,9 @@ def _record_start(
     not_actor = (
         folded[tail_end : tail_end + 1] in p.not_subject_first and folded.startswith(p.not_subject_before, tail_end)
     ) or not _acts(folded, tail_end, p)
-    if not_actor or (may_visit and _is_visit(folded, p, sentence_start, _sentence_end(folded, tail_end, p))):
+    if not_actor or (
+        may_visit and _is_visit(folded, p, sentence_start, _sentence_end(folded, tail_end, p), markers)
+    ):
         # a sentence opening with a unit that does not act (a speaker's affiliation, a visit) still ends
         # the record before it: its people and numbers are not the previous unit's. Its own people (一飞院
         #党委书记杨志国…) stay in the record of that unit.

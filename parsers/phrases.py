@@ -88,6 +88,8 @@ class Phrases:
     visit_gate_utf8: ahocorasick_rs.BytesAhoCorasick
     #: the index of the gate's first background mark: keys from it on are background marks, not visits.
     gate_first_background: int
+    #: the index of the gate's first visit purpose word: keys before it are visit markers (`visit`).
+    gate_first_place_end: int
     article_numerals: frozenset[str]
     #: a run of digits or Chinese numerals (group `num`), then its measure word (group `word`).
     metric: re.Pattern[str]
@@ -220,6 +222,7 @@ def phrases() -> Phrases:
             implementation=ahocorasick_rs.Implementation.DFA,
         ),
         gate_first_background=len([w for w in (*seg["visit_markers"], *seg["visit_place_ends"]) if w]),
+        gate_first_place_end=len([w for w in seg["visit_markers"] if w]),
         article_numerals=frozenset(met["article_numerals"]),
         metric=metric,
         unit_tail=re.compile(
