@@ -24,7 +24,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import accumulate
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from parsers import initiative_fields as fields
 from parsers.cjkfold import fold
@@ -45,9 +45,17 @@ _MIN_MEASURE_CHARS = 8
 #: a speaker's clause (一院党委有关负责同志表示) is short: only this much of a paragraph is looked at for it.
 _SPEECH_CLAUSE_CHARS = 40
 #: what ends a paragraph's first clause.
-_CLAUSE_END = re.compile("[,。:]")
-#: the bits of a paragraph's gate flags: it may hold a visit; it holds a background mark.
-_VISIT, _BACKGROUND = 1, 2
+_CLAUSE_MARKS = (",", "。", ":")
+_CLAUSE_END = re.compile("[" + "".join(_CLAUSE_MARKS) + "]")
+#: the bits of a paragraph's gate flags: it may hold a visit; it holds a background mark; it holds a visit
+#: marker proper (not only a visit purpose word such as 调研, which `p.visit` does not look for).
+_VISIT, _BACKGROUND, _VISIT_MARKER = 1, 2, 4
+#: mypyc compiled this module (parsers/build_compiled.py): its loops of str.find then skip text several times
+#: faster than a regex's character-class scan, while the interpreter's loops cost more than that one C scan,
+#: so the helpers that scan for a few marks (`_clause_end`, `_sentence_start`...) pick by this.
+_COMPILED: Final = not __file__.endswith(".py")
+#: the opening marks the campaign pattern starts with (phrases.py: [“"‘]); folded text has no full-width ＂.
+_CAMPAIGN_OPENINGS = ("“", '"', "‘")
 #: endings of a unit-shaped short alias, which count bare once the article named the unit in full.
 _UNIT_SHAPED = ("院", "所", "厂", "公司", "中心", "集团")
 
@@ -176,8 +184,7 @@ def parse(article: Article) -> tuple[Initiative, ...]:
 def _is_background(folded: str, p: Phrases) -> bool:
     """A paragraph carried to the current actor that is background: its first sentence describes a unit or
     sets a reporter's scene, or it quotes an unnamed witness (一名突击队员说)."""
-    m = p.sentence_end.search(folded)
-    if p.background.search(folded, 0, len(folded) if m is None else m.start()) is not None:
+    if p.background.search(folded, 0, _first_sentence_end(folded, 0, len(folded), p)) is not None:
         return True
     return "一名" in folded and p.testimony.search(folded) is not None
 
@@ -446,11 +453,11 @@ def _is_speech(folded: str, p: Phrases) -> bool:
     推行…) stays a record. Only the opening of a paragraph is looked at."""
     start = len(folded) - len(folded.lstrip()) if folded[:1].isspace() else 0
     limit = start + _SPEECH_CLAUSE_CHARS
-    m = _CLAUSE_END.search(folded, start, limit)
+    k = _clause_end(folded, start, limit)
     # the intent word right after the first clause is the rarest condition: tested first
-    if m is None or not folded.startswith(p.speech_intent_openings, m.end(), limit):
+    if k == -1 or not folded.startswith(p.speech_intent_openings, k + 1, limit):
         return False
-    clause = folded[start : m.start()]
+    clause = folded[start:k]
     return clause.endswith(p.speech_verbs) and not clause.startswith(p.reporting_leads)
 
 
@@ -468,6 +475,19 @@ def _is_quotation(folded: str, p: Phrases) -> bool:
     return said.endswith(p.speech_verbs) or any(v + "," in after or v + ":" in after for v in p.speech_verbs)
 
 
+def _clause_end(folded: str, start: int, limit: int) -> int:
+    """Where `_CLAUSE_END` first matches in folded[start:limit], or -1: compiled, a str.find per mark."""
+    if not _COMPILED:
+        m = _CLAUSE_END.search(folded, start, limit)
+        return -1 if m is None else m.start()
+    found = -1
+    for mark in _CLAUSE_MARKS:
+        k = folded.find(mark, start, limit)
+        if k != -1:
+            found, limit = k, k  # a later mark only counts before this one
+    return found
+
+
 def _first_clause_end(text: str) -> int:
     m = _CLAUSE_END.search(text)
     return len(text) if m is None else m.start()
@@ -483,11 +503,11 @@ def _is_general(folded: str, p: Phrases) -> bool:
     return any(marker in folded for marker in p.general_markers)
 
 
-def _is_visit(folded: str, p: Phrases, start: int = 0, end: int | None = None) -> bool:
+def _is_visit(folded: str, p: Phrases, start: int = 0, end: int | None = None, markers: bool = True) -> bool:
     """A visit or an attendance: a marker (一行, 陪同, 出席…), or someone going to a named unit to inspect
     it (到中国航发黎明调研); going somewhere that is not a unit (赴园区开展调研) is the actor's fieldwork."""
     end = len(folded) if end is None else end
-    if p.visit.search(folded, start, end) is not None:
+    if markers and p.visit.search(folded, start, end) is not None:  # no marker in the paragraph: none here
         return True
     for m in p.visit_place.finditer(folded, start, end):
         place = m.group("place")
@@ -539,12 +559,18 @@ def _gate_flags(foldeds: list[str], p: Phrases) -> list[int]:
     key holds one, so no match spans two paragraphs) instead of calls per paragraph or per record. The two
     flags are bits (_VISIT, _BACKGROUND) of one int per paragraph."""
     flags = [0] * len(foldeds)
-    hits = p.visit_gate.find_matches_as_indexes("\n".join(foldeds), overlapping=True)
+    # scanned as UTF-8 with byte offsets: the automaton then skips mapping every offset back to a character's
+    parts = [f.encode() for f in foldeds]
+    hits = p.visit_gate_utf8.find_matches_as_indexes(b"\n".join(parts), overlapping=True)
     if hits:
-        ends = list(accumulate(len(f) + 1 for f in foldeds))  # where each paragraph's successor starts
-        first_background = p.gate_first_background
+        ends = list(accumulate(len(b) + 1 for b in parts))  # where each paragraph's successor starts
+        first_background, first_place_end = p.gate_first_background, p.gate_first_place_end
         for key, start, _end in hits:
-            flags[bisect_right(ends, start)] |= _BACKGROUND if key >= first_background else _VISIT
+            if key >= first_background:
+                bit = _BACKGROUND
+            else:
+                bit = _VISIT | _VISIT_MARKER if key < first_place_end else _VISIT
+            flags[bisect_right(ends, start)] |= bit
     return flags
 
 
@@ -555,7 +581,7 @@ def _paragraph_records(
     cores: Collection[str],
     p: Phrases,
     ctx: _Context,
-    gate: int = _VISIT | _BACKGROUND,
+    gate: int = _VISIT | _BACKGROUND | _VISIT_MARKER,
 ) -> tuple[list[Initiative], bool, bool, tuple[UnitRef, ...]]:
     """The paragraph's records, whether it names any unit at all, whether it opens by describing one
     (then it gives no records: its later sentences are background too), and the partners its opening
@@ -573,7 +599,7 @@ def _paragraph_records(
     for group in _chains(matches, folded, p):
         if group[0].mention.startswith(p.reference_words) and group[0].name in acting:
             continue  # 该公司还… after the unit's own record: the same record goes on
-        start = _record_start(folded, group, starts, p, may_visit)
+        start = _record_start(folded, group, starts, p, may_visit, bool(gate & _VISIT_MARKER))
         if start is not None:
             # the paragraph opens with a unit that does not act because it is described (14所是我国…)
             if (
@@ -674,7 +700,12 @@ def _chains(matches: Sequence[UnitMatch], folded: str, p: Phrases) -> list[list[
 
 
 def _record_start(
-    folded: str, group: list[UnitMatch], earlier: list[_Start], p: Phrases, may_visit: bool = True
+    folded: str,
+    group: list[UnitMatch],
+    earlier: list[_Start],
+    p: Phrases,
+    may_visit: bool = True,
+    markers: bool = True,
 ) -> _Start | None:
     first = group[0].start
     prev = first - 1
@@ -696,7 +727,9 @@ def _record_start(
     not_actor = (
         folded[tail_end : tail_end + 1] in p.not_subject_first and folded.startswith(p.not_subject_before, tail_end)
     ) or not _acts(folded, tail_end, p)
-    if not_actor or (may_visit and _is_visit(folded, p, sentence_start, _sentence_end(folded, tail_end, p))):
+    if not_actor or (
+        may_visit and _is_visit(folded, p, sentence_start, _sentence_end(folded, tail_end, p), markers)
+    ):
         # a sentence opening with a unit that does not act (a speaker's affiliation, a visit) still ends
         # the record before it: its people and numbers are not the previous unit's. Its own people (一飞院
         #党委书记杨志国…) stay in the record of that unit.
@@ -741,17 +774,35 @@ def _acts(folded: str, k: int, p: Phrases) -> bool:
 def _sentence_start(folded: str, before: int, p: Phrases) -> int:
     # bounded look-back keeps pathological paragraphs (no full stop for 100k characters) linear
     floor = max(0, before - _SENTENCE_LOOKBACK)
-    m = p.through_last_sentence_end.match(folded, floor, before)  # one call, not an rfind per mark
-    start = m.end() if m else floor
+    if _COMPILED:  # after the last sentence end before `before`: an rfind per mark, each after the last found
+        start = floor
+        for mark in p.sentence_ends:
+            k = folded.rfind(mark, start, before)
+            if k != -1:
+                start = k + 1
+    else:
+        m = p.through_last_sentence_end.match(folded, floor, before)  # one call, not an rfind per mark
+        start = m.end() if m else floor
     while start < before and folded[start].isspace():
         start += 1
     return start
 
 
 def _sentence_end(folded: str, after: int, p: Phrases) -> int:
-    ceiling = min(len(folded), after + _SENTENCE_LOOKBACK)
-    m = p.sentence_end.search(folded, after, ceiling)
-    return ceiling if m is None else m.start()
+    return _first_sentence_end(folded, after, min(len(folded), after + _SENTENCE_LOOKBACK), p)
+
+
+def _first_sentence_end(folded: str, start: int, end: int, p: Phrases) -> int:
+    """Where `p.sentence_end` first matches in folded[start:end], else `end`: compiled, a str.find per mark,
+    each only before the first one found."""
+    if not _COMPILED:
+        m = p.sentence_end.search(folded, start, end)
+        return end if m is None else m.start()
+    for mark in p.sentence_ends:
+        k = folded.find(mark, start, end)
+        if k != -1:
+            end = k
+    return end
 
 
 def _tail(folded: str, k: int, p: Phrases) -> tuple[int, str | None]:
@@ -810,7 +861,7 @@ def _campaign_occurrences(title: str, column: str | None, body: tuple[str, ...])
         if not _has_quote(folded):  # most texts: a membership test rather than a regex scan
             quoted_spans.append(spans)
             continue
-        for m in p.campaign.finditer(folded):
+        for m in _campaign_matches(folded, p):
             key = (m.group("core").strip(), m.group("tail"))
             lefts[key].append(_left_word(folded, m.start()))
             spans.append(m.span())
@@ -852,6 +903,37 @@ def _unquoted_campaigns(
             shared = [c for c in in_body.get(tail, []) if len(_common_suffix([head_left, c])) >= 2]
             if shared:
                 out.append((_common_suffix([head_left, *shared]) + tail, ""))
+    return out
+
+
+def _campaign_matches(folded: str, p: Phrases) -> list[re.Match[str]]:
+    """`p.campaign.finditer(folded)`. Compiled, tried only where an opening mark stands: the pattern opens
+    with one, so a match at each mark (left to right, the next after the last match's end) finds the same
+    matches, while a search tests a character class at every position of the text; and not at all when the
+    text holds none of the pattern's tails."""
+    if not _COMPILED:
+        return list(p.campaign.finditer(folded))
+    if not any(tail in folded for tail in p.campaign_tails):
+        return []
+    marks = sorted(k for mark in _CAMPAIGN_OPENINGS for k in _positions(folded, mark))
+    out: list[re.Match[str]] = []
+    end = 0
+    for k in marks:
+        if k < end:
+            continue
+        m = p.campaign.match(folded, k)
+        if m is not None:
+            out.append(m)
+            end = m.end()
+    return out
+
+
+def _positions(text: str, ch: str) -> list[int]:
+    out = []
+    k = text.find(ch)
+    while k != -1:
+        out.append(k)
+        k = text.find(ch, k + 1)
     return out
 
 

@@ -84,8 +84,12 @@ class Phrases:
     visit_place: re.Pattern[str]
     #: every visit marker and visit purpose word, for one scan that rules a paragraph out.
     visit_gate: ahocorasick_rs.AhoCorasick
+    #: the same keys over UTF-8 bytes, for `_gate_flags`: byte offsets need no conversion to character offsets.
+    visit_gate_utf8: ahocorasick_rs.BytesAhoCorasick
     #: the index of the gate's first background mark: keys from it on are background marks, not visits.
     gate_first_background: int
+    #: the index of the gate's first visit purpose word: keys before it are visit markers (`visit`).
+    gate_first_place_end: int
     article_numerals: frozenset[str]
     #: a run of digits or Chinese numerals (group `num`), then its measure word (group `word`).
     metric: re.Pattern[str]
@@ -108,6 +112,8 @@ class Phrases:
     speech_before: tuple[str, ...]
     max_framework_chars: int
     campaign: re.Pattern[str]
+    #: the tails the campaign pattern ends with: a text holding none of them holds no campaign.
+    campaign_tails: tuple[str, ...]
     campaign_tail: re.Pattern[str]
     #: automaton over person titles (leftmost-longest).
     titles: ahocorasick_rs.AhoCorasick
@@ -212,7 +218,13 @@ def phrases() -> Phrases:
             matchkind=ahocorasick_rs.MatchKind.Standard,
             implementation=ahocorasick_rs.Implementation.DFA,
         ),
+        visit_gate_utf8=ahocorasick_rs.BytesAhoCorasick(
+            [w.encode() for w in (*seg["visit_markers"], *seg["visit_place_ends"], *seg["background_marks"]) if w],
+            matchkind=ahocorasick_rs.MatchKind.Standard,
+            implementation=ahocorasick_rs.Implementation.DFA,
+        ),
         gate_first_background=len([w for w in (*seg["visit_markers"], *seg["visit_place_ends"]) if w]),
+        gate_first_place_end=len([w for w in seg["visit_markers"] if w]),
         article_numerals=frozenset(met["article_numerals"]),
         metric=metric,
         unit_tail=re.compile(
@@ -239,6 +251,7 @@ def phrases() -> Phrases:
         speech_before=tuple(quo["speech_before"]),
         max_framework_chars=int(quo["max_framework_chars"]),
         campaign=campaign,
+        campaign_tails=tuple(cam["tails"]),
         campaign_tail=re.compile(_alternation(cam["unquoted_tails"])),
         titles=_automaton(peo["titles"]),
         after_name=tuple(peo["after_name"]),

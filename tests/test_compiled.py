@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import parsers
 import parsers.initiatives
@@ -74,3 +76,36 @@ def test_forcing_python_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INITIATIVES_PURE_PYTHON", "1")
     assert parsers.compiled_dir() is None
     assert "INITIATIVES_PURE_PYTHON" in parsers.status()
+
+
+#: marks, campaign tails, numerals and unit words, so every helper below finds something now and then.
+_SCAN_ALPHABET = "。!?;,:“”\"‘’行动工程活动党建一十2所院部 \n"
+
+
+@settings(max_examples=400, derandomize=True)
+@given(st.text(alphabet=_SCAN_ALPHABET, max_size=40), st.integers(0, 45), st.integers(0, 45))
+def test_the_scans_of_the_build_agree_with_the_patterns_they_replace(text: str, i: int, j: int) -> None:
+    """Compiled, a few helpers loop over str.find instead of one regex scan (`_COMPILED`); the source keeps
+    the regex. Run against the build (what the suite imports when it is current), each gives what its
+    pattern gives."""
+    from parsers import initiatives as ini
+    from parsers.phrases import phrases
+    from parsers.units import gazetteer
+
+    p, g = phrases(), gazetteer()
+    m = ini._CLAUSE_END.search(text, i, j)
+    assert ini._clause_end(text, i, j) == (-1 if m is None else m.start())
+    m = p.sentence_end.search(text, i, j)
+    assert ini._first_sentence_end(text, i, j, p) == (j if m is None else m.start())
+    before = min(i, len(text))
+    m = p.through_last_sentence_end.match(text, 0, before)
+    start = m.end() if m else 0
+    while start < before and text[start].isspace():
+        start += 1
+    assert ini._sentence_start(text, before, p) == start
+    assert [(x.span(), x.groups()) for x in ini._campaign_matches(text, p)] == [
+        (x.span(), x.groups()) for x in p.campaign.finditer(text)
+    ]
+    order = g._number_word_order
+    expected = sorted((order[text[x.end() - 1]], x.end() - 1) for x in g._numeral_word.finditer(text))
+    assert sorted(g._numeral_words(text)) == expected

@@ -650,7 +650,9 @@ def test_visit_and_background_flags_are_per_paragraph_with_one_scan() -> None:
 
     paragraphs = ["黎明党委开展主题教育。", "集团领导一行到黎明调研。", "", "陪同", "东安党委推进改革。"]
     paragraphs.append("14所是我国雷达工业的发源地。")
-    assert _gate_flags(paragraphs, phrases()) == [0, 1, 0, 1, 0, 2]
+    # bits: 1 a visit word (marker or purpose), 4 a visit marker proper (一行, 陪同), 2 a background mark
+    assert _gate_flags(paragraphs, phrases()) == [0, 5, 0, 5, 0, 2]
+    assert _gate_flags(["赴园区开展调研。"], phrases()) == [1]  # a purpose word only: no marker to look for
     assert _gate_flags([], phrases()) == []
 
 
