@@ -196,6 +196,8 @@ def test_bare_units_of_the_energy_groups_resolve_to_their_group() -> None:
         "胜利油田党委在采油一线设立党员示范岗230个。",
         "镇海炼化党委推行“支部包片”机制，划分责任片区64个。",
         "国网浙江电力党委组织党员服务队深入园区开展用电安全检查。",
+        "宝钢股份党委开展“党员身边无事故”活动，覆盖产线21条。",
+        "长江电力党委在6座梯级电站设立党员责任区。",
         title="能源央企党组织迎峰度夏保供纪实",
     )
     assert _actors(art) == [
@@ -203,6 +205,8 @@ def test_bare_units_of_the_energy_groups_resolve_to_their_group() -> None:
         ("胜利油田", "SINOPEC", True),
         ("镇海炼化", "SINOPEC", True),
         ("浙江电力", "SGCC", True),
+        ("宝钢股份", "BAOWU", True),
+        ("长江电力", "CTG", True),
     ]
 
 
@@ -232,6 +236,9 @@ def test_bare_units_of_the_builders_and_rolling_stock_resolve_to_their_group() -
         ("新时代电气化铁路建设加快推进。", None),
         ("上海电力股份有限公司发布年度报告。", "SGCC"),  # SPIC's listed 上海电力: no alias of SGCC's row
         ("这场比赛取得了胜利。四方宾客齐聚一堂。", None),
+        ("湖北能源结构持续优化。", "CTG"),
+        ("三峡国际旅游节开幕。", "CTG"),
+        ("一航局", None),
     ],
 )
 def test_risky_short_names_do_not_match_outside_subject_position(text: str, hint: str | None) -> None:
@@ -248,6 +255,9 @@ def test_risky_short_names_do_not_match_outside_subject_position(text: str, hint
         ("国网上海电力党委开展活动", None, ("上海电力", "SGCC")),
         ("中国铁建十一局党委开展活动", None, ("十一局", "CRCC")),
         ("中国电科院党委开展活动", None, ("中国电力科学研究院", "SGCC")),  # not CETC's prefix + 院
+        ("。二航局党委开展活动。", "CCCC", ("二航局", "CCCC")),
+        ("中国交建一航局党委开展活动", None, ("一航局", "CCCC")),
+        ("。湖北能源党委开展活动。", "CTG", ("湖北能源", "CTG")),
     ],
 )
 def test_risky_short_names_count_in_subject_position_or_after_the_prefix(
