@@ -11,7 +11,9 @@ from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from initiatives.cli import app
+from parsers.initiatives import parse
 from parsers.records import Article, Block, Initiative, Metric, PageResult, UnitRef, Verdict
+from parsers.units import gazetteer
 from schema.db import alembic_config, make_engine, upgrade
 from schema.loader import FetchFacts, load_pages
 
@@ -172,3 +174,93 @@ def test_0007_carries_units_over(url_at_0005: str) -> None:
         command.downgrade(alembic_config(url_at_0005), "0005")
     assert rows(engine) == got
     engine.dispose()
+
+
+# --- registry rows of the non-defence groups (parsers/data/units.tsv, appended blocks) ------------------
+# Short articles written for these tests. Each group's units named bare (no group prefix) resolve to their
+# group; the risky short names (江苏电力, 广东电网, 时代电气, 中铁建设 …) only count as subjects.
+
+
+def _article(*lines: str, title: str) -> Article:
+    return Article(title=title, body=tuple(Block("paragraph", ln) for ln in lines))
+
+
+def _actors(art: Article) -> list[tuple[str, str | None, bool]]:
+    return [(u.name, u.group, u.resolved) for r in parse(art) for u in r.units]
+
+
+def test_bare_units_of_the_energy_groups_resolve_to_their_group() -> None:
+    art = _article(
+        "迎峰度夏期间，各单位党组织组织党员冲锋在保供一线。",
+        "大庆油田党委组建党员突击队16支，保障冬季天然气稳定供应。",
+        "胜利油田党委在采油一线设立党员示范岗230个。",
+        "镇海炼化党委推行“支部包片”机制，划分责任片区64个。",
+        "国网浙江电力党委组织党员服务队深入园区开展用电安全检查。",
+        "宝钢股份党委开展“党员身边无事故”活动，覆盖产线21条。",
+        "长江电力党委在6座梯级电站设立党员责任区。",
+        title="能源央企党组织迎峰度夏保供纪实",
+    )
+    assert _actors(art) == [
+        ("大庆油田", "CNPC", True),
+        ("胜利油田", "SINOPEC", True),
+        ("镇海炼化", "SINOPEC", True),
+        ("浙江电力", "SGCC", True),
+        ("宝钢股份", "BAOWU", True),
+        ("长江电力", "CTG", True),
+    ]
+
+
+def test_bare_units_of_the_builders_and_rolling_stock_resolve_to_their_group() -> None:
+    art = _article(
+        "中铁十一局党委开展“党员先锋工程”创建活动，命名示范项目12个。",
+        "中铁四局党委在桥梁工地设立党员责任区40个。",
+        "中建八局党委组建青年突击队18支。",
+        "中车四方党委围绕动车组交付开展技能比武3场。",
+        title="基建与装备企业党建引领重点工程",
+    )
+    # 中铁十一局 is 中国铁建's although it opens with 中国中铁's prefix 中铁: the whole name is the longer key
+    assert _actors(art) == [
+        ("十一局", "CRCC", True),
+        ("四局", "CREC", True),
+        ("八局", "CSCEC", True),
+        ("中车四方", "CRRCGC", True),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("江苏电力市场交易规模持续扩大。", "SGCC"),
+        ("广东电网负荷连创新高。", "CSG"),
+        ("由中铁建设的跨江大桥建成通车。", None),
+        ("新时代电气化铁路建设加快推进。", None),
+        ("上海电力股份有限公司发布年度报告。", "SGCC"),  # SPIC's listed 上海电力: no alias of SGCC's row
+        ("这场比赛取得了胜利。四方宾客齐聚一堂。", None),
+        ("湖北能源结构持续优化。", "CTG"),
+        ("三峡国际旅游节开幕。", "CTG"),
+        ("一航局", None),
+    ],
+)
+def test_risky_short_names_do_not_match_outside_subject_position(text: str, hint: str | None) -> None:
+    assert [m.name for m in gazetteer().find(text, unknown=False, group_hint=hint)] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "hint", "expected"),
+    [
+        ("。江苏电力党委组织党员服务队。", "SGCC", ("江苏电力", "SGCC")),
+        ("。广东电网公司党委开展活动。", "CSG", ("广东电网", "CSG")),
+        ("。中铁建设党委开展活动。", "CRCC", ("中铁建设", "CRCC")),
+        ("。时代电气党委开展活动。", "CRRCGC", ("中车时代电气", "CRRCGC")),
+        ("国网上海电力党委开展活动", None, ("上海电力", "SGCC")),
+        ("中国铁建十一局党委开展活动", None, ("十一局", "CRCC")),
+        ("中国电科院党委开展活动", None, ("中国电力科学研究院", "SGCC")),  # not CETC's prefix + 院
+        ("。二航局党委开展活动。", "CCCC", ("二航局", "CCCC")),
+        ("中国交建一航局党委开展活动", None, ("一航局", "CCCC")),
+        ("。湖北能源党委开展活动。", "CTG", ("湖北能源", "CTG")),
+    ],
+)
+def test_risky_short_names_count_in_subject_position_or_after_the_prefix(
+    text: str, hint: str | None, expected: tuple[str, str]
+) -> None:
+    assert [(m.name, m.group) for m in gazetteer().find(text, unknown=False, group_hint=hint)] == [expected]
