@@ -243,7 +243,10 @@ def _context(article: Article, p: Phrases) -> _Context:
                 continue
             abbr = d.group("abbr")
             name = m.name
-            if m.unit is None:  # the article names the unit it did not say how to shorten
+            # a sub-unit named with its academy and shortened to its bare number (航天科技五院502所(以下简称
+            # “502所”)) keeps the academy in its name, as 八院811所 … 811所 does without the definition (issue
+            # 14 family A of fresh6, seen on its 中国航天报 page); the bare number is tied to it by `tails`
+            if m.unit is None and g.numbered_tail(m.name) != abbr:  # a unit the registry lacks: named as defined
                 name = _strip_group(abbr, m.group)
                 ctx.renames[m.name] = name
             ctx.abbreviations.setdefault(abbr, (name, m.unit, m.group))

@@ -389,6 +389,16 @@ def test_a_unit_missing_from_the_registry_named_after_its_prefix_counts_bare_lat
     ]
 
 
+def test_a_sub_unit_shortened_to_its_bare_number_keeps_its_academy() -> None:
+    """Issue 14 family A (fresh6): 航天科技五院502所(以下简称“502所”) is the unit 五院502所, in the defining
+    record and every later 502所; a unit named without its parent still takes the abbreviation (宏远)."""
+    art = article(
+        "航天科技五院502所(以下简称“502所”)党委推行“四个一线”工作法,组建党员突击队13支。",
+        "502所团委组建青年突击队驻场保障。",
+    )
+    assert [r.units[0].name for r in parse(art)] == ["五院502所"] * 2
+
+
 def test_a_joint_record_under_a_byline_with_legal_names_and_signers() -> None:
     """Issue 14 family E (fresh5): the byline and date lead into the record, a partner's legal name opens with
     its province (上海外高桥造船有限公司), and both signers before 代表双方签约 are the record's people."""
