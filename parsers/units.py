@@ -379,11 +379,11 @@ class Gazetteer:
         r = self.rules
         left = start == 0 or folded[start - 1] in r.left_boundary
         if not left:  # 同步与电科院团委: a partner with an org body of its own
-            return (
-                folded[start - 1] in r.partner_left
-                and (start < 2 or folded[start - 2] not in r.partner_left_not_after)
-                and folded.startswith(r.followers, end)
-            )
+            if folded[start - 1] not in r.partner_left or (start > 1 and folded[start - 2] in r.partner_left_not_after):
+                return False
+            # …党委与五院513所党委: the partner is a sub-unit of the academy, its org body after the number
+            # (issue 14 family C of fresh6, seen on its 中国航天报 and 航天科工 pages)
+            return folded.startswith(r.followers, end) or folded.startswith(r.followers, self._numbered_at(folded, end))
         followed = folded.startswith(r.followers, end)
         return followed or self._numbered_at(folded, end) > end or self._subunit_at(folded, end) > end
 
@@ -445,7 +445,10 @@ class Gazetteer:
         五院总体设计部党委) is that sub-unit, unresolved, of the known unit's group."""
         out = []
         numerals, n = self._numerals, len(folded)
+        covered = -1  # end of the last extended match: a registry alias inside it (三院 + 8357所) is part of it
         for m in known:
+            if m.start < covered:
+                continue
             k = m.end
             # most units are followed by punctuation or an org body: rule those out before any call
             if k >= n or not (folded[k] in numerals or "\u4e00" <= folded[k] <= "\u9fff"):
@@ -462,6 +465,7 @@ class Gazetteer:
             if end == k:
                 out.append(m)
                 continue
+            covered = end
             own = self._in_group(folded[m.end : end], m.group)  # 九院771所: the registry knows 771所
             if own is not None:
                 out.append(UnitMatch(m.start, end, text[m.start : end], own.name, own, own.group))

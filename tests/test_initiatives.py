@@ -399,6 +399,15 @@ def test_a_sub_unit_shortened_to_its_bare_number_keeps_its_academy() -> None:
     assert [r.units[0].name for r in parse(art)] == ["五院502所"] * 2
 
 
+def test_a_partner_that_is_a_sub_unit_of_an_academy_joins_the_record() -> None:
+    """Issue 14 family C (fresh6): …党委与五院513所党委 and …党委与二院23所党委: the partner's org body follows
+    its number; a registry institute named with its academy (航天科工三院8357所) is one unit, not two."""
+    (rec,) = parse(article("4月,航天科工三院8357所党委与二院23所党委开展联学共建。", title="航天科工"))
+    assert [u.name for u in rec.units] == ["8357所", "二院23所"]
+    (rec,) = parse(article("7月,航天科技八院党委与五院513所党委开展党建联建。", title="航天科技"))
+    assert [u.name for u in rec.units] == ["八院", "五院513所"]
+
+
 def test_a_joint_record_under_a_byline_with_legal_names_and_signers() -> None:
     """Issue 14 family E (fresh5): the byline and date lead into the record, a partner's legal name opens with
     its province (上海外高桥造船有限公司), and both signers before 代表双方签约 are the record's people."""
