@@ -504,12 +504,46 @@ class Gazetteer:
         out: list[UnitMatch] = []
         prefix_end = {e: owner for _s, e, kind, owner in markers if kind == _PREFIX}
         prefix_start = {e: s for s, e, kind, _o in markers if kind == _PREFIX}
+        listed = "、" in folded  # a list of numbered units under one prefix needs its separator
         for _rank, i in found:
-            m = self._numbered_match(text, folded, i, prefix_end, prefix_start, hint)
+            m = self._listed_numbered(text, folded, i, (*known, *extra, *out)) if listed else None
+            if m is not None:
+                # the last item, before 等单位党委, was read by shape as a bare name: it is the sibling too
+                same = [j for j, e in enumerate(extra) if e.start == m.start and e.end == m.end and e.unit is None]
+                if same:
+                    extra[same[0]] = m
+                    continue
+            else:
+                m = self._numbered_match(text, folded, i, prefix_end, prefix_start, hint)
             if m is not None and not _overlaps(taken, m.start, m.end):
                 out.append(m)
                 insort(taken, (m.start, m.end))  # not a re-sort per unit: long lists stay linear
         return out
+
+    def _listed_numbered(
+        self, text: str, folded: str, word_at: int, units: tuple[UnitMatch, ...]
+    ) -> UnitMatch | None:
+        """A bare numbered item of a list under one prefix (航天科工二院二部、23所、25所等单位党委): right after a
+        unit and 、, followed by 、 or the list's end; of the first item's parent (二院 → 二院23所) and group
+        (issue 14 family B of fresh6, seen on its 航天科工 page)."""
+        k = word_at
+        while k > 0 and word_at - k < 6 and folded[k - 1] in self._numerals:
+            k -= 1
+        end = self._numbered_at(folded, k)
+        if end <= word_at or k < 2 or folded[k - 1] != "、":
+            return None
+        if not (folded.startswith("、", end) or folded.startswith(self.rules.list_ends, end)):
+            return None
+        left = next((u for u in units if u.end == k - 1), None)
+        if left is None or left.group is None:
+            return None
+        item = folded[k:end]
+        own = self._in_group(item, left.group)
+        if own is not None:
+            return UnitMatch(k, end, text[k:end], own.name, own, own.group)
+        tail = self.numbered_tail(left.name) if left.unit is None else None
+        parent = left.name[: len(left.name) - len(tail)] if tail else ""
+        return UnitMatch(k, end, text[k:end], parent + item, None, left.group)
 
     def _numbered_match(
         self,
@@ -579,6 +613,10 @@ class Gazetteer:
             found = self._after_prefix(folded, prefix[0], prefix[1], f) if prefix[1] >= 0 else None
             if found is None and prefix[1] >= 0 and prefix[1] > last_end:
                 items = self._prefixed_list(folded, prefix[1], f)
+                # a list that opens with a registry unit and its sub-unit (航天科工二院二部、23所、25所等单位党委)
+                # is not a list of unknown names: its numbered items are the sub-unit's siblings (`_listed_numbered`)
+                if items and _overlaps([(m.start, m.end) for m in known], items[0][0], items[0][1]):
+                    items = []
                 if items:  # 中国石化镇海炼化、燕山石化、茂名石化等企业党委: three units of the group
                     for k, (a, b) in enumerate(items):
                         a0 = prefix[0] if k == 0 else a

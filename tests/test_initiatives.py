@@ -399,6 +399,24 @@ def test_a_sub_unit_shortened_to_its_bare_number_keeps_its_academy() -> None:
     assert [r.units[0].name for r in parse(art)] == ["五院502所"] * 2
 
 
+def test_numbered_items_of_a_list_under_an_academy_are_its_sub_units() -> None:
+    """Issue 14 family B (fresh6): 航天科工二院二部、23所、25所等单位党委 names three sub-units of 二院, and the bare
+    23所/25所 that open later measures are those sub-units; a list of registry institutes stays as it was."""
+    art = article(
+        "航天科工二院二部、23所、25所等单位党委组建党员突击队27支。",
+        "23所党委书记、所长高远航带领技术骨干驻厂攻关。",
+        "25所团委组织开展青年岗位能手评选。",
+        "中国电科十所、二十九所等单位党委成立临时党支部47个。",
+        title="航天科工",
+    )
+    assert [[u.name for u in r.units] for r in parse(art)] == [
+        ["二院二部", "二院23所", "二院25所"],
+        ["二院23所"],
+        ["二院25所"],
+        ["十所", "二十九所"],
+    ]
+
+
 def test_a_partner_that_is_a_sub_unit_of_an_academy_joins_the_record() -> None:
     """Issue 14 family C (fresh6): …党委与五院513所党委 and …党委与二院23所党委: the partner's org body follows
     its number; a registry institute named with its academy (航天科工三院8357所) is one unit, not two."""
