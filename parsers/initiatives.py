@@ -148,7 +148,7 @@ def parse(article: Article) -> tuple[Initiative, ...]:
         opening = folded.lstrip()
         # 各级党组织 after the actor's own opening (院党委与…,纳入各级党组织…) is an object, not the subject
         general = _is_general(folded, p) and p.measure_subject.match(opening) is None
-        if general or opening.startswith(p.group_level_openings):
+        if general or opening.startswith(p.group_level_openings) or _group_acts(opening, ctx, p):
             actor = single
             continue
         if actor is None or (_is_visit(folded, p) and not _own_people(text, folded, actor, ctx)):
@@ -171,6 +171,16 @@ def parse(article: Article) -> tuple[Initiative, ...]:
             last = out[-1]
             out[-1] = _build(section, f"{last.statement}\n{text.strip()}", last.units, last.org_body, cores, p)
     return tuple(out)
+
+
+def _group_acts(opening: str, ctx: _Context, p: Phrases) -> bool:
+    """The article's group acting under its own name (中国电科党组…, 中国电子科技集团公司党组…), like 集团公司党组…:
+    not a measure of a single-unit article's unit (seen while fixing fresh6's family F)."""
+    prefixes = gazetteer().prefixes.get(ctx.group or "", ())
+    if not prefixes or not opening.startswith(prefixes):
+        return False
+    rest = opening[max(len(x) for x in prefixes if opening.startswith(x)) :]
+    return rest.startswith(p.group_level_openings)
 
 
 def _is_background(folded: str, p: Phrases) -> bool:

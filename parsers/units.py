@@ -289,6 +289,10 @@ class Gazetteer:
                 raw.append(_tuple_new(_Raw, (start, end, payload)))
                 alias_end = end
             elif kind == _PREFIX:
+                # the legal form of a group's name before its units (中国电子科技集团公司第五十研究所): 公司 is
+                # part of the prefix (issue 14 family F of fresh6, seen on its 国资委 page)
+                if folded.startswith("集团公司", end - 2):
+                    end += 2
                 markers.append((start, end, kind, payload))
             elif start != alias_end:  # an org body right after an alias is that unit's
                 markers.append((start, end, kind, payload))
@@ -604,6 +608,9 @@ class Gazetteer:
                 prefix = (start, end, owner)
                 continue
             f = start
+            if f > 1 and folded[f - 1] == ")":  # an aside before the org body: 第五十研究所(以下简称“50所”)党委
+                a = folded.rfind("(", max(0, f - _ASIDE_MAX), f)
+                f = a if a > 0 else f
             if f in known_ends or (folded.endswith("公司", 0, f) and f - 2 in known_ends):
                 continue
             if folded.startswith(self._not_followers, f):  # 基层党组织: 党组 inside a word
@@ -740,6 +747,8 @@ _COMPANY_TAILS = ("股份有限公司", "有限责任公司", "有限公司", "�
 #: what follows an alias inside a legal name (外高桥造船有限公司, 江南造船(集团)有限责任公司).
 _LEGAL_TAILS = ("股份有限公司", "有限责任公司", "有限公司", "(集团)")
 _COMPANY_TAIL_MAX = max(map(len, _COMPANY_TAILS))
+#: the longest aside between a name and its org body: (以下简称“七〇八所”), (西安应用光学研究所)
+_ASIDE_MAX = 20
 
 
 def _pick(units: tuple[GazetteerUnit, ...], group: str | None) -> GazetteerUnit | None:

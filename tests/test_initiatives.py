@@ -417,6 +417,18 @@ def test_numbered_items_of_a_list_under_an_academy_are_its_sub_units() -> None:
     ]
 
 
+def test_an_institute_named_by_its_legal_name_after_the_groups_legal_name() -> None:
+    """Issue 14 family F (fresh6): 中国电子科技集团公司第五十研究所(以下简称“50所”)党委 opens a record of 50所
+    (the registry lacks it), and 50所 names it later; the group acting (…集团公司党组) is still no unit."""
+    art = article(
+        "中国电子科技集团公司第五十研究所(以下简称“50所”)党委推行“一支部一课题”工作机制,设立支部攻关课题16项。",
+        "50所还与兄弟单位开展联学联建。",
+        "中国电子科技集团公司党组召开会议研究部署。",
+        title="中国电科",
+    )
+    assert [(r.units[0].name, r.units[0].group) for r in parse(art)] == [("50所", "CETC")] * 2
+
+
 def test_a_partner_that_is_a_sub_unit_of_an_academy_joins_the_record() -> None:
     """Issue 14 family C (fresh6): …党委与五院513所党委 and …党委与二院23所党委: the partner's org body follows
     its number; a registry institute named with its academy (航天科工三院8357所) is one unit, not two."""
