@@ -429,6 +429,24 @@ def test_an_institute_named_by_its_legal_name_after_the_groups_legal_name() -> N
     assert [(r.units[0].name, r.units[0].group) for r in parse(art)] == [("50所", "CETC")] * 2
 
 
+def test_units_in_the_groups_sentence_speakers_history_and_units_of_a_unit_are_no_actors() -> None:
+    """Issue 14 families D and E (fresh6): units listed in a sentence the group opens, a unit's history (先后参与,
+    被誉为), a speaker of its body (党委有关负责同志表示) and its units (二院各单位累计…) give no record."""
+    art = article(
+        "组织体系进一步健全。集团公司在重点型号队伍中组建临时党组织312个,一院、五院、八院等单位在发射场全部成立临时党委。",
+        title="航天科技集团上半年基层党建工作综述",
+    )
+    assert parse(art) == ()
+    art = article(
+        "今年以来,航天科技五院502所党委组建党员突击队13支。",
+        "建所50多年来,502所先后参与了神舟、嫦娥等工程的研制,被誉为控制系统人才的“摇篮”。",
+        "五院党委有关负责同志表示,502所的做法提供了有益借鉴。",
+        "据了解,主题实践开展以来,五院各单位累计解决技术问题300余项。",
+        title="航天科技",
+    )
+    assert [r.statement[:7] for r in parse(art)] == ["今年以来,航天"]
+
+
 def test_a_partner_that_is_a_sub_unit_of_an_academy_joins_the_record() -> None:
     """Issue 14 family C (fresh6): …党委与五院513所党委 and …党委与二院23所党委: the partner's org body follows
     its number; a registry institute named with its academy (航天科工三院8357所) is one unit, not two."""
