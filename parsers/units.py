@@ -178,6 +178,7 @@ class Gazetteer:
         self._not_followers: tuple[str, ...] = tuple(unk["not_org_followers"])
         self._follower_re = re.compile("|".join(re.escape(f) for f in self._org_followers))
         self._generic: tuple[str, ...] = tuple(unk["generic_endings"])
+        self._outside: tuple[str, ...] = tuple(unk["outside_words"])
         self._regions = frozenset(unk["region_names"])
         #: every group's own names (中国商飞, 中国商飞公司): read by shape they are the group acting, not a unit.
         self._group_names = frozenset(pre for g in self.groups.values() for pre in g.prefixes)
@@ -645,6 +646,8 @@ class Gazetteer:
             if name.endswith(self._generic) or (not prefixed and name.removesuffix("公司") in self._group_names):
                 continue
             if not prefixed and not (name.endswith(self._suffixes) and name not in self._suffixes):
+                continue
+            if not prefixed and any(word in name for word in self._outside):  # 上海交通大学相关学院党委
                 continue
             if name_end - name_start > self._max_name:
                 continue

@@ -447,6 +447,12 @@ def test_units_in_the_groups_sentence_speakers_history_and_units_of_a_unit_are_n
     assert [r.statement[:7] for r in parse(art)] == ["今年以来,航天"]
 
 
+def test_a_university_read_by_shape_is_no_unit() -> None:
+    """Issue 14 family G (fresh6): a partner outside the groups (上海交通大学相关学院党委) is not read as a unit."""
+    (rec,) = parse(article("50所还与上海交通大学相关学院党委开展联学联建。", title="中国电科50所"))
+    assert [u.name for u in rec.units] == ["50所"]
+
+
 def test_a_partner_that_is_a_sub_unit_of_an_academy_joins_the_record() -> None:
     """Issue 14 family C (fresh6): …党委与五院513所党委 and …党委与二院23所党委: the partner's org body follows
     its number; a registry institute named with its academy (航天科工三院8357所) is one unit, not two."""
