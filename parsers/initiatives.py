@@ -156,6 +156,8 @@ def parse(article: Article) -> tuple[Initiative, ...]:
         # in a single-unit article a new section always opens a new measure (its heading names the measure)
         if _is_background(folded, p) or _is_outcome(opening, p):  # only paragraphs about to join a record
             continue
+        if opening.startswith(p.intent_openings):  # 下一步,该所将…: a plan, not a measure nor part of one
+            continue
         if single is not None and (not out or out[-1].section != section or _opens_measure(opening, p)):
             skip = _after_unit_sentences(text, folded, ctx) if named and not partners else 0
             measures = _measure_records(section, text[skip:], folded[skip:], actor, cores, p)

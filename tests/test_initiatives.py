@@ -453,6 +453,29 @@ def test_a_university_read_by_shape_is_no_unit() -> None:
     assert [u.name for u in rec.units] == ["50所"]
 
 
+def test_metric_objects_and_people_on_long_pages() -> None:
+    """Issue 14 families H and I (fresh6): verbs around the object (讲, 研讨, 服务, 配备, 选拔, 命名, 遴选; 实行,
+    承担, 逐一), a verbal noun counted (开展技术帮扶48场), an age bound after the count, the head after a 的-clause,
+    一一对应 and durations, 二院二部 in a list; 和 after a title and a title word before a noun are no person."""
+    (rec,) = parse(
+        article(
+            "航天科工二院二部党委组织技术专家开展技术帮扶48场,为45名35岁以下技术骨干配备导师,从一线选拔青年技能骨干120名,"
+            "共同研讨技术难题11项,协调解决导引头批产中的工艺问题18个,组建青年课题组9个承担预先研究任务,"
+            "实现党支部与生产单元一一对应,研制周期缩短近两个月,由支部书记和技术带头人共同领衔,推行党员项目制。",
+            title="航天科工",
+        )
+    )
+    assert [(m.value, m.object) for m in rec.metrics] == [
+        (48, "技术帮扶"),
+        (45, "技术骨干"),
+        (120, "青年技能骨干"),
+        (11, "技术难题"),
+        (18, "工艺问题"),
+        (9, "青年课题组"),
+    ]
+    assert rec.people == ()
+
+
 def test_a_partner_that_is_a_sub_unit_of_an_academy_joins_the_record() -> None:
     """Issue 14 family C (fresh6): …党委与五院513所党委 and …党委与二院23所党委: the partner's org body follows
     its number; a registry institute named with its academy (航天科工三院8357所) is one unit, not two."""
