@@ -707,6 +707,12 @@ def _record_start(
         if prev >= 0 and left not in p.sentence_ends and left not in p.clause_ends:
             return None
     tail_end, org_body = _tail(folded, group[-1].end, p)
+    if org_body is None and tail_end < len(folded) and folded[tail_end] == "第":
+        # 502所第三研究室党支部 after the article's short form of the institute: the department's body acts
+        # (issue 14 family H of fresh6; the registry match of a department is extended in parsers.units)
+        department = gazetteer().department_end(folded, tail_end)
+        if department > tail_end:
+            tail_end, org_body = _tail(folded, department, p)
     sentence_start = _sentence_start(folded, max(prev, 0), p) if prev >= 0 else 0
     not_actor = (
         folded[tail_end : tail_end + 1] in p.not_subject_first and folded.startswith(p.not_subject_before, tail_end)

@@ -479,6 +479,10 @@ class Gazetteer:
             out.append(UnitMatch(m.start, end, text[m.start : end], name, None, m.group))
         return out
 
+    def department_end(self, folded: str, k: int) -> int:
+        """End of a department named at k (第三研究室) and followed by an org body, or k."""
+        return self._subunit_at(folded, k)
+
     def _subunit_at(self, folded: str, k: int) -> int:
         """End of a department named right after a known unit and followed by an org body, or k."""
         m = self._follower_re.search(folded, k + 1, k + self._subunit_max + 3)

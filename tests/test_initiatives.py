@@ -476,6 +476,18 @@ def test_metric_objects_and_people_on_long_pages() -> None:
     assert rec.people == ()
 
 
+def test_a_department_of_the_single_unit_gives_its_own_org_body() -> None:
+    """Issue 14 family H (fresh6): 该所通信系统研究部党支部… and 502所第三研究室党支部… are measures of the unit whose
+    acting body is the department's 党支部; 该所坚持机关党支部与研究室党支部… names no department subject."""
+    art = article(
+        "今年以来,航天科技五院502所(以下简称“502所”)党委推行“四个一线”工作法。",
+        "502所第三研究室党支部针对研制进度滞后问题,提出优化设计方案6项。",
+        "该所通信系统研究部党支部推行双导师制,为新入职青年配备导师65名。",
+        title="五院502所党委推行“四个一线”工作法",
+    )
+    assert [r.org_body for r in parse(art)] == ["党委", "党支部", "党支部"]
+
+
 def test_a_partner_that_is_a_sub_unit_of_an_academy_joins_the_record() -> None:
     """Issue 14 family C (fresh6): …党委与五院513所党委 and …党委与二院23所党委: the partner's org body follows
     its number; a registry institute named with its academy (航天科工三院8357所) is one unit, not two."""
