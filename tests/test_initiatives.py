@@ -601,9 +601,30 @@ FRESH5_FLOORS = {
 }
 
 
+#: floors on the page-like fresh6 set (12 articles on the seven groups of the kept-apart real articles, 3 long
+#: pages of ~1,800 characters, 4 negatives; docs/records-evaluation.md), pinned a little below what the fixes by
+#: family reached (pairs P 1.000 R 1.000; found: metrics 71/74, documents 7/7, frameworks 24/24, people 17/17).
+#: Before them, on the unseen set, the parser measured pairs P 0.688 R 0.733, metrics 56/74 and two records on a
+#: negative.
+FRESH6_FLOORS = {
+    "units_precision": 0.95,
+    "units_recall": 0.95,
+    "metrics": 0.9,
+    "documents": 0.95,
+    "frameworks": 0.95,
+    "people": 0.95,
+}
+
+
 @pytest.mark.parametrize(
     ("set_name", "floors"),
-    [("own", GENRE_FLOORS), ("blind", BLIND_FLOORS), ("fresh2", FRESH2_FLOORS), ("fresh5", FRESH5_FLOORS)],
+    [
+        ("own", GENRE_FLOORS),
+        ("blind", BLIND_FLOORS),
+        ("fresh2", FRESH2_FLOORS),
+        ("fresh5", FRESH5_FLOORS),
+        ("fresh6", FRESH6_FLOORS),
+    ],
 )
 def test_genre_set_quality_floor(set_name: str, floors: dict[str, float]) -> None:
     from tests.genre_support import FOUND, evaluate, genre_cases
