@@ -23,6 +23,12 @@ _VERB_CHARS = 2
 _PARTICLES = frozenset("了着过的")
 _HAN_RUN = re.compile("[\u4e00-\u9fff]+")
 _NAME_END = frozenset('。,、;:!?“”"()《》 \n')
+#: an age bound between a count and its object (为45名35岁以下技术骨干配备导师): issue 14 family H of fresh6
+_AGE_BOUND = re.compile(r"[0-9]{1,2}周?岁(?:以下|以上|及以下|及以上)?")
+#: a conjunction after a title joins a second title (支部书记和技术带头人), it opens no name: issue 14 family I
+_NOT_NAME_START = frozenset("和与及")
+#: a title word before a noun is a modifier (推行党员项目制, 设立党员先锋岗): such a noun is no name (family I)
+_NOT_NAME_END = frozenset("制岗队组室站")
 
 
 def _object_char(ch: str) -> bool:
@@ -109,8 +115,8 @@ def metrics(text: str, folded: str, spans: list[tuple[int, int]], p: Phrases) ->
             continue
         if folded.endswith(p.subset_before, 0, start):  # 其中2支: a part of a count already given
             continue
-        if m.group("word") == "部" and folded.startswith(p.org_bodies, m.end()):  # 二部党委: a unit, not a count
-            continue
+        if m.group("word") == "部" and (folded.startswith(p.org_bodies, m.end()) or before in "院所"):
+            continue  # 二部党委, 二院二部: a unit, not a count (the latter: issue 14 family H of fresh6)
         obj = _object(text, folded, m.end(), p) or _object_before(text, folded, start, p)
         if len(obj) > 2 and obj.endswith(p.object_trailing_drop):
             obj = obj[:-1]
@@ -125,6 +131,8 @@ def metrics(text: str, folded: str, spans: list[tuple[int, int]], p: Phrases) ->
 def _object(text: str, folded: str, k: int, p: Phrases) -> str:
     """The counted object after the measure word: words and whole quoted names, up to a stop word,
     a verb, a digit or punctuation."""
+    if k < len(folded) and folded[k].isdigit() and (age := _AGE_BOUND.match(folded, k)) is not None:
+        k = age.end()  # 45名35岁以下技术骨干: the age bound is no object
     m = p.object_run.match(folded, k)
     if m is None or p.object_verb.match(folded, k):  # 200余名参与: what follows is a verb, not the object
         return ""
@@ -142,10 +150,12 @@ def _object_before(text: str, folded: str, k: int, p: Phrases) -> str:
     start = k
     while start > 0 and k - start < p.max_object_chars and _object_char(folded[start - 1]):
         start -= 1
+    bounded = False
     if start > 0 and folded[start - 1].isdigit() and k - start > 1:
         start += 1  # 35岁以下技术骨干40名: the run opens with the measure word of the number before it
         if folded.startswith(p.after_number_bounds, start):
             start += 2
+            bounded = True
     run = folded[start:k]
     for qualifier in p.count_qualifiers:
         if run.endswith(qualifier):
@@ -154,7 +164,9 @@ def _object_before(text: str, folded: str, k: int, p: Phrases) -> str:
     best = -1
     for verb in p.object_verbs_before:
         at = run.rfind(verb)
-        while at != -1 and _in_noun(run, at, verb, p.object_verb_nouns):  # 基层党组织: no verb 组织
+        # 基层党组织: no verb 组织; a verb that ends the run is the counted thing itself (开展技术帮扶48场,
+        # 组织专题研讨40场: issue 14 family H of fresh6), so the verb before it is looked for
+        while at != -1 and (_in_noun(run, at, verb, p.object_verb_nouns) or at + len(verb) == len(run)):
             at = run.rfind(verb, 0, at + len(verb) - 1)
         if at != -1 and at + len(verb) > best:
             best = at + len(verb)
@@ -164,11 +176,18 @@ def _object_before(text: str, folded: str, k: int, p: Phrases) -> str:
         best = e + 1  # 解决试验资源紧张等问题15个: the kind after 等 is what is counted
     if best <= 0 and start > 0 and folded[start - 1] == "、":
         return text[start:k]  # an item of a list (设立党员先锋岗65个、党员责任区40个) shares the first's verb
+    if best <= 0 and bounded:  # 选拔35岁以下青年骨干86名: the age bound opened the object (family H of fresh6)
+        return text[start:k]
     at_clause_start = start == 0 or folded[start - 1] in _CLAUSE_PUNCT
     if best <= 0 and at_clause_start and len(run) >= _VERB_CHARS + 2:
         best = _VERB_CHARS
     if best <= 0 or best >= len(run):
         return ""
+    # 解决导引头批产中的工艺问题18个: the head after a 的-clause (family H of fresh6); a head of two characters
+    # (不符合要求的单位) says too little alone, the clause stays
+    head = run.rfind("的", best)
+    if head != -1 and len(run) - head > 3:
+        best = head + 1
     return text[start + best : k]
 
 
@@ -191,7 +210,7 @@ def people(text: str, folded: str, p: Phrases) -> tuple[Person, ...]:
         if folded.endswith(p.title_modifiers, 0, title_start):  # 青年工程师: the modifier is part of the title
             title_start -= len(next(m for m in p.title_modifiers if folded.endswith(m, 0, title_start)))
         prev_start, prev_end = title_start, k
-        name = _name_at(folded, k, p)
+        name = _name_at(folded, k, p) if folded[k : k + 1] not in _NOT_NAME_START else None
         if name:
             original = text[k : k + len(name)]
             found.setdefault(original, Person(name=original, title=text[title_start:k]))
@@ -211,5 +230,5 @@ def _name_at(folded: str, k: int, p: Phrases) -> str | None:
             return None
         rest = k + length
         if rest == len(folded) or folded[rest] in _NAME_END or folded.startswith(p.after_name, rest):
-            return name
+            return name if name[-1] not in _NOT_NAME_END else None
     return None

@@ -156,13 +156,15 @@ def parse(article: Article) -> tuple[Initiative, ...]:
         opening = folded.lstrip()
         # 各级党组织 after the actor's own opening (院党委与…,纳入各级党组织…) is an object, not the subject
         general = _is_general(folded, p) and p.measure_subject.match(opening) is None
-        if general or opening.startswith(p.group_level_openings):
+        if general or opening.startswith(p.group_level_openings) or _group_acts(opening, ctx, p):
             actor = single
             continue
         if actor is None or (_is_visit(folded, p) and not _own_people(text, folded, actor, ctx)):
             continue
         # in a single-unit article a new section always opens a new measure (its heading names the measure)
         if _is_background(folded, p) or _is_outcome(opening, p):  # only paragraphs about to join a record
+            continue
+        if opening.startswith(p.intent_openings):  # 下一步,该所将…: a plan, not a measure nor part of one
             continue
         if single is not None and (not out or out[-1].section != section or _opens_measure(opening, p)):
             skip = _after_unit_sentences(text, folded, ctx) if named and not partners else 0
@@ -179,6 +181,16 @@ def parse(article: Article) -> tuple[Initiative, ...]:
             last = out[-1]
             out[-1] = _build(section, f"{last.statement}\n{text.strip()}", last.units, last.org_body, cores, p)
     return tuple(out)
+
+
+def _group_acts(opening: str, ctx: _Context, p: Phrases) -> bool:
+    """The article's group acting under its own name (中国电科党组…, 中国电子科技集团公司党组…), like 集团公司党组…:
+    not a measure of a single-unit article's unit (seen while fixing fresh6's family F)."""
+    prefixes = gazetteer().prefixes.get(ctx.group or "", ())
+    if not prefixes or not opening.startswith(prefixes):
+        return False
+    rest = opening[max(len(x) for x in prefixes if opening.startswith(x)) :]
+    return rest.startswith(p.group_level_openings)
 
 
 def _is_background(folded: str, p: Phrases) -> bool:
@@ -250,7 +262,10 @@ def _context(article: Article, p: Phrases) -> _Context:
                 continue
             abbr = d.group("abbr")
             name = m.name
-            if m.unit is None:  # the article names the unit it did not say how to shorten
+            # a sub-unit named with its academy and shortened to its bare number (航天科技五院502所(以下简称
+            # “502所”)) keeps the academy in its name, as 八院811所 … 811所 does without the definition (issue
+            # 14 family A of fresh6, seen on its 中国航天报 page); the bare number is tied to it by `tails`
+            if m.unit is None and g.numbered_tail(m.name) != abbr:  # a unit the registry lacks: named as defined
                 name = _strip_group(abbr, m.group)
                 ctx.renames[m.name] = name
             ctx.abbreviations.setdefault(abbr, (name, m.unit, m.group))
@@ -723,6 +738,12 @@ def _record_start(
         if prev >= 0 and left not in p.sentence_ends and left not in p.clause_ends:
             return None
     tail_end, org_body = _tail(folded, group[-1].end, p)
+    if org_body is None and tail_end < len(folded) and folded[tail_end] == "第":
+        # 502所第三研究室党支部 after the article's short form of the institute: the department's body acts
+        # (issue 14 family H of fresh6; the registry match of a department is extended in parsers.units)
+        department = gazetteer().department_end(folded, tail_end)
+        if department > tail_end:
+            tail_end, org_body = _tail(folded, department, p)
     sentence_start = _sentence_start(folded, max(prev, 0), p) if prev >= 0 else 0
     not_actor = (
         folded[tail_end : tail_end + 1] in p.not_subject_first and folded.startswith(p.not_subject_before, tail_end)
@@ -748,6 +769,11 @@ def _record_start(
     if folded[prev] not in p.clause_ends:
         return None
     subject_before = bool(earlier) and bool(earlier[-1].units) and earlier[-1].group_start >= sentence_start
+    # units listed inside a sentence the group opens (集团公司在…组建临时党组织312个,…,一院、五院、八院等单位…):
+    # examples of the group's count, not actors (issue 14 family D of fresh6, seen on its group round-up)
+    opens_at = sentence_start + _lead_space(folded, sentence_start)
+    if not subject_before and folded.startswith(p.group_level_openings, opens_at):
+        return None
     if subject_before:
         return _Start(first, first, tuple(group), org_body) if org_body else None
     lead = folded[sentence_start:first]
@@ -760,6 +786,13 @@ def _record_start(
     starts_with_lead = starts_with_lead or len(lead.rstrip(",:")) <= p.short_lead_max_chars  # 机制上,…
     statement_start = sentence_start if starts_with_lead else first
     return _Start(statement_start, first, tuple(group), org_body)
+
+
+def _lead_space(folded: str, k: int) -> int:
+    n = k
+    while n < len(folded) and folded[n].isspace():
+        n += 1
+    return n - k
 
 
 def _acts(folded: str, k: int, p: Phrases) -> bool:

@@ -54,6 +54,7 @@ class Phrases:
     quote_openings: tuple[str, ...]
     quote_speech_window: int
     speech_intent_openings: tuple[str, ...]
+    intent_openings: tuple[str, ...]
     titles_after_unit: tuple[str, ...]
     host_before: tuple[str, ...]
     reference_words: tuple[str, ...]
@@ -179,6 +180,7 @@ def phrases() -> Phrases:
         quote_openings=tuple(seg["quote_openings"]),
         quote_speech_window=int(seg["quote_speech_window"]),
         speech_intent_openings=tuple(seg["speech_intent_openings"]),
+        intent_openings=tuple(seg["intent_openings"]),
         titles_after_unit=tuple(sorted(seg["titles_after_unit"], key=len, reverse=True)),
         host_before=tuple(seg["host_before"]),
         reference_words=tuple(seg["reference_words"]),

@@ -180,6 +180,7 @@ class Gazetteer:
         self._not_followers: tuple[str, ...] = tuple(unk["not_org_followers"])
         self._follower_re = re.compile("|".join(re.escape(f) for f in self._org_followers))
         self._generic: tuple[str, ...] = tuple(unk["generic_endings"])
+        self._outside: tuple[str, ...] = tuple(unk["outside_words"])
         self._regions = frozenset(unk["region_names"])
         #: every group's own names (中国商飞, 中国商飞公司): read by shape they are the group acting, not a unit.
         self._group_names = frozenset(pre for g in self.groups.values() for pre in g.prefixes)
@@ -295,6 +296,10 @@ class Gazetteer:
                 raw.append(_tuple_new(_Raw, (start, end, payload)))
                 alias_end = end
             elif kind == _PREFIX:
+                # the legal form of a group's name before its units (中国电子科技集团公司第五十研究所): 公司 is
+                # part of the prefix (issue 14 family F of fresh6, seen on its 国资委 page)
+                if folded.startswith("集团公司", end - 2):
+                    end += 2
                 markers.append((start, end, kind, payload))
             elif start != alias_end:  # an org body right after an alias is that unit's
                 markers.append((start, end, kind, payload))
@@ -385,11 +390,11 @@ class Gazetteer:
         r = self.rules
         left = start == 0 or folded[start - 1] in r.left_boundary
         if not left:  # 同步与电科院团委: a partner with an org body of its own
-            return (
-                folded[start - 1] in r.partner_left
-                and (start < 2 or folded[start - 2] not in r.partner_left_not_after)
-                and folded.startswith(r.followers, end)
-            )
+            if folded[start - 1] not in r.partner_left or (start > 1 and folded[start - 2] in r.partner_left_not_after):
+                return False
+            # …党委与五院513所党委: the partner is a sub-unit of the academy, its org body after the number
+            # (issue 14 family C of fresh6, seen on its 中国航天报 and 航天科工 pages)
+            return folded.startswith(r.followers, end) or folded.startswith(r.followers, self._numbered_at(folded, end))
         followed = folded.startswith(r.followers, end)
         return followed or self._numbered_at(folded, end) > end or self._subunit_at(folded, end) > end
 
@@ -451,7 +456,10 @@ class Gazetteer:
         五院总体设计部党委) is that sub-unit, unresolved, of the known unit's group."""
         out = []
         numerals, n = self._numerals, len(folded)
+        covered = -1  # end of the last extended match: a registry alias inside it (三院 + 8357所) is part of it
         for m in known:
+            if m.start < covered:
+                continue
             k = m.end
             # most units are followed by punctuation or an org body: rule those out before any call
             if k >= n or not (folded[k] in numerals or "\u4e00" <= folded[k] <= "\u9fff"):
@@ -468,6 +476,7 @@ class Gazetteer:
             if end == k:
                 out.append(m)
                 continue
+            covered = end
             own = self._in_group(folded[m.end : end], m.group)  # 九院771所: the registry knows 771所
             if own is not None:
                 out.append(UnitMatch(m.start, end, text[m.start : end], own.name, own, own.group))
@@ -475,6 +484,10 @@ class Gazetteer:
             name = _strip_prefix(folded[m.start : end], self.prefixes.get(m.group or "", ()))
             out.append(UnitMatch(m.start, end, text[m.start : end], name, None, m.group))
         return out
+
+    def department_end(self, folded: str, k: int) -> int:
+        """End of a department named at k (第三研究室) and followed by an org body, or k."""
+        return self._subunit_at(folded, k)
 
     def _subunit_at(self, folded: str, k: int) -> int:
         """End of a department named right after a known unit and followed by an org body, or k."""
@@ -506,8 +519,17 @@ class Gazetteer:
         out: list[UnitMatch] = []
         prefix_end = {e: owner for _s, e, kind, owner in markers if kind == _PREFIX}
         prefix_start = {e: s for s, e, kind, _o in markers if kind == _PREFIX}
+        listed = "、" in folded  # a list of numbered units under one prefix needs its separator
         for _rank, i in found:
-            m = self._numbered_match(text, folded, i, prefix_end, prefix_start, hint)
+            m = self._listed_numbered(text, folded, i, (*known, *extra, *out)) if listed else None
+            if m is not None:
+                # the last item, before 等单位党委, was read by shape as a bare name: it is the sibling too
+                same = [j for j, e in enumerate(extra) if e.start == m.start and e.end == m.end and e.unit is None]
+                if same:
+                    extra[same[0]] = m
+                    continue
+            else:
+                m = self._numbered_match(text, folded, i, prefix_end, prefix_start, hint)
             if m is not None and not _overlaps(taken, m.start, m.end):
                 out.append(m)
                 insort(taken, (m.start, m.end))  # not a re-sort per unit: long lists stay linear
@@ -530,6 +552,31 @@ class Gazetteer:
                     out.append((rank, k))
                 k = folded.find(ch, k + 1)
         return out
+
+    def _listed_numbered(
+        self, text: str, folded: str, word_at: int, units: tuple[UnitMatch, ...]
+    ) -> UnitMatch | None:
+        """A bare numbered item of a list under one prefix (航天科工二院二部、23所、25所等单位党委): right after a
+        unit and 、, followed by 、 or the list's end; of the first item's parent (二院 → 二院23所) and group
+        (issue 14 family B of fresh6, seen on its 航天科工 page)."""
+        k = word_at
+        while k > 0 and word_at - k < 6 and folded[k - 1] in self._numerals:
+            k -= 1
+        end = self._numbered_at(folded, k)
+        if end <= word_at or k < 2 or folded[k - 1] != "、":
+            return None
+        if not (folded.startswith("、", end) or folded.startswith(self.rules.list_ends, end)):
+            return None
+        left = next((u for u in units if u.end == k - 1), None)
+        if left is None or left.group is None:
+            return None
+        item = folded[k:end]
+        own = self._in_group(item, left.group)
+        if own is not None:
+            return UnitMatch(k, end, text[k:end], own.name, own, own.group)
+        tail = self.numbered_tail(left.name) if left.unit is None else None
+        parent = left.name[: len(left.name) - len(tail)] if tail else ""
+        return UnitMatch(k, end, text[k:end], parent + item, None, left.group)
 
     def _numbered_match(
         self,
@@ -590,6 +637,9 @@ class Gazetteer:
                 prefix = (start, end, owner)
                 continue
             f = start
+            if f > 1 and folded[f - 1] == ")":  # an aside before the org body: 第五十研究所(以下简称“50所”)党委
+                a = folded.rfind("(", max(0, f - _ASIDE_MAX), f)
+                f = a if a > 0 else f
             if f in known_ends or (folded.endswith("公司", 0, f) and f - 2 in known_ends):
                 continue
             if folded.startswith(self._not_followers, f):  # 基层党组织: 党组 inside a word
@@ -599,6 +649,10 @@ class Gazetteer:
             found = self._after_prefix(folded, prefix[0], prefix[1], f) if prefix[1] >= 0 else None
             if found is None and prefix[1] >= 0 and prefix[1] > last_end:
                 items = self._prefixed_list(folded, prefix[1], f)
+                # a list that opens with a registry unit and its sub-unit (航天科工二院二部、23所、25所等单位党委)
+                # is not a list of unknown names: its numbered items are the sub-unit's siblings (`_listed_numbered`)
+                if items and _overlaps([(m.start, m.end) for m in known], items[0][0], items[0][1]):
+                    items = []
                 if items:  # 中国石化镇海炼化、燕山石化、茂名石化等企业党委: three units of the group
                     for k, (a, b) in enumerate(items):
                         a0 = prefix[0] if k == 0 else a
@@ -620,6 +674,8 @@ class Gazetteer:
             if name.endswith(self._generic) or (not prefixed and name.removesuffix("公司") in self._group_names):
                 continue
             if not prefixed and not (name.endswith(self._suffixes) and name not in self._suffixes):
+                continue
+            if not prefixed and any(word in name for word in self._outside):  # 上海交通大学相关学院党委
                 continue
             if name_end - name_start > self._max_name:
                 continue
@@ -722,6 +778,8 @@ _COMPANY_TAILS = ("股份有限公司", "有限责任公司", "有限公司", "�
 #: what follows an alias inside a legal name (外高桥造船有限公司, 江南造船(集团)有限责任公司).
 _LEGAL_TAILS = ("股份有限公司", "有限责任公司", "有限公司", "(集团)")
 _COMPANY_TAIL_MAX = max(map(len, _COMPANY_TAILS))
+#: the longest aside between a name and its org body: (以下简称“七〇八所”), (西安应用光学研究所)
+_ASIDE_MAX = 20
 
 
 def _pick(units: tuple[GazetteerUnit, ...], group: str | None) -> GazetteerUnit | None:

@@ -39,8 +39,8 @@ _ORG_BODIES = {"党委", "党组", "党支部", "党总支", "党校", "纪委",
 _TRADITIONAL_ONLY = set("們個來說這國會學時過對後還發與為當應變體點實從進樣頭長開關間東車門業黨團組織題設計書記單項條")
 _FULLWIDTH_DIGIT = re.compile("[\uff10-\uff19]")
 MIN_CHARS, MAX_CHARS = 300, 1500
-#: the fresh2 to fresh5 sets imitate whole pages (navigation, bylines, captions, quotes, related-news footers).
-_PAGE_SETS = {"fresh2", "fresh3", "fresh4", "fresh5"}
+#: the fresh2 to fresh6 sets imitate whole pages (navigation, bylines, captions, quotes, related-news footers).
+_PAGE_SETS = {"fresh2", "fresh3", "fresh4", "fresh5", "fresh6"}
 PAGE_MIN_CHARS, PAGE_MAX_CHARS = 400, 3500
 
 
@@ -71,6 +71,7 @@ _FRESH5_GROUPS = {"CNNC", "CEC", "CSSC", "CSGC", "COMAC", "CASIC", "CSCEC"}
         ("blind", 16, 6, _REAL_SET_GROUPS, 2, 2),  # written before its writer read the parser's rules
         ("fresh2", 12, 4, _REAL_SET_GROUPS, 2, 2),  # page-like: bylines, captions, quotes, outcome closings
         ("fresh5", 10, 3, _FRESH5_GROUPS, 0, 1),  # page-like, on the groups the older sets cover little
+        ("fresh6", 12, 4, _REAL_SET_GROUPS, 0, 1),  # page-like, the real sets' seven groups, three long pages
     ],
 )
 def test_a_held_out_set_covers_the_real_sets_groups(
@@ -84,6 +85,12 @@ def test_a_held_out_set_covers_the_real_sets_groups(
     assert covered >= groups and len(covered - groups) >= others
     assert sum(c.negative for c in cases) >= negatives
     assert sum("traditional" in c.patterns for c in cases) >= traditional
+
+
+def test_fresh6_holds_long_pages() -> None:
+    """fresh6 carries pages as long as the real e-paper and group-site pages (1,800 to 3,500 characters)."""
+    long_pages = [c for c in CASES if c.set_name == "fresh6" and len(_text(c)) >= 1800]
+    assert len(long_pages) >= 3
 
 
 def test_every_held_out_article_is_named_after_its_set() -> None:

@@ -389,6 +389,114 @@ def test_a_unit_missing_from_the_registry_named_after_its_prefix_counts_bare_lat
     ]
 
 
+def test_a_sub_unit_shortened_to_its_bare_number_keeps_its_academy() -> None:
+    """Issue 14 family A (fresh6): 航天科技五院502所(以下简称“502所”) is the unit 五院502所, in the defining
+    record and every later 502所; a unit named without its parent still takes the abbreviation (宏远)."""
+    art = article(
+        "航天科技五院502所(以下简称“502所”)党委推行“四个一线”工作法,组建党员突击队13支。",
+        "502所团委组建青年突击队驻场保障。",
+    )
+    assert [r.units[0].name for r in parse(art)] == ["五院502所"] * 2
+
+
+def test_numbered_items_of_a_list_under_an_academy_are_its_sub_units() -> None:
+    """Issue 14 family B (fresh6): 航天科工二院二部、23所、25所等单位党委 names three sub-units of 二院, and the bare
+    23所/25所 that open later measures are those sub-units; a list of registry institutes stays as it was."""
+    art = article(
+        "航天科工二院二部、23所、25所等单位党委组建党员突击队27支。",
+        "23所党委书记、所长高远航带领技术骨干驻厂攻关。",
+        "25所团委组织开展青年岗位能手评选。",
+        "中国电科十所、二十九所等单位党委成立临时党支部47个。",
+        title="航天科工",
+    )
+    assert [[u.name for u in r.units] for r in parse(art)] == [
+        ["二院二部", "二院23所", "二院25所"],
+        ["二院23所"],
+        ["二院25所"],
+        ["十所", "二十九所"],
+    ]
+
+
+def test_an_institute_named_by_its_legal_name_after_the_groups_legal_name() -> None:
+    """Issue 14 family F (fresh6): 中国电子科技集团公司第五十研究所(以下简称“50所”)党委 opens a record of 50所
+    (the registry lacks it), and 50所 names it later; the group acting (…集团公司党组) is still no unit."""
+    art = article(
+        "中国电子科技集团公司第五十研究所(以下简称“50所”)党委推行“一支部一课题”工作机制,设立支部攻关课题16项。",
+        "50所还与兄弟单位开展联学联建。",
+        "中国电子科技集团公司党组召开会议研究部署。",
+        title="中国电科",
+    )
+    assert [(r.units[0].name, r.units[0].group) for r in parse(art)] == [("50所", "CETC")] * 2
+
+
+def test_units_in_the_groups_sentence_speakers_history_and_units_of_a_unit_are_no_actors() -> None:
+    """Issue 14 families D and E (fresh6): units listed in a sentence the group opens, a unit's history (先后参与,
+    被誉为), a speaker of its body (党委有关负责同志表示) and its units (二院各单位累计…) give no record."""
+    art = article(
+        "组织体系进一步健全。集团公司在重点型号队伍中组建临时党组织312个,一院、五院、八院等单位在发射场全部成立临时党委。",
+        title="航天科技集团上半年基层党建工作综述",
+    )
+    assert parse(art) == ()
+    art = article(
+        "今年以来,航天科技五院502所党委组建党员突击队13支。",
+        "建所50多年来,502所先后参与了神舟、嫦娥等工程的研制,被誉为控制系统人才的“摇篮”。",
+        "五院党委有关负责同志表示,502所的做法提供了有益借鉴。",
+        "据了解,主题实践开展以来,五院各单位累计解决技术问题300余项。",
+        title="航天科技",
+    )
+    assert [r.statement[:7] for r in parse(art)] == ["今年以来,航天"]
+
+
+def test_a_university_read_by_shape_is_no_unit() -> None:
+    """Issue 14 family G (fresh6): a partner outside the groups (上海交通大学相关学院党委) is not read as a unit."""
+    (rec,) = parse(article("50所还与上海交通大学相关学院党委开展联学联建。", title="中国电科50所"))
+    assert [u.name for u in rec.units] == ["50所"]
+
+
+def test_metric_objects_and_people_on_long_pages() -> None:
+    """Issue 14 families H and I (fresh6): verbs around the object (讲, 研讨, 服务, 配备, 选拔, 命名, 遴选; 实行,
+    承担, 逐一), a verbal noun counted (开展技术帮扶48场), an age bound after the count, the head after a 的-clause,
+    一一对应 and durations, 二院二部 in a list; 和 after a title and a title word before a noun are no person."""
+    (rec,) = parse(
+        article(
+            "航天科工二院二部党委组织技术专家开展技术帮扶48场,为45名35岁以下技术骨干配备导师,从一线选拔青年技能骨干120名,"
+            "共同研讨技术难题11项,协调解决导引头批产中的工艺问题18个,组建青年课题组9个承担预先研究任务,"
+            "实现党支部与生产单元一一对应,研制周期缩短近两个月,由支部书记和技术带头人共同领衔,推行党员项目制。",
+            title="航天科工",
+        )
+    )
+    assert [(m.value, m.object) for m in rec.metrics] == [
+        (48, "技术帮扶"),
+        (45, "技术骨干"),
+        (120, "青年技能骨干"),
+        (11, "技术难题"),
+        (18, "工艺问题"),
+        (9, "青年课题组"),
+    ]
+    assert rec.people == ()
+
+
+def test_a_department_of_the_single_unit_gives_its_own_org_body() -> None:
+    """Issue 14 family H (fresh6): 该所通信系统研究部党支部… and 502所第三研究室党支部… are measures of the unit whose
+    acting body is the department's 党支部; 该所坚持机关党支部与研究室党支部… names no department subject."""
+    art = article(
+        "今年以来,航天科技五院502所(以下简称“502所”)党委推行“四个一线”工作法。",
+        "502所第三研究室党支部针对研制进度滞后问题,提出优化设计方案6项。",
+        "该所通信系统研究部党支部推行双导师制,为新入职青年配备导师65名。",
+        title="五院502所党委推行“四个一线”工作法",
+    )
+    assert [r.org_body for r in parse(art)] == ["党委", "党支部", "党支部"]
+
+
+def test_a_partner_that_is_a_sub_unit_of_an_academy_joins_the_record() -> None:
+    """Issue 14 family C (fresh6): …党委与五院513所党委 and …党委与二院23所党委: the partner's org body follows
+    its number; a registry institute named with its academy (航天科工三院8357所) is one unit, not two."""
+    (rec,) = parse(article("4月,航天科工三院8357所党委与二院23所党委开展联学共建。", title="航天科工"))
+    assert [u.name for u in rec.units] == ["8357所", "二院23所"]
+    (rec,) = parse(article("7月,航天科技八院党委与五院513所党委开展党建联建。", title="航天科技"))
+    assert [u.name for u in rec.units] == ["八院", "五院513所"]
+
+
 def test_a_joint_record_under_a_byline_with_legal_names_and_signers() -> None:
     """Issue 14 family E (fresh5): the byline and date lead into the record, a partner's legal name opens with
     its province (上海外高桥造船有限公司), and both signers before 代表双方签约 are the record's people."""
@@ -493,9 +601,30 @@ FRESH5_FLOORS = {
 }
 
 
+#: floors on the page-like fresh6 set (12 articles on the seven groups of the kept-apart real articles, 3 long
+#: pages of ~1,800 characters, 4 negatives; docs/records-evaluation.md), pinned a little below what the fixes by
+#: family reached (pairs P 1.000 R 1.000; found: metrics 71/74, documents 7/7, frameworks 24/24, people 17/17).
+#: Before them, on the unseen set, the parser measured pairs P 0.688 R 0.733, metrics 56/74 and two records on a
+#: negative.
+FRESH6_FLOORS = {
+    "units_precision": 0.95,
+    "units_recall": 0.95,
+    "metrics": 0.9,
+    "documents": 0.95,
+    "frameworks": 0.95,
+    "people": 0.95,
+}
+
+
 @pytest.mark.parametrize(
     ("set_name", "floors"),
-    [("own", GENRE_FLOORS), ("blind", BLIND_FLOORS), ("fresh2", FRESH2_FLOORS), ("fresh5", FRESH5_FLOORS)],
+    [
+        ("own", GENRE_FLOORS),
+        ("blind", BLIND_FLOORS),
+        ("fresh2", FRESH2_FLOORS),
+        ("fresh5", FRESH5_FLOORS),
+        ("fresh6", FRESH6_FLOORS),
+    ],
 )
 def test_genre_set_quality_floor(set_name: str, floors: dict[str, float]) -> None:
     from tests.genre_support import FOUND, evaluate, genre_cases
