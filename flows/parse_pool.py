@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 MAX_RESTARTS = 3
 #: seconds a starting worker waits for its siblings (``parse_worker.ready``) before it takes work anyway.
 START_TIMEOUT = 120.0
+#: seconds a broken executor's manager thread gets to close its call queue itself (``_unblock_feeder``).
+FEEDER_GRACE = 2.0
 
 _POOLS: RunRegistry[ParsePool] = RunRegistry()
 
@@ -178,9 +180,18 @@ def _unblock_feeder(executor: ProcessPoolExecutor) -> None:
     death can hang the process at exit: the executor's manager thread joins the call queue's feeder
     thread, which may be stuck writing a batch into a pipe no live worker reads. Closing this process's
     read end of that pipe (what the upstream fix does) makes the write fail and the feeder end; nothing in
-    this process reads it."""
+    this process reads it.
+
+    With the fix, the manager thread closes that pipe itself just after it fails the futures, so closing it
+    here at once raced it: both could close one descriptor number, the second time after the run had reused
+    it for a new pipe (seen as EBADF at exit; the likely cause of a test run that once recorded no death). So the manager
+    thread gets ``FEEDER_GRACE`` seconds to finish first; one still running after that is the unfixed one,
+    stuck joining the feeder, and no longer touches the pipe."""
+    manager = getattr(executor, "_executor_manager_thread", None)
+    if isinstance(manager, threading.Thread) and manager is not threading.current_thread():
+        manager.join(FEEDER_GRACE)
     reader = getattr(getattr(executor, "_call_queue", None), "_reader", None)
-    if reader is not None:
+    if reader is not None and not reader.closed:
         with contextlib.suppress(OSError):
             reader.close()
 

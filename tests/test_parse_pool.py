@@ -280,7 +280,7 @@ def test_crawl_gives_the_same_rows_with_parse_workers_even_when_one_dies(
     assert "parse workers" in workers["stage_cpu_seconds"]  # batches were parsed in the workers
     assert _rows(Settings(data_dir=tmp_path / "workers").database) == want
     assert (tmp_path / "killed").exists()  # a worker did die mid-batch
-    assert any("parse worker process died" in p for p in killed["problems"])
+    assert any("parse worker process died" in p for p in killed["problems"]), killed["problems"]
     assert _rows(Settings(data_dir=tmp_path / "killed-run").database) == want
     for result in (workers, killed):
         assert result["pages_by_verdict"] == here["pages_by_verdict"]
