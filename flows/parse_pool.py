@@ -184,9 +184,9 @@ def _unblock_feeder(executor: ProcessPoolExecutor) -> None:
 
     With the fix, the manager thread closes that pipe itself just after it fails the futures, so closing it
     here at once raced it: both could close one descriptor number, the second time after the run had reused
-    it for a new pipe (seen as EBADF at exit; the likely cause of a test run that once recorded no death). So the manager
-    thread gets ``FEEDER_GRACE`` seconds to finish first; one still running after that is the unfixed one,
-    stuck joining the feeder, and no longer touches the pipe."""
+    it for a new pipe (seen as EBADF at exit; the likely cause of a test run that once recorded no death).
+    So the manager thread gets ``FEEDER_GRACE`` seconds to finish first; one still running after that is the
+    unfixed one, stuck joining the feeder, and no longer touches the pipe."""
     manager = getattr(executor, "_executor_manager_thread", None)
     if isinstance(manager, threading.Thread) and manager is not threading.current_thread():
         manager.join(FEEDER_GRACE)
