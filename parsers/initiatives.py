@@ -771,8 +771,7 @@ def _record_start(
     subject_before = bool(earlier) and bool(earlier[-1].units) and earlier[-1].group_start >= sentence_start
     # units listed inside a sentence the group opens (集团公司在…组建临时党组织312个,…,一院、五院、八院等单位…):
     # examples of the group's count, not actors (issue 14 family D of fresh6, seen on its group round-up)
-    opens_at = sentence_start + _lead_space(folded, sentence_start)
-    if not subject_before and folded.startswith(p.group_level_openings, opens_at):
+    if not subject_before and folded.startswith(p.group_level_openings, sentence_start):
         return None
     if subject_before:
         return _Start(first, first, tuple(group), org_body) if org_body else None
@@ -786,13 +785,6 @@ def _record_start(
     starts_with_lead = starts_with_lead or len(lead.rstrip(",:")) <= p.short_lead_max_chars  # 机制上,…
     statement_start = sentence_start if starts_with_lead else first
     return _Start(statement_start, first, tuple(group), org_body)
-
-
-def _lead_space(folded: str, k: int) -> int:
-    n = k
-    while n < len(folded) and folded[n].isspace():
-        n += 1
-    return n - k
 
 
 def _acts(folded: str, k: int, p: Phrases) -> bool:

@@ -83,9 +83,8 @@ class Phrases:
     measure_subject: re.Pattern[str]
     short_lead_max_chars: int
     visit_place: re.Pattern[str]
-    #: every visit marker and visit purpose word, for one scan that rules a paragraph out.
-    visit_gate: ahocorasick_rs.AhoCorasick
-    #: the same keys over UTF-8 bytes, for `_gate_flags`: byte offsets need no conversion to character offsets.
+    #: every visit marker and visit purpose word, for one scan that rules a paragraph out; over UTF-8 bytes
+    #: (`_gate_flags`), as byte offsets need no conversion to character offsets.
     visit_gate_utf8: ahocorasick_rs.BytesAhoCorasick
     #: the index of the gate's first background mark: keys from it on are background marks, not visits.
     gate_first_background: int
@@ -215,11 +214,6 @@ def phrases() -> Phrases:
         # the background marks ride in the same scan (their keys come after the visit words); every
         # occurrence is reported (standard match kind, overlapping), so a background mark never hides a visit
         # word it overlaps (记者见到访…) nor the reverse
-        visit_gate=ahocorasick_rs.AhoCorasick(
-            [w for w in (*seg["visit_markers"], *seg["visit_place_ends"], *seg["background_marks"]) if w],
-            matchkind=ahocorasick_rs.MatchKind.Standard,
-            implementation=ahocorasick_rs.Implementation.DFA,
-        ),
         visit_gate_utf8=ahocorasick_rs.BytesAhoCorasick(
             [w.encode() for w in (*seg["visit_markers"], *seg["visit_place_ends"], *seg["background_marks"]) if w],
             matchkind=ahocorasick_rs.MatchKind.Standard,

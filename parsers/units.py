@@ -396,7 +396,7 @@ class Gazetteer:
             # (issue 14 family C of fresh6, seen on its 中国航天报 and 航天科工 pages)
             return folded.startswith(r.followers, end) or folded.startswith(r.followers, self._numbered_at(folded, end))
         followed = folded.startswith(r.followers, end)
-        return followed or self._numbered_at(folded, end) > end or self._subunit_at(folded, end) > end
+        return followed or self._numbered_at(folded, end) > end or self.department_end(folded, end) > end
 
     def _left_ok(self, folded: str, start: int, raw: list[_Raw], i: int, accepted: list[bool]) -> bool:
         if start == 0 or folded[start - 1] in self.rules.left_boundary:
@@ -468,7 +468,7 @@ class Gazetteer:
             end = self._numbered_at(folded, k) if folded[k] in numerals else k
             # a department never starts like 党委 or 公司 (excluded starts): no look-ahead search then
             if end == k and not folded.startswith(self._excluded_starts, k):
-                end = self._subunit_at(folded, k)
+                end = self.department_end(folded, k)
                 if end != k and folded.endswith(self._department_parents, m.start, k):
                     # 206所第三研究室党支部: a department of an institute acts as the institute
                     out.append(m._replace(end=end, mention=text[m.start : end]))
@@ -486,11 +486,8 @@ class Gazetteer:
         return out
 
     def department_end(self, folded: str, k: int) -> int:
-        """End of a department named at k (第三研究室) and followed by an org body, or k."""
-        return self._subunit_at(folded, k)
-
-    def _subunit_at(self, folded: str, k: int) -> int:
-        """End of a department named right after a known unit and followed by an org body, or k."""
+        """End of a department named at k, right after a unit (五院总体设计部党委, 502所第三研究室党支部) and
+        followed by an org body, or k."""
         m = self._follower_re.search(folded, k + 1, k + self._subunit_max + 3)
         if m is None:
             return k
